@@ -1,0 +1,3 @@
+from grid_service.cli import main
+
+main()

@@ -1,0 +1,23 @@
+"""create_app(settings): wiring only — no I/O until the app starts."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from grid_service import contexts, keys, middlewares
+from grid_service.routes import setup_routes
+from grid_service.settings import Settings
+
+MEDIA_MAX_BYTES = 10 * 1024 * 1024
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[middlewares.request_context, middlewares.error_envelope, middlewares.authenticate],
+        client_max_size=max(settings.max_json_bytes, MEDIA_MAX_BYTES) + 1024,
+    )
+    app[keys.SETTINGS] = settings
+    app.cleanup_ctx.append(contexts.database_pool)
+    app.cleanup_ctx.append(contexts.configuration)
+    setup_routes(app)
+    return app

@@ -1,0 +1,227 @@
+"""The ``grid-service`` command line (SPEC §5)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from geo.generate import generate_cells
+from geo.io import GridFileError, cells_to_geojson, load_boundary
+from grid_service.app import create_app
+from grid_service.auth import hash_token, new_token
+from grid_service.config import ConfigError, read_config_dir
+from grid_service.contexts import database_url
+from grid_service.db import config_store
+from grid_service.db import tokens as db_tokens
+from grid_service.db.migrate import migrate
+from grid_service.db.pool import connect
+from grid_service.logs import configure_logging
+from grid_service.schemas import Role
+from grid_service.settings import Settings
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed without a traceback, exit status 1."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grid-service", description="Grid-based urban governance service.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--config", type=Path, help="configuration directory loaded on first start")
+
+    sub.add_parser("migrate", help="apply pending database migrations")
+
+    load = sub.add_parser("load-config", help="validate a configuration directory, then load it atomically")
+    load.add_argument("directory", type=Path)
+    load.add_argument("--crs", choices=["wgs84", "gcj02"], help="datum of the grid files (overrides the files)")
+
+    grid = sub.add_parser("grid", help="grid tools").add_subparsers(dest="grid_command", required=True)
+    generate = grid.add_parser("generate", help="cut square cells over a boundary polygon")
+    generate.add_argument("--boundary", type=Path, required=True)
+    generate.add_argument("--cell-size", type=float, required=True, help="metres")
+    generate.add_argument("--code-prefix", required=True, help="6-digit administrative area code")
+    generate.add_argument("--crs", choices=["wgs84", "gcj02"])
+    generate.add_argument("--community-cells", type=int, default=5, help="cells per community side")
+    generate.add_argument("--street-communities", type=int, default=4, help="communities per street side")
+    generate.add_argument("--name", default="", help="area name used in cell names")
+    generate.add_argument("-o", "--output", type=Path, required=True)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    create = token.add_parser("create", help="create a token; it is printed once, alone on the last line")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--department")
+    create.add_argument("--name", required=True)
+    revoke = token.add_parser("revoke", help="revoke a token by name")
+    revoke.add_argument("name")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    overrides = {k: v for k, v in {
+        "host": getattr(args, "host", None), "port": getattr(args, "port", None),
+        "workers": getattr(args, "workers", None), "config": getattr(args, "config", None),
+    }.items() if v is not None}
+    settings = Settings(**overrides)
+    configure_logging(settings.log_level)
+    try:
+        if args.command == "serve":
+            serve(settings)
+        elif args.command == "migrate":
+            applied = asyncio.run(_migrate(settings))
+            print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+        elif args.command == "load-config":
+            print(asyncio.run(_load_config(settings, args.directory, args.crs)))
+        elif args.command == "grid":
+            print(_grid_generate(args))
+        elif args.command == "token" and args.token_command == "create":
+            print(asyncio.run(_token_create(settings, args.role, args.department, args.name)))
+        elif args.command == "token" and args.token_command == "revoke":
+            print(asyncio.run(_token_revoke(settings, args.name)))
+    except (CommandError, ConfigError, GridFileError) as exc:
+        print(f"grid-service: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+async def _with_db(settings: Settings, action: Any, *extra: Any) -> Any:
+    url = await asyncio.to_thread(database_url, settings)
+    conn = await connect(url)
+    try:
+        await migrate(conn)
+        return await action(conn, *extra)
+    finally:
+        await conn.close()
+
+
+async def _migrate(settings: Settings) -> list[str]:
+    url = await asyncio.to_thread(database_url, settings)
+    conn = await connect(url)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+async def _load_config(settings: Settings, directory: Path, crs: str | None) -> str:
+    bundle = await asyncio.to_thread(read_config_dir, directory, grid_crs=crs)  # validate before connecting
+
+    async def store(conn: Any) -> int:
+        generation: int = await config_store.store_bundle(conn, bundle)
+        return generation
+
+    generation = await _with_db(settings, store)
+    return (
+        f"loaded {directory}: {len(bundle.categories)} categories, {len(bundle.departments)} departments, "
+        f"{len(bundle.rules)} rules, {len(bundle.cells)} cells (configuration generation {generation})"
+    )
+
+
+def _grid_generate(args: argparse.Namespace) -> str:
+    boundary = load_boundary(args.boundary, crs=args.crs)
+    try:
+        cells = generate_cells(
+            boundary, cell_size_m=args.cell_size, code_prefix=args.code_prefix,
+            community_cells=args.community_cells, street_communities=args.street_communities,
+            area_name=args.name,
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    collection = cells_to_geojson(cells)
+    args.output.write_text(json.dumps(collection, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    return f"wrote {len(cells)} cells to {args.output}"
+
+
+async def _token_create(settings: Settings, role: str, department: str | None, name: str) -> str:
+    if (role == Role.DEPARTMENT.value) != (department is not None):
+        raise CommandError("--department is required for role department, and only for it")
+    token = new_token()
+
+    async def insert(conn: Any) -> None:
+        try:
+            await db_tokens.insert_token(
+                conn, name=name, role=role, department=department, token_hash=hash_token(token)
+            )
+        except db_tokens.TokenNameTaken as exc:
+            raise CommandError(f"a token named {name!r} already exists") from exc
+        except db_tokens.UnknownDepartment as exc:
+            raise CommandError(f"unknown department {department!r}") from exc
+
+    await _with_db(settings, insert)
+    return f"created {role} token {name!r} (shown once; only its hash is stored):\n{token}"
+
+
+async def _token_revoke(settings: Settings, name: str) -> str:
+    async def revoke(conn: Any) -> bool:
+        return await db_tokens.revoke_token(conn, name=name)
+
+    if not await _with_db(settings, revoke):
+        raise CommandError(f"no active token named {name!r}")
+    return f"revoked {name!r}"
+
+
+def serve(settings: Settings) -> None:
+    """Run the service. With --workers N, N processes share one listening port."""
+    if settings.workers == 1:
+        _run_worker(settings, reuse_port=False)
+        return
+    url = database_url(settings)  # the embedded server, if any, belongs to this parent process
+    worker_settings = settings.model_copy(update={"database_url": url})
+    asyncio.run(_prepare_database(worker_settings))
+    ctx = multiprocessing.get_context("spawn")
+    workers = [
+        ctx.Process(target=_run_worker, args=(worker_settings, True), name=f"worker-{n}")
+        for n in range(settings.workers)
+    ]
+    for process in workers:
+        process.start()
+
+    def stop(signum: int, _frame: Any) -> None:
+        for process in workers:
+            if process.is_alive() and process.pid:
+                process.terminate()  # SIGTERM: each worker drains its requests and exits
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for process in workers:
+        process.join()
+
+
+async def _prepare_database(settings: Settings) -> None:
+    """Migrate and install the default configuration once, before workers start."""
+
+    async def ensure_config(conn: Any) -> None:
+        if await config_store.current_generation(conn) is None:
+            bundle = await asyncio.to_thread(read_config_dir, settings.config)
+            await config_store.store_bundle(conn, bundle)
+
+    await _with_db(settings, ensure_config)
+
+
+def _run_worker(settings: Settings, reuse_port: bool) -> None:
+    configure_logging(settings.log_level)
+    app = create_app(settings)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        reuse_port=reuse_port,
+        access_log=None,
+        print=lambda _: print(
+            f"grid-service listening on http://{settings.host}:{settings.port} (API under /api/v1)", flush=True
+        ),
+    )
+

@@ -1,0 +1,241 @@
+"""The configuration directory (SPEC §4): TOML files and grids, validated as a whole.
+
+``read_config_dir`` reads and checks everything and returns a ``ConfigBundle``
+or raises ``ConfigError`` listing every problem, each naming its file and item
+(``routing.toml: rule 3: unknown department 'parks'``). Nothing here touches
+the database; ``grid_service.db.config_store`` loads a bundle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from geo.grid import Cell
+from geo.io import GridFileError, cells_from_geojson, read_geojson
+from grid_service.domain.calendar import OFFICIAL_SOURCES, WorkingCalendar, WorkingPeriod
+from grid_service.domain.deadlines import Clock
+from grid_service.domain.routing import WILDCARD
+
+Code = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
+WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CategoryConfig(_Strict):
+    code: Code
+    name: str = Field(min_length=1)
+    class_code: str | None = None
+    limit_hours: float = Field(gt=0, le=24 * 366)
+    urgent_limit_hours: float | None = Field(default=None, gt=0, le=24 * 366)
+    clock: Clock
+    duplicate_radius_m: float = Field(default=0, ge=0, le=10_000)
+    duplicate_window_hours: float = Field(default=0, ge=0, le=24 * 366)
+
+    def limit_for(self, urgent: bool) -> float:
+        return self.urgent_limit_hours if urgent and self.urgent_limit_hours else self.limit_hours
+
+
+class DepartmentConfig(_Strict):
+    code: Code
+    name: str = Field(min_length=1)
+
+
+class RuleConfig(_Strict):
+    category: str = Field(min_length=1)
+    area: str = Field(default="", pattern=r"^[0-9]{0,15}$")
+    department: Code
+
+
+class CalendarConfig(_Strict):
+    timezone: str
+    working_hours: list[tuple[str, str]] = Field(min_length=1)
+    working_weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]]
+    official_holidays: Literal["CN"] | None = None
+    holidays: list[dt.date] = []
+    extra_working_days: list[dt.date] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("working_hours")
+    @classmethod
+    def _clock_times(cls, value: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        for start, end in value:
+            try:
+                starts, ends = dt.time.fromisoformat(start), dt.time.fromisoformat(end)
+            except ValueError as exc:
+                raise ValueError(f"times must be HH:MM, got {start!r}–{end!r}") from exc
+            if ends <= starts:
+                raise ValueError(f"period {start}–{end} must end after it starts")
+        return value
+
+    def periods(self) -> tuple[WorkingPeriod, ...]:
+        return tuple(
+            WorkingPeriod(dt.time.fromisoformat(s), dt.time.fromisoformat(e)) for s, e in self.working_hours
+        )
+
+    def build(self) -> WorkingCalendar:
+        source = OFFICIAL_SOURCES[self.official_holidays]() if self.official_holidays else None
+        return WorkingCalendar(
+            timezone=ZoneInfo(self.timezone),
+            periods=self.periods(),
+            working_weekdays=frozenset(WEEKDAYS[d] for d in self.working_weekdays),
+            official=source,
+            holidays=frozenset(self.holidays),
+            extra_working_days=frozenset(self.extra_working_days),
+        )
+
+
+_M = TypeVar("_M", bound=_Strict)
+
+
+class ConfigError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+@dataclass(frozen=True)
+class ConfigBundle:
+    source: str
+    departments: tuple[DepartmentConfig, ...]
+    categories: tuple[CategoryConfig, ...]
+    rules: tuple[RuleConfig, ...]
+    calendar: CalendarConfig
+    cells: tuple[Cell, ...]
+    grid_digest: str  # sha256 of the grid files, so an unchanged grid does not make a new version
+
+
+def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{path.name}: file is missing")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        problems.append(f"{path.name}: cannot parse TOML ({exc})")
+    return {}
+
+
+def _items(
+    data: dict[str, Any], table: str, model: type[_M], file: str, problems: list[str]
+) -> list[_M]:
+    raw = data.get(table, [])
+    if not isinstance(raw, list):
+        problems.append(f"{file}: [[{table}]] must be an array of tables")
+        return []
+    unknown = set(data) - {table}
+    if unknown:
+        problems.append(f"{file}: unknown top-level keys {sorted(unknown)}")
+    items: list[_M] = []
+    for index, entry in enumerate(raw, start=1):
+        label = f"{table} {index}" + (f" ({entry.get('code')})" if isinstance(entry, dict) and "code" in entry else "")
+        try:
+            items.append(model.model_validate(entry))
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = ".".join(str(p) for p in err["loc"]) or "(item)"
+                problems.append(f"{file}: {label}: {where}: {err['msg']}")
+    return items
+
+
+def _unique(items: list[Any], key: str, file: str, table: str, problems: list[str]) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(items, start=1):
+        value = getattr(item, key)
+        if value in seen:
+            problems.append(f"{file}: {table} {index}: duplicate {key} {value!r}")
+        seen.add(value)
+
+
+def read_config_dir(directory: Path, *, grid_crs: str | None = None) -> ConfigBundle:
+    """Read and validate the whole configuration directory; raise ConfigError with every problem."""
+    problems: list[str] = []
+    if not directory.is_dir():
+        raise ConfigError([f"{directory}: not a directory"])
+
+    departments = _items(
+        _read_toml(directory / "departments.toml", problems), "department", DepartmentConfig,
+        "departments.toml", problems,
+    )
+    categories = _items(
+        _read_toml(directory / "categories.toml", problems), "category", CategoryConfig, "categories.toml", problems
+    )
+    rules = _items(_read_toml(directory / "routing.toml", problems), "rule", RuleConfig, "routing.toml", problems)
+    _unique(departments, "code", "departments.toml", "department", problems)
+    _unique(categories, "code", "categories.toml", "category", problems)
+
+    department_codes = {d.code for d in departments}
+    category_codes = {c.code for c in categories}
+    seen_rules: set[tuple[str, str]] = set()
+    for index, rule in enumerate(rules, start=1):
+        if rule.department not in department_codes:
+            problems.append(f"routing.toml: rule {index}: unknown department {rule.department!r}")
+        if rule.category != WILDCARD and rule.category not in category_codes:
+            problems.append(f"routing.toml: rule {index}: unknown category {rule.category!r}")
+        if (rule.category, rule.area) in seen_rules:
+            problems.append(f"routing.toml: rule {index}: duplicate rule for ({rule.category!r}, {rule.area!r})")
+        seen_rules.add((rule.category, rule.area))
+
+    calendar: CalendarConfig | None = None
+    try:
+        calendar = CalendarConfig.model_validate(_read_toml(directory / "calendar.toml", problems))
+        calendar.build()
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(file)"
+            problems.append(f"calendar.toml: {where}: {err['msg']}")
+    except ValueError as exc:
+        problems.append(f"calendar.toml: {exc}")
+
+    cells, digest = _read_grids(directory / "grids", grid_crs, problems)
+    if problems or calendar is None:
+        raise ConfigError(problems)
+    return ConfigBundle(
+        source=str(directory.resolve()),
+        departments=tuple(departments),
+        categories=tuple(categories),
+        rules=tuple(rules),
+        calendar=calendar,
+        cells=tuple(cells),
+        grid_digest=digest,
+    )
+
+
+def _read_grids(directory: Path, crs: str | None, problems: list[str]) -> tuple[list[Cell], str]:
+    files = sorted(directory.glob("*.geojson")) if directory.is_dir() else []
+    if not files:
+        problems.append("grids/: no *.geojson grid file")
+        return [], ""
+    digest = hashlib.sha256()
+    cells: list[Cell] = []
+    owner: dict[str, str] = {}
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        try:
+            file_cells = cells_from_geojson(read_geojson(path), source=f"grids/{path.name}", crs=crs)
+        except GridFileError as exc:
+            problems.extend(f"grids/{path.name}: {p}" for p in exc.problems)
+            continue
+        for cell in file_cells:
+            if cell.code in owner:
+                problems.append(f"grids/{path.name}: cell {cell.code}: duplicate cell code (also in {owner[cell.code]})")
+            owner[cell.code] = f"grids/{path.name}"
+        cells.extend(file_cells)
+    return cells, digest.hexdigest()

@@ -1,0 +1,89 @@
+"""Long-lived resources, each one cleanup_ctx generator, in dependency order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from grid_service import keys
+from grid_service.auth import TokenCache
+from grid_service.config import read_config_dir
+from grid_service.db import config_store
+from grid_service.db.embedded import start_embedded
+from grid_service.db.migrate import migrate
+from grid_service.db.pool import create_pool
+from grid_service.settings import Settings, mask_url
+from grid_service.state import ConfigHolder
+
+log = logging.getLogger(__name__)
+
+
+def database_url(settings: Settings) -> str:
+    """The configured URL, or the embedded server's (started on demand)."""
+    if settings.database_url:
+        return settings.database_url
+    return start_embedded(settings.data_dir)
+
+
+async def database_pool(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    url = await asyncio.to_thread(database_url, settings)
+    log.info("database %s", mask_url(url))
+    pool = await create_pool(url, min_size=settings.pool_min_size, max_size=settings.pool_max_size)
+    async with pool.acquire() as conn:
+        await conn.fetchval("SELECT 1")  # fail fast before listening
+        await migrate(conn)
+    app[keys.POOL] = pool
+    app[keys.TOKENS] = TokenCache(settings.token_cache_s)
+    yield
+    await pool.close()
+
+
+async def configuration(app: web.Application) -> AsyncIterator[None]:
+    """Load the configuration snapshot (installing the default config/ on a first start) and keep it fresh."""
+    settings = app[keys.SETTINGS]
+    pool = app[keys.POOL]
+    async with pool.acquire() as conn:
+        snapshot = await config_store.read_snapshot(conn, snap_m=settings.snap_m)
+        if snapshot is None:
+            log.info("first start: loading configuration from %s", settings.config)
+            bundle = await asyncio.to_thread(read_config_dir, settings.config)
+            await config_store.store_bundle(conn, bundle)
+            snapshot = await config_store.read_snapshot(conn, snap_m=settings.snap_m)
+    holder = ConfigHolder(snapshot)
+    app[keys.CONFIG] = holder
+    log.info(
+        "configuration generation %s: %d cells, %d categories",
+        snapshot.generation if snapshot else None,
+        len(snapshot.grid) if snapshot else 0,
+        len(snapshot.categories) if snapshot else 0,
+    )
+    task = asyncio.create_task(_follow_configuration(app, holder))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _follow_configuration(app: web.Application, holder: ConfigHolder) -> None:
+    """Every worker polls the generation counter, so a load-config reaches all of them."""
+    settings = app[keys.SETTINGS]
+    pool = app[keys.POOL]
+    while True:
+        await asyncio.sleep(settings.config_poll_s)
+        try:
+            async with pool.acquire(timeout=settings.db_timeout_s) as conn:
+                generation = await config_store.current_generation(conn)
+                if holder.snapshot is not None and generation == holder.snapshot.generation:
+                    continue
+                fresh = await config_store.read_snapshot(conn, snap_m=settings.snap_m)
+        except Exception:  # the database may be down for a while; keep the old configuration
+            log.warning("could not check for new configuration", exc_info=True)
+            continue
+        if fresh is not None:
+            holder.snapshot = fresh
+            log.info("configuration generation %d loaded", fresh.generation)

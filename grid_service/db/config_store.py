@@ -1,0 +1,167 @@
+"""Configuration in the database: load a validated bundle atomically, read a snapshot back."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+import asyncpg
+import numpy as np
+import shapely
+
+from geo.grid import Cell, Grid
+from grid_service.config import CalendarConfig, CategoryConfig, ConfigBundle, DepartmentConfig
+from grid_service.domain.routing import WILDCARD, Rule
+from grid_service.snapshot import ConfigSnapshot
+
+UPSERT_DEPARTMENT = """
+INSERT INTO departments (code, name, active) VALUES ($1, $2, true)
+ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, active = true
+"""
+DEACTIVATE_DEPARTMENTS = "UPDATE departments SET active = false WHERE NOT (code = ANY($1::text[]))"
+UPSERT_CATEGORY = """
+INSERT INTO categories (code, name, class_code, limit_hours, urgent_limit_hours, clock,
+                        duplicate_radius_m, duplicate_window_hours, active)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true)
+ON CONFLICT (code) DO UPDATE SET
+    name = EXCLUDED.name, class_code = EXCLUDED.class_code, limit_hours = EXCLUDED.limit_hours,
+    urgent_limit_hours = EXCLUDED.urgent_limit_hours, clock = EXCLUDED.clock,
+    duplicate_radius_m = EXCLUDED.duplicate_radius_m,
+    duplicate_window_hours = EXCLUDED.duplicate_window_hours, active = true
+"""
+DEACTIVATE_CATEGORIES = "UPDATE categories SET active = false WHERE NOT (code = ANY($1::text[]))"
+DELETE_RULES = "DELETE FROM routing_rules"
+INSERT_RULE = "INSERT INTO routing_rules (category, area, department) VALUES ($1, $2, $3)"
+DELETE_CALENDAR = "DELETE FROM calendar; DELETE FROM calendar_periods; DELETE FROM calendar_days"
+INSERT_CALENDAR = """
+INSERT INTO calendar (timezone, working_weekdays, official_holidays) VALUES ($1, $2, $3)
+"""
+INSERT_PERIOD = "INSERT INTO calendar_periods (starts, ends) VALUES ($1, $2)"
+INSERT_DAY = "INSERT INTO calendar_days (day, kind) VALUES ($1, $2)"
+LATEST_GRID = "SELECT version, digest FROM grid_versions ORDER BY version DESC LIMIT 1"
+INSERT_GRID_VERSION = "INSERT INTO grid_versions (source, digest) VALUES ($1, $2) RETURNING version"
+BUMP_GENERATION = """
+INSERT INTO config_state (generation, source) VALUES (1, $1)
+ON CONFLICT (singleton) DO UPDATE SET generation = config_state.generation + 1, loaded_at = now(),
+                                      source = EXCLUDED.source
+RETURNING generation
+"""
+
+
+async def store_bundle(conn: asyncpg.Connection, bundle: ConfigBundle) -> int:
+    """Write the whole bundle in one transaction; returns the new configuration generation.
+
+    A grid whose files are unchanged (same digest) keeps its version; a changed
+    grid becomes a new version, and cases already assigned keep theirs.
+    """
+    async with conn.transaction():
+        for d in bundle.departments:
+            await conn.execute(UPSERT_DEPARTMENT, d.code, d.name)
+        await conn.execute(DEACTIVATE_DEPARTMENTS, [d.code for d in bundle.departments])
+        for c in bundle.categories:
+            await conn.execute(
+                UPSERT_CATEGORY, c.code, c.name, c.class_code, c.limit_hours, c.urgent_limit_hours,
+                c.clock.value, c.duplicate_radius_m, c.duplicate_window_hours,
+            )
+        await conn.execute(DEACTIVATE_CATEGORIES, [c.code for c in bundle.categories])
+        await conn.execute(DELETE_RULES)
+        await conn.executemany(
+            INSERT_RULE,
+            [(None if r.category == WILDCARD else r.category, r.area, r.department) for r in bundle.rules],
+        )
+        await _store_calendar(conn, bundle.calendar)
+        latest = await conn.fetchrow(LATEST_GRID)
+        if latest is None or latest["digest"] != bundle.grid_digest:
+            await store_grid(conn, bundle.cells, source=bundle.source, digest=bundle.grid_digest)
+        generation: int = await conn.fetchval(BUMP_GENERATION, bundle.source)
+    return generation
+
+
+async def _store_calendar(conn: asyncpg.Connection, calendar: CalendarConfig) -> None:
+    await conn.execute(DELETE_CALENDAR)
+    built = calendar.build()
+    await conn.execute(
+        INSERT_CALENDAR, calendar.timezone, sorted(built.working_weekdays), calendar.official_holidays
+    )
+    await conn.executemany(INSERT_PERIOD, [(p.starts, p.ends) for p in built.periods])
+    days = [(d, "holiday") for d in calendar.holidays] + [(d, "working") for d in calendar.extra_working_days]
+    await conn.executemany(INSERT_DAY, days)
+
+
+async def store_grid(conn: asyncpg.Connection, cells: tuple[Cell, ...], *, source: str, digest: str) -> int:
+    version: int = await conn.fetchval(INSERT_GRID_VERSION, source, digest)
+    geometries = np.array([c.geometry for c in cells], dtype=object)
+    wkb = shapely.to_wkb(geometries)
+    bounds = shapely.bounds(geometries)
+    await conn.copy_records_to_table(
+        "grid_cells",
+        records=[
+            (version, c.code, c.name, wkb[i], *map(float, bounds[i])) for i, c in enumerate(cells)
+        ],
+        columns=["version", "code", "name", "geometry", "min_lon", "min_lat", "max_lon", "max_lat"],
+    )
+    return version
+
+
+SELECT_GENERATION = "SELECT generation FROM config_state"
+SELECT_DEPARTMENTS = "SELECT code, name, active FROM departments ORDER BY code"
+SELECT_CATEGORIES = """
+SELECT code, name, class_code, limit_hours::float8 AS limit_hours, urgent_limit_hours::float8 AS urgent_limit_hours,
+       clock, duplicate_radius_m, duplicate_window_hours
+  FROM categories WHERE active ORDER BY code
+"""
+SELECT_RULES = "SELECT id, coalesce(category, '*') AS category, area, department FROM routing_rules ORDER BY id"
+SELECT_CALENDAR = "SELECT timezone, working_weekdays, official_holidays FROM calendar"
+SELECT_PERIODS = "SELECT starts, ends FROM calendar_periods ORDER BY starts"
+SELECT_DAYS = "SELECT day, kind FROM calendar_days"
+SELECT_GRID_CELLS = "SELECT code, name, geometry FROM grid_cells WHERE version = $1"
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+async def current_generation(conn: asyncpg.Connection) -> int | None:
+    value: int | None = await conn.fetchval(SELECT_GENERATION)
+    return value
+
+
+async def read_snapshot(conn: asyncpg.Connection, *, snap_m: float) -> ConfigSnapshot | None:
+    """The configuration currently in the database, or None when none was ever loaded."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        generation = await conn.fetchval(SELECT_GENERATION)
+        if generation is None:
+            return None
+        departments = await conn.fetch(SELECT_DEPARTMENTS)
+        categories = await conn.fetch(SELECT_CATEGORIES)
+        rules = await conn.fetch(SELECT_RULES)
+        calendar_row = await conn.fetchrow(SELECT_CALENDAR)
+        periods = await conn.fetch(SELECT_PERIODS)
+        days = await conn.fetch(SELECT_DAYS)
+        latest = await conn.fetchrow(LATEST_GRID)
+        cell_rows = await conn.fetch(SELECT_GRID_CELLS, latest["version"]) if latest else []
+    calendar = CalendarConfig(
+        timezone=calendar_row["timezone"],
+        working_hours=[(p["starts"].strftime("%H:%M"), p["ends"].strftime("%H:%M")) for p in periods],
+        working_weekdays=[WEEKDAY_NAMES[d - 1] for d in calendar_row["working_weekdays"]],  # type: ignore[misc]
+        official_holidays=calendar_row["official_holidays"],
+        holidays=[r["day"] for r in days if r["kind"] == "holiday"],
+        extra_working_days=[r["day"] for r in days if r["kind"] == "working"],
+    )
+    grid = await asyncio.to_thread(_build_grid, cell_rows, snap_m)
+    return ConfigSnapshot(
+        generation=generation,
+        departments={r["code"]: DepartmentConfig(code=r["code"], name=r["name"]) for r in departments if r["active"]},
+        categories={r["code"]: CategoryConfig.model_validate(dict(r)) for r in categories},
+        rules=tuple(Rule(r["id"], r["category"], r["area"], r["department"]) for r in rules),
+        calendar=calendar.build(),
+        grid=grid,
+        grid_version=latest["version"] if latest else None,
+        department_names={r["code"]: r["name"] for r in departments},
+    )
+
+
+def _build_grid(rows: list[asyncpg.Record], snap_m: float) -> Grid:
+    geometries = shapely.from_wkb([r["geometry"] for r in rows]) if rows else []
+    cells = [Cell(code=r["code"], name=r["name"], geometry=g) for r, g in zip(rows, geometries, strict=True)]
+    return Grid(cells, snap_m=snap_m)
+
+

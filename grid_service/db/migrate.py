@@ -1,0 +1,62 @@
+"""Schema migrations: numbered SQL files applied in order, each in its own transaction.
+
+Applied versions are recorded in ``schema_migrations`` inside the database, so
+the database itself says what it contains. A transaction-level advisory lock
+makes concurrent starters (several workers) apply each file exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "sql" / "migrations"
+_FILE_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_LOCK_KEY = 0x6772_6964_6D69_67  # "gridmig"
+
+CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+SELECT_APPLIED = "SELECT version FROM schema_migrations"
+INSERT_APPLIED = "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)"
+
+
+def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
+    files = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _FILE_NAME.match(path.name)
+        if not match:
+            raise ValueError(f"migration file name must look like 0001_name.sql: {path.name}")
+        files.append((int(match.group(1)), path))
+    versions = [v for v, _ in files]
+    if len(set(versions)) != len(versions):
+        raise ValueError("two migration files share a number")
+    return files
+
+
+async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply every pending migration; return the names applied."""
+    applied_now: list[str] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+        await conn.execute(CREATE_TABLE)
+    for version, path in migration_files(directory):
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+            applied = {r["version"] for r in await conn.fetch(SELECT_APPLIED)}
+            if version in applied:
+                continue
+            await conn.execute(path.read_text(encoding="utf-8"))
+            await conn.execute(INSERT_APPLIED, version, path.name)
+            applied_now.append(path.name)
+            log.info("applied migration %s", path.name)
+    return applied_now

@@ -1,0 +1,34 @@
+"""Connection pools and single connections, with the codecs the service relies on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import orjson
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb both ways through orjson (fast, strict); timestamps as UTC on the wire.
+    await conn.set_type_codec(
+        "jsonb", schema="pg_catalog", format="text",
+        encoder=lambda value: orjson.dumps(value).decode(), decoder=orjson.loads,
+    )
+    await conn.set_type_codec(
+        "json", schema="pg_catalog", format="text",
+        encoder=lambda value: orjson.dumps(value).decode(), decoder=orjson.loads,
+    )
+
+
+async def create_pool(url: str, *, min_size: int, max_size: int, **kwargs: Any) -> asyncpg.Pool:
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        url, min_size=min_size, max_size=max_size, init=init_connection,
+        server_settings={"timezone": "UTC", "application_name": "grid-service"}, **kwargs,
+    )
+    return pool
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    conn: asyncpg.Connection = await asyncpg.connect(url, server_settings={"timezone": "UTC"})
+    await init_connection(conn)
+    return conn

@@ -1,0 +1,74 @@
+"""Deadlines: a start instant plus a time limit, counted on a clock.
+
+``natural`` counts every hour. ``working`` counts only the hours inside the
+calendar's working periods on working days: a report made on Friday at 17:00
+with a 2-hour working limit in an 08:30–12:00 / 13:30–17:30 calendar is due on
+Monday at 10:00. Counting starts at the first working moment at or after the
+start; a limit that uses up a period exactly ends at that period's end (12:00,
+not 13:30). All results are timezone-aware, in the calendar's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from grid_service.domain.calendar import WorkingCalendar
+
+# A limit that cannot be met within this many calendar days means the calendar
+# has (almost) no working time; fail loudly rather than loop for ever.
+MAX_SEARCH_DAYS = 3 * 366
+
+
+class Clock(StrEnum):
+    WORKING = "working"
+    NATURAL = "natural"
+
+
+class NoWorkingTimeError(ValueError):
+    """The calendar offers no working time to count a limit on."""
+
+
+def deadline(start: dt.datetime, hours: float, clock: Clock, calendar: WorkingCalendar) -> dt.datetime:
+    """The instant ``hours`` of ``clock`` time after ``start`` (aware), in the calendar's zone."""
+    if start.tzinfo is None:
+        raise ValueError("start must be timezone-aware")
+    if hours <= 0:
+        raise ValueError("a time limit must be positive")
+    local = start.astimezone(calendar.timezone)
+    if clock is Clock.NATURAL:
+        return (local.astimezone(dt.UTC) + dt.timedelta(hours=hours)).astimezone(calendar.timezone)
+    return add_working_time(local, dt.timedelta(hours=hours), calendar)
+
+
+def add_working_time(start: dt.datetime, amount: dt.timedelta, calendar: WorkingCalendar) -> dt.datetime:
+    remaining = amount
+    day = start.date()
+    for _ in range(MAX_SEARCH_DAYS):
+        for period_start, period_end in calendar.periods_on(day):
+            begin = max(period_start, start)
+            if begin >= period_end:
+                continue
+            available = period_end - begin
+            if remaining <= available:
+                return begin + remaining
+            remaining -= available
+        day += dt.timedelta(days=1)
+    raise NoWorkingTimeError(f"no working time within {MAX_SEARCH_DAYS} days of {start.isoformat()}")
+
+
+def working_time_between(start: dt.datetime, end: dt.datetime, calendar: WorkingCalendar) -> dt.timedelta:
+    """Working time elapsed from ``start`` to ``end`` (zero when end <= start)."""
+    total = dt.timedelta()
+    if end <= start:
+        return total
+    start = start.astimezone(calendar.timezone)
+    end = end.astimezone(calendar.timezone)
+    day = start.date()
+    while day <= end.date():
+        for period_start, period_end in calendar.periods_on(day):
+            begin, finish = max(period_start, start), min(period_end, end)
+            if finish > begin:
+                total += finish - begin
+        day += dt.timedelta(days=1)
+    return total

@@ -1,0 +1,167 @@
+"""Intake: a validated report becomes a routed, deadlined case (or joins an open duplicate).
+
+``prepare`` is pure: datum conversion, grid assignment, routing and the
+deadline. ``submit`` makes one database round trip for any number of
+prepared reports, in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from geo import gcj02
+from geo.grid import METRES_PER_DEGREE
+from grid_service.auth import Principal
+from grid_service.db import reports as db_reports
+from grid_service.domain.deadlines import deadline
+from grid_service.domain.routing import choose_rule
+from grid_service.errors import Conflict, ValidationFailed, field_error
+from grid_service.schemas import CaseStatus, Crs, PendingReason, ReportCreate
+from grid_service.snapshot import ConfigSnapshot
+
+DEADLOCK_RETRIES = 3
+RESPONSE_FIELDS = (
+    "report_id", "case_id", "case_no", "duplicate", "status", "pending_reason", "grid", "department", "deadline_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedReport:
+    item: dict[str, Any]  # the jsonb the intake function reads
+    lock_keys: tuple[int, ...]
+
+
+def lock_key(text: str) -> int:
+    """A signed 64-bit advisory-lock key for a name."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def duplicate_lock_keys(category: str, lat: float, radius_m: float) -> tuple[int, ...]:
+    """Keys for the latitude bands a duplicate search of ``radius_m`` around ``lat`` can reach.
+
+    Two reports within ``radius_m`` of each other both lock the band holding
+    their midpoint, so their duplicate checks run one after the other and the
+    second one sees the first one's case.
+    """
+    y = lat * METRES_PER_DEGREE
+    first, last = math.floor((y - radius_m) / radius_m), math.floor((y + radius_m) / radius_m)
+    return tuple(lock_key(f"dup:{category}:{band}") for band in range(first, last + 1))
+
+
+def body_hash(report: ReportCreate) -> str:
+    """Identity of a submission's content, independent of key order, spacing and defaults spelled out."""
+    return hashlib.sha256(report.model_dump_json().encode()).hexdigest()
+
+
+def prepare(principal: Principal, report: ReportCreate, snapshot: ConfigSnapshot, now: dt.datetime) -> PreparedReport:
+    category = snapshot.categories.get(report.category)
+    if category is None:
+        raise ValidationFailed(
+            f"unknown category {report.category!r}",
+            details=[field_error(["category"], "unknown category", "unknown_category")],
+        )
+    input_lon, input_lat = report.location.coordinates
+    lon, lat = (input_lon, input_lat) if report.crs is Crs.WGS84 else gcj02.to_wgs84(input_lon, input_lat)
+
+    status, pending_reason = CaseStatus.PENDING_DISPATCH, PendingReason.OUTSIDE_GRID
+    grid_code = department = deadline_at = None
+    rule_dict: dict[str, object] | None = None
+    rule_id: int | None = None
+    assignment = snapshot.grid.assign(lon, lat)
+    if assignment is not None:
+        grid_code = assignment.cell.code
+        rule = choose_rule(snapshot.rules, category.code, grid_code)
+        if rule is None:
+            pending_reason = PendingReason.NO_RULE
+        else:
+            status, pending_reason = CaseStatus.DISPATCHED, None
+            department, rule_id, rule_dict = rule.department, rule.id, rule.as_dict()
+            deadline_at = deadline(now, category.limit_for(report.urgent), category.clock, snapshot.calendar)
+            deadline_at = deadline_at.replace(microsecond=0)  # whole seconds: what people read and promise
+
+    keys = [lock_key(f"idem:{principal.token_id}:{report.client_id}")]
+    if category.duplicate_radius_m > 0 and category.duplicate_window_hours > 0:
+        keys.extend(duplicate_lock_keys(category.code, lat, category.duplicate_radius_m))
+    item = {
+        "at": now.isoformat(),
+        "report_id": str(uuid.uuid4()),
+        "case_id": str(uuid.uuid4()),
+        "token_id": principal.token_id,
+        "actor": principal.actor,
+        "client_id": report.client_id,
+        "body_hash": body_hash(report),
+        "category": category.code,
+        "lon": lon,
+        "lat": lat,
+        "crs": report.crs.value,
+        "input_lon": input_lon,
+        "input_lat": input_lat,
+        "accuracy_m": report.accuracy_m,
+        "urgent": report.urgent,
+        "description": report.description,
+        "address": report.address,
+        "observed_at": report.observed_at.isoformat() if report.observed_at else None,
+        "media": report.media,
+        "timezone": snapshot.calendar.timezone.key,
+        "status": status.value,
+        "pending_reason": pending_reason.value if pending_reason else None,
+        "grid_version": snapshot.grid_version if grid_code else None,
+        "grid_code": grid_code,
+        "department": department,
+        "routing_rule_id": rule_id,
+        "routing_rule": rule_dict,
+        "deadline_at": deadline_at.isoformat() if deadline_at else None,
+        "duplicate_radius_m": category.duplicate_radius_m,
+        "duplicate_window_hours": category.duplicate_window_hours,
+    }
+    return PreparedReport(item=item, lock_keys=tuple(keys))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status_code: int  # 201 created, 200 replay of an earlier identical submission, 409 conflicting retry
+    response: dict[str, Any] | None
+
+
+async def submit(pool: asyncpg.Pool, prepared: list[PreparedReport], *, timeout: float) -> list[Outcome]:
+    """Store prepared reports in one transaction; one outcome per report, in order."""
+    items = [p.item for p in prepared]
+    keys = [k for p in prepared for k in p.lock_keys]
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            async with pool.acquire(timeout=timeout) as conn:
+                results = await db_reports.intake(conn, items, keys)
+            break
+        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+            # Two batches of one inspector overlapping on a client_id may
+            # deadlock on the unique index; the whole call is safe to repeat.
+            if attempt == DEADLOCK_RETRIES - 1:
+                raise
+            await asyncio.sleep(0.01 * (attempt + 1))
+    codes = {"created": 201, "replay": 200, "conflict": 409}
+    return [Outcome(codes[r["outcome"]], r["response"]) for r in results]
+
+
+def conflict_error(client_id: str) -> Conflict:
+    return Conflict(
+        f"client_id {client_id!r} was already used for a different report",
+        code="idempotency_conflict",
+        details=[field_error(["client_id"], "already used with a different body", "idempotency_conflict")],
+    )
+
+
+def present(response: dict[str, Any], tz: dt.tzinfo) -> dict[str, Any]:
+    """The acknowledgement as the client sees it: the deadline in the city's time zone."""
+    out = {key: response.get(key) for key in RESPONSE_FIELDS}
+    if out.get("deadline_at"):
+        out["deadline_at"] = dt.datetime.fromisoformat(out["deadline_at"]).astimezone(tz).isoformat()
+    return out
+

@@ -1,0 +1,65 @@
+"""Helpers every handler uses: JSON in and out, validation errors, the caller."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from grid_service import keys
+from grid_service.auth import Principal
+from grid_service.errors import (
+    MalformedRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    field_error,
+)
+
+PRINCIPAL = "principal"  # request-scoped, set by the auth middleware
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def principal(request: web.Request) -> Principal:
+    caller: Principal = request[PRINCIPAL]
+    return caller
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request body as JSON: 415 unless declared JSON, 413 past the limit, 400 when not JSON."""
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")
+    limit = request.app[keys.SETTINGS].max_json_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"body larger than {limit} bytes")
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"body larger than {limit} bytes")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedRequest(f"body is not valid JSON: {exc}") from exc
+
+
+def validation_details(exc: ValidationError, prefix: list[str | int] | None = None) -> list[dict[str, Any]]:
+    return [
+        field_error([*(prefix or []), *err["loc"]], err["msg"], err["type"])
+        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+def validate(model: type[M], data: Any, *, what: str = "request body") -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(f"invalid {what}", details=validation_details(exc)) from exc
+
+
+def validate_query(model: type[M], request: web.Request) -> M:
+    return validate(model, dict(request.query), what="query parameters")

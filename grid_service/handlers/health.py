@@ -1,0 +1,41 @@
+"""/healthz (the process answers) and /readyz (database reachable, configuration and grid loaded)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from grid_service import keys
+from grid_service.handlers.common import json_response
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    checks: dict[str, Any] = {}
+    ready = True
+    try:
+        async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+            await conn.fetchval("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure here is "not ready", reported, never raised
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+        ready = False
+    snapshot = request.app[keys.CONFIG].snapshot
+    if snapshot is None or len(snapshot.grid) == 0:
+        checks["grid"] = "not loaded"
+        ready = False
+    else:
+        checks["grid"] = {"version": snapshot.grid_version, "cells": len(snapshot.grid)}
+        checks["config_generation"] = snapshot.generation
+        missing = sorted(snapshot.calendar.missing_years)
+        if missing:
+            checks["calendar"] = {
+                "official_holidays_missing_years": missing,
+                "note": "these years count working weekdays and local holidays only",
+            }
+    return json_response({"status": "ready" if ready else "not_ready", "details": checks}, status=200 if ready else 503)

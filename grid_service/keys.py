@@ -1,0 +1,19 @@
+"""Every typed application key, in one place."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import asyncpg
+from aiohttp import web
+
+from grid_service.settings import Settings
+
+if TYPE_CHECKING:
+    from grid_service.auth import TokenCache
+    from grid_service.state import ConfigHolder
+
+SETTINGS = web.AppKey("settings", Settings)
+POOL = web.AppKey("pool", asyncpg.Pool)
+CONFIG = web.AppKey("config", "ConfigHolder")
+TOKENS = web.AppKey("tokens", "TokenCache")

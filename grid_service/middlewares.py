@@ -1,0 +1,117 @@
+"""Request id and access log, the single error envelope, and bearer-token auth."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+
+import asyncpg
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from grid_service import keys
+from grid_service.errors import ApiError, DatabaseUnavailable, Forbidden, Unauthenticated
+from grid_service.handlers.common import PRINCIPAL, json_response
+from grid_service.routes import ROLE_RULES
+
+log = logging.getLogger("grid_service.access")
+error_log = logging.getLogger("grid_service.errors")
+
+REQUEST_ID = "request_id"
+RETRY_AFTER_S = "1"
+
+# What a lost or unreachable database looks like from a handler.
+DATABASE_DOWN = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+)
+
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+    request[REQUEST_ID] = request_id
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-ID"] = request_id
+        return response
+    finally:
+        log.info(
+            "%s %s %d %.1fms",
+            request.method,
+            request.path,
+            status,
+            (time.perf_counter() - started) * 1000,
+            extra={"request_id": request_id},
+        )
+
+
+@web.middleware
+async def error_envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return _error_response(exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        return _error_response(ApiError(exc.reason, code=code), status=exc.status)
+    except DATABASE_DOWN as exc:
+        error_log.warning("database unavailable: %r", exc, extra={"request_id": request.get(REQUEST_ID)})
+        response = _error_response(DatabaseUnavailable("the database is unavailable; retry shortly"))
+        response.headers["Retry-After"] = RETRY_AFTER_S
+        return response
+    except Exception:
+        error_log.exception("unhandled error", extra={"request_id": request.get(REQUEST_ID)})
+        return _error_response(ApiError("internal error"))
+
+
+def _error_response(exc: ApiError, status: int | None = None) -> web.Response:
+    return json_response(exc.body(), status=status or exc.status)
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.match_info.http_exception is not None:
+        return await handler(request)  # unknown path or method: let the router's 404/405 through
+    name = request.match_info.route.name
+    if name not in ROLE_RULES:
+        raise Forbidden("no access rule for this route")
+    allowed = ROLE_RULES[name]
+    if allowed is None:
+        return await handler(request)
+    token = _bearer(request)
+    if token is None:
+        raise Unauthenticated("send Authorization: Bearer <token>")
+    settings = request.app[keys.SETTINGS]
+    caller = await request.app[keys.TOKENS].lookup(request.app[keys.POOL], token, settings.db_timeout_s)
+    if caller is None:
+        raise Unauthenticated("unknown or revoked token")
+    if caller.role not in allowed:
+        raise Forbidden(f"role {caller.role.value} may not {request.method} {request.path}")
+    request[PRINCIPAL] = caller
+    return await handler(request)
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None

@@ -1,0 +1,122 @@
+"""Request and response models: the API's one vocabulary (and the source of its OpenAPI document)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+
+Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="longitude, decimal degrees")]
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="latitude, decimal degrees")]
+ClientId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+GridCode = Annotated[str, Field(pattern=r"^[0-9]{15}$")]
+Code = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Crs(StrEnum):
+    WGS84 = "wgs84"
+    GCJ02 = "gcj02"
+
+
+class CaseStatus(StrEnum):
+    PENDING_DISPATCH = "pending_dispatch"
+    DISPATCHED = "dispatched"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class PendingReason(StrEnum):
+    OUTSIDE_GRID = "outside_grid"
+    NO_RULE = "no_rule"
+    REJECTED = "rejected"
+
+
+class Role(StrEnum):
+    INSPECTOR = "inspector"
+    DEPARTMENT = "department"
+    DISPATCHER = "dispatcher"
+    VIEWER = "viewer"
+    ADMIN = "admin"
+
+
+class Light(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PointGeometry(_In):
+    type: Literal["Point"]
+    coordinates: tuple[Lon, Lat]
+
+
+class ReportCreate(_In):
+    client_id: ClientId
+    category: Code
+    location: PointGeometry
+    crs: Crs = Crs.WGS84
+    accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
+    urgent: StrictBool = False
+    description: Annotated[str, Field(max_length=4000)] | None = None
+    address: Annotated[str, Field(max_length=500)] | None = None
+    media: Annotated[list[Sha256], Field(max_length=20)] = []
+    observed_at: AwareDatetime | None = None
+
+
+MAX_BATCH = 500
+
+
+class ReportBatch(_In):
+    reports: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class CodeName(BaseModel):
+    code: str
+    name: str
+
+
+class ReportAccepted(BaseModel):
+    report_id: str
+    case_id: str
+    case_no: str
+    duplicate: bool
+    status: CaseStatus
+    pending_reason: PendingReason | None
+    grid: CodeName | None
+    department: CodeName | None
+    deadline_at: dt.datetime | None
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[Any] = []
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+class BatchResult(BaseModel):
+    status_code: int
+    report: ReportAccepted | None = None
+    error: ErrorBody | None = None
+
+
+class BatchResponse(BaseModel):
+    results: list[BatchResult]
+
+
+class LocateQuery(_In):
+    lon: Lon
+    lat: Lat
+    crs: Crs = Crs.WGS84

@@ -1,0 +1,41 @@
+"""Process settings from flags and ``GRID_SERVICE_*`` environment variables (validated once)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG_DIR = PROJECT_ROOT / "config"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRID_SERVICE_", extra="ignore")
+
+    database_url: str | None = None  # None: start the embedded PostgreSQL in data_dir
+    data_dir: Path = Path(".grid-service")
+    config: Path = DEFAULT_CONFIG_DIR
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    snap_m: float = Field(default=30.0, ge=0, le=1000)
+    tile_url: str | None = None
+    log_level: str = "INFO"
+    pool_min_size: int = Field(default=2, ge=1)
+    pool_max_size: int = Field(default=10, ge=1)
+    db_timeout_s: float = Field(default=5.0, gt=0)  # waiting for a pooled connection before answering 503
+    config_poll_s: float = Field(default=5.0, gt=0)  # how often a worker checks for newly loaded configuration
+    token_cache_s: float = Field(default=5.0, ge=0)  # how long a token lookup is reused (revocation delay)
+    max_json_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

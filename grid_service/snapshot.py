@@ -1,0 +1,22 @@
+"""The configuration as one worker holds it in memory: an immutable snapshot read from the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from geo.grid import Grid
+from grid_service.config import CategoryConfig, DepartmentConfig
+from grid_service.domain.calendar import WorkingCalendar
+from grid_service.domain.routing import Rule
+
+
+@dataclass(frozen=True)
+class ConfigSnapshot:
+    generation: int
+    departments: dict[str, DepartmentConfig]  # active ones
+    categories: dict[str, CategoryConfig]  # active ones
+    rules: tuple[Rule, ...]
+    calendar: WorkingCalendar
+    grid: Grid
+    grid_version: int | None
+    department_names: dict[str, str] = field(default_factory=dict)  # all, inactive included, for reads
