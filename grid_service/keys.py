@@ -9,6 +9,8 @@ from aiohttp import web
 
 from grid_service.settings import Settings
 
+from grid_service.auth import Principal
+
 if TYPE_CHECKING:
     from grid_service.auth import TokenCache
     from grid_service.state import ConfigHolder
@@ -17,3 +19,7 @@ SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 CONFIG = web.AppKey("config", "ConfigHolder")
 TOKENS = web.AppKey("tokens", "TokenCache")
+
+# Request-scoped.
+REQUEST_ID = web.RequestKey("request_id", str)
+PRINCIPAL = web.RequestKey("principal", Principal)

@@ -13,13 +13,12 @@ from aiohttp.typedefs import Handler
 
 from grid_service import keys
 from grid_service.errors import ApiError, DatabaseUnavailable, Forbidden, Unauthenticated
-from grid_service.handlers.common import PRINCIPAL, json_response
+from grid_service.handlers.common import json_response
 from grid_service.routes import ROLE_RULES
 
 log = logging.getLogger("grid_service.access")
 error_log = logging.getLogger("grid_service.errors")
 
-REQUEST_ID = "request_id"
 RETRY_AFTER_S = "1"
 
 # What a lost or unreachable database looks like from a handler.
@@ -42,7 +41,7 @@ _HTTP_CODES = {
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
-    request[REQUEST_ID] = request_id
+    request[keys.REQUEST_ID] = request_id
     started = time.perf_counter()
     status = 500
     try:
@@ -73,12 +72,12 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
         code = _HTTP_CODES.get(exc.status, "http_error")
         return _error_response(ApiError(exc.reason, code=code), status=exc.status)
     except DATABASE_DOWN as exc:
-        error_log.warning("database unavailable: %r", exc, extra={"request_id": request.get(REQUEST_ID)})
+        error_log.warning("database unavailable: %r", exc, extra={"request_id": request.get(keys.REQUEST_ID)})
         response = _error_response(DatabaseUnavailable("the database is unavailable; retry shortly"))
         response.headers["Retry-After"] = RETRY_AFTER_S
         return response
     except Exception:
-        error_log.exception("unhandled error", extra={"request_id": request.get(REQUEST_ID)})
+        error_log.exception("unhandled error", extra={"request_id": request.get(keys.REQUEST_ID)})
         return _error_response(ApiError("internal error"))
 
 
@@ -105,7 +104,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         raise Unauthenticated("unknown or revoked token")
     if caller.role not in allowed:
         raise Forbidden(f"role {caller.role.value} may not {request.method} {request.path}")
-    request[PRINCIPAL] = caller
+    request[keys.PRINCIPAL] = caller
     return await handler(request)
 
 

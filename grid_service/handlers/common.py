@@ -18,7 +18,6 @@ from grid_service.errors import (
     field_error,
 )
 
-PRINCIPAL = "principal"  # request-scoped, set by the auth middleware
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -27,7 +26,7 @@ def json_response(body: Any, status: int = 200) -> web.Response:
 
 
 def principal(request: web.Request) -> Principal:
-    caller: Principal = request[PRINCIPAL]
+    caller: Principal = request[keys.PRINCIPAL]
     return caller
 
 

@@ -1,0 +1,85 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grid_service.config import ConfigError, read_config_dir
+from grid_service.settings import DEFAULT_CONFIG_DIR
+from tests.conftest import FIXTURE_CONFIG
+
+
+@pytest.fixture
+def config_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "config"
+    shutil.copytree(FIXTURE_CONFIG, target)
+    return target
+
+
+def problems_of(directory: Path) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        read_config_dir(directory)
+    return err.value.problems
+
+
+def test_shipped_configuration_is_valid_and_covers_the_work_plan():
+    bundle = read_config_dir(DEFAULT_CONFIG_DIR)
+    codes = {c.code for c in bundle.categories}
+    for needed in ("illegal_construction", "outdoor_barbecue", "construction_dust", "street_occupation",
+                   "cooking_fumes", "straw_burning", "exposed_garbage", "illegal_small_ads",
+                   "small_coal_boiler", "road_damage", "safety_hazard"):
+        assert needed in codes
+    assert any(len(r.area) > 6 for r in bundle.rules), "at least one street-specific rule"
+    assert bundle.calendar.official_holidays == "CN"
+    assert len(bundle.cells) > 1000 and all(c.code.startswith("230108") for c in bundle.cells)
+
+
+def test_unknown_department_in_a_rule_is_named(config_copy):
+    text = (config_copy / "routing.toml").read_text()
+    (config_copy / "routing.toml").write_text(text.replace('department = "housing"', 'department = "parks"'))
+    assert "routing.toml: rule 5: unknown department 'parks'" in problems_of(config_copy)
+
+
+def test_unknown_category_and_duplicate_rule_are_named(config_copy):
+    with (config_copy / "routing.toml").open("a") as f:
+        f.write('\n[[rule]]\ncategory = "graffiti"\narea = ""\ndepartment = "housing"\n')
+        f.write('\n[[rule]]\ncategory = "*"\narea = "230108001"\ndepartment = "housing"\n')
+    problems = problems_of(config_copy)
+    assert "routing.toml: rule 6: unknown category 'graffiti'" in problems
+    assert any(p.startswith("routing.toml: rule 7: duplicate rule") for p in problems)
+
+
+def test_bad_category_fields_are_named(config_copy):
+    text = (config_copy / "categories.toml").read_text()
+    (config_copy / "categories.toml").write_text(text.replace('clock = "working"', 'clock = "lunar"', 1))
+    problems = problems_of(config_copy)
+    assert any(p.startswith("categories.toml: category 2 (illegal_construction): clock") for p in problems)
+
+
+def test_invalid_polygon_and_duplicate_cell_code_are_named(config_copy):
+    grid = (config_copy / "grids" / "tiny.geojson").read_text()
+    bowtie = grid.replace('"230108003001001"', '"230108001001001"', 1)
+    (config_copy / "grids" / "tiny.geojson").write_text(bowtie)
+    (config_copy / "grids" / "broken.geojson").write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"code": "230108009001001",'
+        ' "name": "x"}, "geometry": {"type": "Polygon", "coordinates": [[[0,0],[1,1],[1,0],[0,1],[0,0]]]}}]}'
+    )
+    problems = problems_of(config_copy)
+    assert any("grids/tiny.geojson" in p and "duplicate cell code" in p for p in problems)
+    assert any("grids/broken.geojson" in p and "feature 0" in p and "invalid polygon" in p for p in problems)
+
+
+def test_unparseable_toml_and_missing_file_are_named(config_copy):
+    (config_copy / "calendar.toml").write_text("timezone = \n")
+    (config_copy / "departments.toml").unlink()
+    problems = problems_of(config_copy)
+    assert any(p.startswith("calendar.toml: cannot parse TOML") for p in problems)
+    assert "departments.toml: file is missing" in problems
+
+
+def test_calendar_problems_are_named(config_copy):
+    (config_copy / "calendar.toml").write_text(
+        'timezone = "Mars/Olympus"\nworking_hours = [["12:00", "08:00"]]\nworking_weekdays = ["mon"]\n'
+    )
+    problems = problems_of(config_copy)
+    assert any("calendar.toml: timezone" in p and "Mars/Olympus" in p for p in problems)
+    assert any("calendar.toml: working_hours" in p for p in problems)
