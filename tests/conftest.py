@@ -80,7 +80,7 @@ async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
     await conn.close()
 
 
-def test_settings(db_url: str, **overrides: object) -> Settings:
+def settings_for(db_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": db_url, "config": FIXTURE_CONFIG, "token_cache_s": 0.0, "pool_max_size": 60,
     }
@@ -90,7 +90,7 @@ def test_settings(db_url: str, **overrides: object) -> Settings:
 
 @pytest.fixture
 async def client(db_url: str) -> AsyncIterator[TestClient]:
-    app = create_app(test_settings(db_url))
+    app = create_app(settings_for(db_url))
     test_client = TestClient(TestServer(app))
     await test_client.start_server()
     yield test_client

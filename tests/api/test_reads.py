@@ -1,0 +1,73 @@
+import uuid
+
+import pytest
+
+from geo import gcj02
+from tests.api.helpers import FAR_AWAY, IN_CELL_2
+from tests.conftest import bearer
+
+
+async def test_categories_list_the_configured_limits(client, tokens):
+    response = await client.get("/api/v1/categories", headers=bearer(tokens["inspector"]))
+    categories = {c["code"]: c for c in (await response.json())["categories"]}
+    assert categories["outdoor_barbecue"] == {
+        "code": "outdoor_barbecue", "name": "露天烧烤", "class_code": "0510", "limit_hours": 2.0,
+        "urgent_limit_hours": 1.0, "clock": "natural", "duplicate_radius_m": 50.0, "duplicate_window_hours": 24.0,
+    }
+    assert set(categories) == {"outdoor_barbecue", "illegal_construction", "construction_dust", "exposed_garbage"}
+
+
+async def test_departments_list(client, tokens):
+    response = await client.get("/api/v1/departments", headers=bearer(tokens["viewer"]))
+    departments = (await response.json())["departments"]
+    assert {"code": "sanitation", "name": "环境卫生中心"} in departments and len(departments) == 4
+
+
+async def test_locate_finds_the_cell(client, tokens):
+    response = await client.get("/api/v1/grids/locate", params={"lon": IN_CELL_2[0], "lat": IN_CELL_2[1]},
+                                headers=bearer(tokens["inspector"]))
+    body = await response.json()
+    assert response.status == 200
+    assert body["code"] == "230108001001002" and body["name"] == "二号网格" and body["snapped"] is False
+
+
+async def test_locate_accepts_gcj02(client, tokens):
+    lon, lat = gcj02.to_gcj02(*IN_CELL_2)
+    response = await client.get("/api/v1/grids/locate", params={"lon": lon, "lat": lat, "crs": "gcj02"},
+                                headers=bearer(tokens["inspector"]))
+    assert (await response.json())["code"] == "230108001001002"
+
+
+async def test_locate_outside_the_grid_is_404(client, tokens):
+    response = await client.get("/api/v1/grids/locate", params={"lon": FAR_AWAY[0], "lat": FAR_AWAY[1]},
+                                headers=bearer(tokens["inspector"]))
+    assert response.status == 404 and (await response.json())["error"]["code"] == "outside_grid"
+
+
+@pytest.mark.parametrize(
+    "params, path",
+    [({"lon": "x", "lat": "45"}, ["lon"]), ({"lon": "200", "lat": "45"}, ["lon"]), ({"lat": "45"}, ["lon"]),
+     ({"lon": "126", "lat": "45", "crs": "bd09"}, ["crs"]), ({"lon": "nan", "lat": "45"}, ["lon"])],
+)
+async def test_locate_rejects_bad_parameters(client, tokens, params, path):
+    response = await client.get("/api/v1/grids/locate", params=params, headers=bearer(tokens["inspector"]))
+    body = await response.json()
+    assert response.status == 422 and path in [d["path"] for d in body["error"]["details"]]
+
+
+@pytest.mark.parametrize("case_id", [str(uuid.uuid4()), "not-a-uuid", "1"])
+async def test_unknown_case_is_404(client, tokens, case_id):
+    response = await client.get(f"/api/v1/cases/{case_id}", headers=bearer(tokens["viewer"]))
+    assert response.status == 404 and (await response.json())["error"]["code"] == "not_found"
+
+
+async def test_readyz_reports_database_and_grid(client):
+    body = await (await client.get("/readyz")).json()
+    assert body["status"] == "ready"
+    assert body["details"]["database"] == "ok" and body["details"]["grid"]["cells"] == 5
+
+
+async def test_responses_carry_a_request_id(client):
+    response = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["X-Request-ID"] == "abc-123"
+    assert len((await client.get("/healthz")).headers["X-Request-ID"]) == 32
