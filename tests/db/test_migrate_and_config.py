@@ -1,0 +1,117 @@
+import shutil
+import uuid
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from grid_service.config import ConfigError, read_config_dir
+from grid_service.db import config_store
+from grid_service.db.migrate import migrate, migration_files
+from grid_service.db.pool import connect
+from tests.conftest import FIXTURE_CONFIG, with_database
+
+
+async def test_migrations_are_recorded_in_the_database_and_applied_once(pg_admin_url):
+    name = f"gs_m_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(pg_admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        conn = await connect(with_database(pg_admin_url, name))
+        first = await migrate(conn)
+        second = await migrate(conn)
+        recorded = [r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations ORDER BY version")]
+        await conn.close()
+        assert first == [p.name for _, p in migration_files()] == recorded
+        assert second == []
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_the_event_log_refuses_updates_and_deletes(client, tokens, db):
+    from tests.api.helpers import report
+    from tests.conftest import bearer
+
+    await client.post("/api/v1/reports", json=report(), headers=bearer(tokens["inspector"]))
+    with pytest.raises(asyncpg.RaiseError, match="append-only"):
+        await db.execute("UPDATE events SET note = 'x'")
+    with pytest.raises(asyncpg.RaiseError, match="append-only"):
+        await db.execute("DELETE FROM events")
+
+
+@pytest.fixture
+def config_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "config"
+    shutil.copytree(FIXTURE_CONFIG, target)
+    return target
+
+
+async def snapshot(db):
+    return await config_store.read_snapshot(db, snap_m=30)
+
+
+async def test_reloading_an_unchanged_grid_keeps_its_version(db):
+    before = await snapshot(db)
+    await config_store.store_bundle(db, read_config_dir(FIXTURE_CONFIG))
+    after = await snapshot(db)
+    assert after.grid_version == before.grid_version
+    assert after.generation == before.generation + 1
+
+
+async def test_a_changed_grid_is_a_new_version_and_open_cases_keep_their_cell(db, client, tokens, config_copy):
+    from tests.api.helpers import IN_CELL_1, report
+    from tests.conftest import bearer
+
+    accepted = await (await client.post("/api/v1/reports", json=report(point=IN_CELL_1),
+                                        headers=bearer(tokens["inspector"]))).json()
+    grid_file = config_copy / "grids" / "tiny.geojson"
+    grid_file.write_text(grid_file.read_text().replace("一号网格", "一号网格(新)"))
+    await config_store.store_bundle(db, read_config_dir(config_copy))
+    fresh = await snapshot(db)
+    assert fresh.grid_version == 2 and fresh.grid.get("230108001001001").name == "一号网格(新)"
+    case = await (await client.get(f"/api/v1/cases/{accepted['case_id']}", headers=bearer(tokens["viewer"]))).json()
+    assert case["grid"] == {"code": "230108001001001", "name": "一号网格"}
+
+
+async def test_an_invalid_directory_changes_nothing(db, config_copy):
+    before = await db.fetch("SELECT * FROM routing_rules ORDER BY id")
+    (config_copy / "routing.toml").write_text('[[rule]]\ncategory = "*"\narea = ""\ndepartment = "nobody"\n')
+    with pytest.raises(ConfigError):
+        await config_store.store_bundle(db, read_config_dir(config_copy))
+    assert await db.fetch("SELECT * FROM routing_rules ORDER BY id") == before
+
+
+async def test_a_failure_while_storing_rolls_everything_back(db, config_copy):
+    before_generation = await config_store.current_generation(db)
+    before_rules = await db.fetchval("SELECT count(*) FROM routing_rules")
+    text = (config_copy / "departments.toml").read_text()
+    (config_copy / "departments.toml").write_text(text.replace('name = "住房和城乡建设局"', 'name = "新名称"'))
+    # Something the validator cannot know about: the database refuses the changed cell's new name.
+    await db.execute("ALTER TABLE grid_cells ADD CONSTRAINT refuse CHECK (name <> '五号网格(新)')")
+    grid_file = config_copy / "grids" / "tiny.geojson"
+    grid_file.write_text(grid_file.read_text().replace("五号网格", "五号网格(新)"))
+    bundle = read_config_dir(config_copy)
+    with pytest.raises(asyncpg.CheckViolationError):
+        await config_store.store_bundle(db, bundle)
+    assert await config_store.current_generation(db) == before_generation
+    assert await db.fetchval("SELECT count(*) FROM routing_rules") == before_rules
+    assert await db.fetchval("SELECT name FROM departments WHERE code = 'housing'") == "住房和城乡建设局"
+    assert await db.fetchval("SELECT count(*) FROM grid_versions") == 1
+
+
+async def test_dropped_categories_become_inactive_and_are_refused(db, client, tokens, config_copy):
+    from tests.api.helpers import report
+    from tests.conftest import bearer
+
+    text = (config_copy / "categories.toml").read_text()
+    start = text.index('[[category]]\ncode = "exposed_garbage"')
+    (config_copy / "categories.toml").write_text(text[:start])
+    routing = (config_copy / "routing.toml").read_text()
+    (config_copy / "routing.toml").write_text(routing.replace('category = "exposed_garbage"', 'category = "*"')
+                                              .replace('area = "230108002"\ndepartment = "sanitation"',
+                                                       'area = "230108"\ndepartment = "sanitation"'))
+    await config_store.store_bundle(db, read_config_dir(config_copy))
+    assert await db.fetchval("SELECT active FROM categories WHERE code = 'exposed_garbage'") is False
+    fresh = await snapshot(db)
+    assert "exposed_garbage" not in fresh.categories
