@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 from aiohttp import web
 
 from grid_service import contexts, keys, middlewares
@@ -11,12 +14,17 @@ from grid_service.settings import Settings
 MEDIA_MAX_BYTES = 10 * 1024 * 1024
 
 
-def create_app(settings: Settings) -> web.Application:
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] = utc_now) -> web.Application:
     app = web.Application(
         middlewares=[middlewares.request_context, middlewares.error_envelope, middlewares.authenticate],
         client_max_size=max(settings.max_json_bytes, MEDIA_MAX_BYTES) + 1024,
     )
     app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock
     app.cleanup_ctx.append(contexts.database_pool)
     app.cleanup_ctx.append(contexts.configuration)
     setup_routes(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -19,6 +21,7 @@ SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 CONFIG = web.AppKey("config", "ConfigHolder")
 TOKENS = web.AppKey("tokens", "TokenCache")
+CLOCK = web.AppKey("clock", Callable[[], dt.datetime])  # now(), aware; tests substitute their own
 
 # Request-scoped.
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -108,4 +108,4 @@ async def get_case(request: web.Request) -> web.Response:
             reports = await db_reports.reports_of_case(conn, case_id)
             events = await db_cases.case_events(conn, case_id)
     snapshot = request.app[keys.CONFIG].current
-    return json_response(present_case(row, snapshot, dt.datetime.now(dt.UTC), reports, events))
+    return json_response(present_case(row, snapshot, request.app[keys.CLOCK](), reports, events))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from aiohttp import web
@@ -18,7 +17,7 @@ from grid_service.schemas import ReportBatch, ReportCreate
 async def create_report(request: web.Request) -> web.Response:
     report = validate(ReportCreate, await read_json(request))
     snapshot = request.app[keys.CONFIG].current
-    prepared = intake.prepare(principal(request), report, snapshot, dt.datetime.now(dt.UTC))
+    prepared = intake.prepare(principal(request), report, snapshot, request.app[keys.CLOCK]())
     settings = request.app[keys.SETTINGS]
     [outcome] = await intake.submit(request.app[keys.POOL], [prepared], timeout=settings.db_timeout_s)
     if outcome.response is None:
@@ -30,7 +29,7 @@ async def create_report_batch(request: web.Request) -> web.Response:
     batch = validate(ReportBatch, await read_json(request))
     snapshot = request.app[keys.CONFIG].current
     caller = principal(request)
-    now = dt.datetime.now(dt.UTC)
+    now = request.app[keys.CLOCK]()
     results: list[dict[str, Any] | None] = [None] * len(batch.reports)
     prepared: list[intake.PreparedReport] = []
     positions: list[int] = []

@@ -71,3 +71,30 @@ async def test_responses_carry_a_request_id(client):
     response = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
     assert response.headers["X-Request-ID"] == "abc-123"
     assert len((await client.get("/healthz")).headers["X-Request-ID"]) == 32
+
+
+async def test_a_deadline_running_into_a_year_without_holiday_data_is_still_computed_and_reported(db_url, tokens):
+    import datetime as dt
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from grid_service.app import create_app
+    from tests.api.helpers import IN_CELL_1, report
+    from tests.conftest import settings_for
+
+    new_years_eve = dt.datetime(2026, 12, 31, 17, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    client = TestClient(TestServer(create_app(settings_for(db_url), clock=lambda: new_years_eve)))
+    await client.start_server()
+    try:
+        response = await client.post("/api/v1/reports", json=report("illegal_construction", IN_CELL_1),
+                                     headers=bearer(tokens["inspector"]))
+        body = await response.json()
+        assert response.status == 201
+        # 37.5 working hours from Thu 31 Dec 17:00: 0.5 h that evening, Fri 1 Jan 2027 counted as a
+        # plain weekday (no official data), Mon 4 – Wed 6 Jan, then 7 h of Thu 7 Jan.
+        assert body["deadline_at"] == "2027-01-07T17:00:00+08:00"
+        ready = await (await client.get("/readyz")).json()
+        assert ready["status"] == "ready"
+        assert ready["details"]["calendar"]["official_holidays_missing_years"] == [2027]
+    finally:
+        await client.close()
