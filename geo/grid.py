@@ -12,7 +12,10 @@ Assignment rule (SPEC §3), in order:
 
 Cells are stored sorted by code and their polygons exploded into parts, with
 a parallel array mapping each part to its cell; because cell indices follow
-code order, "lowest code" is simply "lowest cell index".
+code order, "lowest code" is simply "lowest cell index". Covering parts are
+found through a uniform bucket index (``geo.bucket_index``), which is several
+times faster per point than an STRtree query; the STRtree serves the rarer
+snapping search.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
+
+from geo.bucket_index import BucketIndex
 
 METRES_PER_DEGREE = 111_320.0  # length of one degree of latitude (and of longitude at the equator)
 
@@ -63,6 +68,7 @@ class Grid:
         self._part_owner = np.array(owners, dtype=np.int64)
         shapely.prepare(self._parts)
         self._tree = shapely.STRtree(self._parts)
+        self._index = BucketIndex(self._parts, self._part_owner)
 
     def __len__(self) -> int:
         return len(self.cells)
@@ -77,9 +83,9 @@ class Grid:
 
     def assign(self, lon: float, lat: float) -> Assignment | None:
         """Assign one WGS84 point; see the module docstring for the rule."""
-        hits = self._tree.query(shapely.Point(lon, lat), predicate="covered_by")
-        if len(hits):
-            return Assignment(self.cells[int(self._part_owner[hits].min())], False, 0.0)
+        owner = self._index.lowest_owner(lon, lat)
+        if owner is not None:
+            return Assignment(self.cells[owner], False, 0.0)
         return self._snap(lon, lat)
 
     def assign_many(self, lons: npt.ArrayLike, lats: npt.ArrayLike) -> npt.NDArray[np.int64]:
@@ -90,10 +96,8 @@ class Grid:
         """
         lon_a = np.asarray(lons, dtype=np.float64)
         lat_a = np.asarray(lats, dtype=np.float64)
-        result = np.full(lon_a.shape[0], np.iinfo(np.int64).max, dtype=np.int64)
-        point_idx, part_idx = self._tree.query(shapely.points(lon_a, lat_a), predicate="covered_by")
-        np.minimum.at(result, point_idx, self._part_owner[part_idx])
-        missing = np.flatnonzero(result == np.iinfo(np.int64).max)
+        result = self._index.lowest_owners(lon_a, lat_a)
+        missing = np.flatnonzero(result == -1)
         for i in missing:
             snapped = self._snap(float(lon_a[i]), float(lat_a[i]))
             result[i] = self._index_of(snapped.cell) if snapped else -1

@@ -82,3 +82,30 @@ def test_bulk_assignment_agrees_with_single_assignment(grid):
     for lon, lat, index in zip(lons, lats, bulk, strict=True):
         single = grid.assign(float(lon), float(lat))
         assert (single.cell.code if single else None) == (grid.cells[index].code if index >= 0 else None)
+
+
+def test_assignment_matches_geos_covers_on_clipped_and_irregular_cells():
+    from geo.generate import generate_cells
+
+    boundary = shapely.Polygon([(126.60, 45.60), (126.64, 45.60), (126.64, 45.63), (126.61, 45.625)])
+    cells = generate_cells(boundary, cell_size_m=300, code_prefix="230108")
+    grid = Grid(cells, snap_m=0)
+    rng = np.random.default_rng(11)
+    lons = rng.uniform(126.598, 126.642, 4000)
+    lats = rng.uniform(45.598, 45.632, 4000)
+    # Add every vertex of every cell: corners and clipped edges are where indexes go wrong.
+    vertices = np.concatenate([shapely.get_coordinates(c.geometry) for c in cells])
+    lons, lats = np.concatenate([lons, vertices[:, 0]]), np.concatenate([lats, vertices[:, 1]])
+    truth = []
+    for lon, lat in zip(lons, lats, strict=True):
+        point = shapely.Point(lon, lat)
+        covering = [c.code for c in cells if c.geometry.covers(point)]
+        truth.append(min(covering) if covering else None)
+    bulk = grid.assign_many(lons, lats)
+    assert [grid.cells[i].code if i >= 0 else None for i in bulk] == truth
+    assert [(a.cell.code if a else None) for a in (grid.assign(x, y) for x, y in zip(lons, lats))] == truth
+
+
+def test_non_finite_points_are_outside(grid):
+    assert grid.assign(float("nan"), 45.6) is None
+    assert grid.assign_many(np.array([np.nan, np.inf]), np.array([45.6, 45.6])).tolist() == [-1, -1]
