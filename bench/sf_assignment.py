@@ -53,7 +53,8 @@ def load(data: Path) -> tuple[Grid, list[str], np.ndarray, np.ndarray, list[str]
         Cell(code=f"{index + 1:015d}", name=f["properties"]["neighborho"], geometry=shapely.make_valid(shape(f["geometry"])))
         for index, f in enumerate(features)
     ]
-    rows = [r for r in csv.DictReader((data / "311" / "sf311_cases_sample_10k.csv").open()) if r["latitude"]]
+    with (data / "311" / "sf311_cases_sample_10k.csv").open(encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["latitude"]]
     lons = np.array([float(r["longitude"]) for r in rows])
     lats = np.array([float(r["latitude"]) for r in rows])
     return Grid(cells), [c.name for c in cells], lons, lats, [r["neighborhood"] for r in rows]
