@@ -8,6 +8,16 @@ import asyncpg
 import orjson
 
 
+class ServiceConnection(asyncpg.Connection):
+    """Pooled connections carry no session state: locks are transaction-scoped, LISTEN runs on a
+    dedicated connection and nothing is SET. So the pool's reset on release (four statements per
+    request: unlock all, CLOSE ALL, UNLISTEN *, RESET ALL) is skipped; an open transaction is
+    still rolled back by asyncpg."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
     # jsonb both ways through orjson (fast, strict); timestamps as UTC on the wire.
     await conn.set_type_codec(
@@ -22,7 +32,7 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 
 async def create_pool(url: str, *, min_size: int, max_size: int, **kwargs: Any) -> asyncpg.Pool:
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        url, min_size=min_size, max_size=max_size, init=init_connection,
+        url, min_size=min_size, max_size=max_size, init=init_connection, connection_class=ServiceConnection,
         server_settings={"timezone": "UTC", "application_name": "grid-service"}, **kwargs,
     )
     return pool

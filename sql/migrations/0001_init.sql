@@ -85,6 +85,12 @@ CREATE TABLE api_tokens (
     CHECK ((role = 'department') = (department IS NOT NULL))
 );
 
+-- Hot tables (cases, reports, events) do not carry foreign keys to the configuration and token
+-- tables: every such check takes a FOR KEY SHARE lock on a handful of very popular rows (one
+-- department, one category, one inspector's token), which under concurrent intake turns into
+-- multixact churn and cost most of the intake budget. Integrity is kept another way: rows of
+-- those tables are never deleted (dropped entries become inactive, tokens are revoked), which the
+-- triggers at the end of this file enforce, and intake takes its codes from the loaded configuration.
 CREATE SEQUENCE case_no_seq;
 
 CREATE TABLE cases (
@@ -93,14 +99,14 @@ CREATE TABLE cases (
     status           text NOT NULL CHECK (status IN
                        ('pending_dispatch', 'dispatched', 'in_progress', 'resolved', 'closed', 'cancelled')),
     pending_reason   text CHECK (pending_reason IN ('outside_grid', 'no_rule', 'rejected')),
-    category         text NOT NULL REFERENCES categories (code),
+    category         text NOT NULL,
     urgent           boolean NOT NULL,
     lon              double precision NOT NULL,
     lat              double precision NOT NULL,
     grid_version     integer,
     grid_code        text,
-    department       text REFERENCES departments (code),
-    routing_rule_id  integer REFERENCES routing_rules (id) ON DELETE SET NULL,
+    department       text,
+    routing_rule_id  integer,
     routing_rule     jsonb,  -- the deciding rule as it was, kept even if the rule is later replaced
     created_at       timestamptz NOT NULL,
     last_reported_at timestamptz NOT NULL,
@@ -109,7 +115,6 @@ CREATE TABLE cases (
     deadline_at      timestamptz,
     rework_count     integer NOT NULL DEFAULT 0,
     updated_at       timestamptz NOT NULL,
-    FOREIGN KEY (grid_version, grid_code) REFERENCES grid_cells (version, code),
     CHECK ((status = 'pending_dispatch') = (pending_reason IS NOT NULL))
 );
 
@@ -120,12 +125,12 @@ CREATE INDEX cases_by_created ON cases (created_at, id);
 
 CREATE TABLE reports (
     id          uuid PRIMARY KEY,
-    token_id    integer NOT NULL REFERENCES api_tokens (id),
+    token_id    integer NOT NULL,
     client_id   text NOT NULL CHECK (client_id ~ '^[A-Za-z0-9._:-]{1,64}$'),
     body_hash   bytea NOT NULL,
     case_id     uuid NOT NULL REFERENCES cases (id),
     duplicate   boolean NOT NULL,
-    category    text NOT NULL REFERENCES categories (code),
+    category    text NOT NULL,
     lon         double precision NOT NULL,
     lat         double precision NOT NULL,
     crs         text NOT NULL CHECK (crs IN ('wgs84', 'gcj02')),
@@ -167,3 +172,13 @@ BEGIN
 END $$;
 CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events
     FOR EACH ROW EXECUTE FUNCTION events_append_only();
+
+-- Configuration that cases refer to is never deleted (see the note above the cases table).
+CREATE FUNCTION refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% rows are never deleted; deactivate or revoke instead', TG_TABLE_NAME;
+END $$;
+CREATE TRIGGER categories_keep BEFORE DELETE ON categories FOR EACH ROW EXECUTE FUNCTION refuse_delete();
+CREATE TRIGGER departments_keep BEFORE DELETE ON departments FOR EACH ROW EXECUTE FUNCTION refuse_delete();
+CREATE TRIGGER grid_cells_keep BEFORE DELETE ON grid_cells FOR EACH ROW EXECUTE FUNCTION refuse_delete();
+CREATE TRIGGER api_tokens_keep BEFORE DELETE ON api_tokens FOR EACH ROW EXECUTE FUNCTION refuse_delete();

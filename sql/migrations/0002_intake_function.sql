@@ -1,102 +1,130 @@
 -- Intake in one round trip: idempotency, duplicate attachment, case creation and events in one call.
 --
 -- The application validates, assigns, routes and computes the deadline (pure
--- code); this function does only what must happen atomically in the database.
--- Each item is a jsonb object (see grid_service/db/reports.py for its fields).
--- Returns one jsonb per item: {"outcome": "created" | "replay" | "conflict", "response": {...}}.
+-- code); these functions do only what must happen atomically in the database.
+-- Each item is a jsonb object with the fields of intake_item (built by
+-- grid_service/flows/intake.py). Each returns, per item,
+-- {"outcome": "created" | "replay" | "conflict", "response": {...} | null}.
 
-CREATE FUNCTION intake_one(item jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+CREATE TYPE intake_item AS (
+    at                     timestamptz,
+    report_id              uuid,
+    case_id                uuid,
+    token_id               integer,
+    actor                  text,
+    client_id              text,
+    body_hash              text,
+    category               text,
+    lon                    double precision,
+    lat                    double precision,
+    crs                    text,
+    input_lon              double precision,
+    input_lat              double precision,
+    accuracy_m             double precision,
+    urgent                 boolean,
+    description            text,
+    address                text,
+    observed_at            timestamptz,
+    media                  text[],
+    timezone               text,
+    status                 text,
+    pending_reason         text,
+    grid_version           integer,
+    grid_code              text,
+    grid_name              text,
+    department             text,
+    department_name        text,
+    routing_rule_id        integer,
+    routing_rule           jsonb,
+    deadline_at            timestamptz,
+    duplicate_radius_m     double precision,
+    duplicate_window_hours double precision
+);
+
+CREATE FUNCTION intake_one(item_json jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
-    v_at         timestamptz := (item->>'at')::timestamptz;
-    v_report_id  uuid := (item->>'report_id')::uuid;
-    v_case_id    uuid;
-    v_existing   record;
-    v_case       record;
-    v_duplicate  boolean := false;
-    v_radius     double precision := coalesce((item->>'duplicate_radius_m')::double precision, 0);
-    v_window     double precision := coalesce((item->>'duplicate_window_hours')::double precision, 0);
-    v_lon        double precision := (item->>'lon')::double precision;
-    v_lat        double precision := (item->>'lat')::double precision;
-    v_dlat       double precision;
-    v_dlon       double precision;
-    v_coslat     double precision;
-    v_response   jsonb;
+    i          intake_item := jsonb_populate_record(NULL::intake_item, item_json);
+    v_hash     bytea := decode(i.body_hash, 'hex');
+    v_existing record;
+    v_case     record;
+    v_case_id  uuid;
+    v_case_no  text;
+    v_coslat   double precision;
+    v_dlat     double precision;
+    v_dlon     double precision;
+    v_response jsonb;
 BEGIN
     -- Idempotency: callers hold an advisory lock on (token, client_id), so at
     -- most one submission of a key is between this check and its insert.
-    SELECT body_hash, response INTO v_existing FROM reports
-     WHERE token_id = (item->>'token_id')::integer AND client_id = item->>'client_id';
+    SELECT body_hash, response INTO v_existing FROM reports WHERE token_id = i.token_id AND client_id = i.client_id;
     IF FOUND THEN
-        IF v_existing.body_hash = decode(item->>'body_hash', 'hex') THEN
+        IF v_existing.body_hash = v_hash THEN
             RETURN jsonb_build_object('outcome', 'replay', 'response', v_existing.response);
         END IF;
         RETURN jsonb_build_object('outcome', 'conflict', 'response', NULL);
     END IF;
 
-    -- Duplicate attachment: the nearest open case of the same category reported
-    -- within the window. Callers hold the advisory locks for this area.
-    IF v_radius > 0 AND v_window > 0 THEN
-        v_coslat := greatest(cos(radians(v_lat)), 1e-6);
-        v_dlat := v_radius / 111320.0;
+    -- Duplicate attachment: the nearest open case of the same category last
+    -- reported within the window. Callers hold the advisory locks for this area.
+    IF i.duplicate_radius_m > 0 AND i.duplicate_window_hours > 0 THEN
+        v_coslat := greatest(cos(radians(i.lat)), 1e-6);
+        v_dlat := i.duplicate_radius_m / 111320.0;
         v_dlon := v_dlat / v_coslat;
         SELECT c.id INTO v_case_id FROM cases c
-         WHERE c.category = item->>'category'
+         WHERE c.category = i.category
            AND c.status NOT IN ('closed', 'cancelled')
-           AND c.lat BETWEEN v_lat - v_dlat AND v_lat + v_dlat
-           AND c.lon BETWEEN v_lon - v_dlon AND v_lon + v_dlon
-           AND c.last_reported_at >= v_at - make_interval(secs => v_window * 3600)
-           AND sqrt(power((c.lon - v_lon) * v_coslat * 111320.0, 2) + power((c.lat - v_lat) * 111320.0, 2))
-               <= v_radius
-         ORDER BY power((c.lon - v_lon) * v_coslat, 2) + power(c.lat - v_lat, 2), c.created_at, c.id
+           AND c.lat BETWEEN i.lat - v_dlat AND i.lat + v_dlat
+           AND c.lon BETWEEN i.lon - v_dlon AND i.lon + v_dlon
+           AND c.last_reported_at >= i.at - make_interval(secs => i.duplicate_window_hours * 3600)
+           AND power((c.lon - i.lon) * v_coslat * 111320.0, 2) + power((c.lat - i.lat) * 111320.0, 2)
+               <= power(i.duplicate_radius_m, 2)
+         ORDER BY power((c.lon - i.lon) * v_coslat, 2) + power(c.lat - i.lat, 2), c.created_at, c.id
          LIMIT 1;
     END IF;
 
     IF v_case_id IS NOT NULL THEN
-        v_duplicate := true;
-        UPDATE cases SET last_reported_at = greatest(last_reported_at, v_at), report_count = report_count + 1,
-                         updated_at = v_at
+        UPDATE cases SET last_reported_at = greatest(last_reported_at, i.at), report_count = report_count + 1,
+                         updated_at = i.at
          WHERE id = v_case_id;
         INSERT INTO events (case_id, type, at, actor, data)
-        VALUES (v_case_id, 'case.reported_again', v_at, item->>'actor',
-                jsonb_build_object('report_id', v_report_id));
+        VALUES (v_case_id, 'case.reported_again', i.at, i.actor, jsonb_build_object('report_id', i.report_id));
+        SELECT c.case_no, c.status, c.pending_reason, c.deadline_at, c.grid_code, g.name AS grid_name,
+               c.department, d.name AS department_name
+          INTO v_case
+          FROM cases c
+          LEFT JOIN grid_cells g ON g.version = c.grid_version AND g.code = c.grid_code
+          LEFT JOIN departments d ON d.code = c.department
+         WHERE c.id = v_case_id;
     ELSE
-        v_case_id := (item->>'case_id')::uuid;
+        v_case_id := i.case_id;
+        v_case_no := to_char(i.at AT TIME ZONE i.timezone, 'YYYYMMDD') || '-'
+                     || lpad(nextval('case_no_seq')::text, 6, '0');
         INSERT INTO cases (id, case_no, status, pending_reason, category, urgent, lon, lat, grid_version,
                            grid_code, department, routing_rule_id, routing_rule, created_at, last_reported_at,
                            dispatched_at, deadline_at, updated_at)
-        VALUES (v_case_id,
-                to_char(v_at AT TIME ZONE (item->>'timezone'), 'YYYYMMDD') || '-'
-                    || lpad(nextval('case_no_seq')::text, 6, '0'),
-                item->>'status', item->>'pending_reason', item->>'category', (item->>'urgent')::boolean,
-                v_lon, v_lat, (item->>'grid_version')::integer, item->>'grid_code', item->>'department',
-                (item->>'routing_rule_id')::integer, item->'routing_rule', v_at, v_at,
-                CASE WHEN item->>'status' = 'dispatched' THEN v_at END,
-                (item->>'deadline_at')::timestamptz, v_at);
+        VALUES (v_case_id, v_case_no, i.status, i.pending_reason, i.category, i.urgent, i.lon, i.lat,
+                i.grid_version, i.grid_code, i.department, i.routing_rule_id, i.routing_rule, i.at, i.at,
+                CASE WHEN i.status = 'dispatched' THEN i.at END, i.deadline_at, i.at);
         INSERT INTO events (case_id, type, at, actor, data)
-        VALUES (v_case_id, 'case.created', v_at, item->>'actor',
-                jsonb_build_object('report_id', v_report_id, 'grid', item->>'grid_code',
-                                   'pending_reason', item->>'pending_reason'));
-        IF item->>'status' = 'dispatched' THEN
+        VALUES (v_case_id, 'case.created', i.at, i.actor,
+                jsonb_build_object('report_id', i.report_id, 'grid', i.grid_code, 'pending_reason', i.pending_reason));
+        IF i.status = 'dispatched' THEN
             INSERT INTO events (case_id, type, at, actor, data)
-            VALUES (v_case_id, 'case.dispatched', v_at, 'routing',
-                    jsonb_build_object('department', item->>'department', 'deadline_at', item->>'deadline_at',
-                                       'routing_rule', item->'routing_rule'));
+            VALUES (v_case_id, 'case.dispatched', i.at, 'routing',
+                    jsonb_build_object('department', i.department, 'deadline_at', i.deadline_at,
+                                       'routing_rule', i.routing_rule));
         END IF;
+        SELECT v_case_no AS case_no, i.status AS status, i.pending_reason AS pending_reason,
+               i.deadline_at AS deadline_at, i.grid_code AS grid_code, i.grid_name AS grid_name,
+               i.department AS department, i.department_name AS department_name
+          INTO v_case;
     END IF;
 
-    SELECT c.id, c.case_no, c.status, c.pending_reason, c.deadline_at, c.grid_code, g.name AS grid_name,
-           c.department, d.name AS department_name
-      INTO v_case
-      FROM cases c
-      LEFT JOIN grid_cells g ON g.version = c.grid_version AND g.code = c.grid_code
-      LEFT JOIN departments d ON d.code = c.department
-     WHERE c.id = v_case_id;
-
     v_response := jsonb_build_object(
-        'report_id', v_report_id,
-        'case_id', v_case.id,
+        'report_id', i.report_id,
+        'case_id', v_case_id,
         'case_no', v_case.case_no,
-        'duplicate', v_duplicate,
+        'duplicate', i.case_id IS DISTINCT FROM v_case_id,
         'status', v_case.status,
         'pending_reason', v_case.pending_reason,
         'grid', CASE WHEN v_case.grid_code IS NULL THEN NULL
@@ -108,14 +136,14 @@ BEGIN
     INSERT INTO reports (id, token_id, client_id, body_hash, case_id, duplicate, category, lon, lat, crs,
                          input_lon, input_lat, accuracy_m, urgent, description, address, observed_at,
                          received_at, response)
-    VALUES (v_report_id, (item->>'token_id')::integer, item->>'client_id', decode(item->>'body_hash', 'hex'),
-            v_case_id, v_duplicate, item->>'category', v_lon, v_lat, item->>'crs',
-            (item->>'input_lon')::double precision, (item->>'input_lat')::double precision,
-            (item->>'accuracy_m')::double precision, (item->>'urgent')::boolean,
-            item->>'description', item->>'address', (item->>'observed_at')::timestamptz, v_at, v_response);
-    INSERT INTO report_media (report_id, position, sha256)
-    SELECT v_report_id, (m.ordinality - 1)::smallint, m.value
-      FROM jsonb_array_elements_text(coalesce(item->'media', '[]')) WITH ORDINALITY AS m (value, ordinality);
+    VALUES (i.report_id, i.token_id, i.client_id, v_hash, v_case_id, i.case_id IS DISTINCT FROM v_case_id,
+            i.category, i.lon, i.lat, i.crs, i.input_lon, i.input_lat, i.accuracy_m, i.urgent, i.description,
+            i.address, i.observed_at, i.at, v_response);
+    IF cardinality(i.media) > 0 THEN
+        INSERT INTO report_media (report_id, position, sha256)
+        SELECT i.report_id, (m.ordinality - 1)::smallint, m.value
+          FROM unnest(i.media) WITH ORDINALITY AS m (value, ordinality);
+    END IF;
 
     RETURN jsonb_build_object('outcome', 'created', 'response', v_response);
 END $$;
@@ -123,17 +151,15 @@ END $$;
 -- A batch in one transaction: take every advisory lock the batch needs
 -- (idempotency keys and duplicate-search areas), in sorted order so that
 -- concurrent batches cannot deadlock on them, then take the items in the order given.
-CREATE FUNCTION intake_batch(items jsonb[], lock_keys bigint[]) RETURNS jsonb[] LANGUAGE plpgsql AS $$
+CREATE FUNCTION intake_batch(items jsonb[], lock_keys bigint[]) RETURNS SETOF jsonb LANGUAGE plpgsql AS $$
 DECLARE
-    v_key     bigint;
-    v_results jsonb[] := '{}';
-    v_item    jsonb;
+    v_key  bigint;
+    v_item jsonb;
 BEGIN
     FOR v_key IN SELECT DISTINCT k FROM unnest(lock_keys) AS k ORDER BY k LOOP
         PERFORM pg_advisory_xact_lock(v_key);
     END LOOP;
     FOREACH v_item IN ARRAY items LOOP
-        v_results := v_results || intake_one(v_item);
+        RETURN NEXT intake_one(v_item);  -- rows come back in item order
     END LOOP;
-    RETURN v_results;
 END $$;
