@@ -16,6 +16,7 @@ from grid_service.db import config_store
 from grid_service.db.embedded import start_embedded
 from grid_service.db.migrate import migrate
 from grid_service.db.pool import create_pool
+from grid_service.flows.group_commit import GroupCommitter
 from grid_service.settings import Settings, mask_url
 from grid_service.state import ConfigHolder
 
@@ -41,6 +42,14 @@ async def database_pool(app: web.Application) -> AsyncIterator[None]:
     app[keys.TOKENS] = TokenCache(settings.token_cache_s)
     yield
     await pool.close()
+
+
+async def intake_writer(app: web.Application) -> AsyncIterator[None]:
+    """The worker's group committer; on shutdown every accepted report is written before the pool closes."""
+    committer = GroupCommitter(app[keys.POOL], timeout=app[keys.SETTINGS].db_timeout_s)
+    app[keys.INTAKE] = committer
+    yield
+    await committer.drain()
 
 
 async def configuration(app: web.Application) -> AsyncIterator[None]:

@@ -15,12 +15,14 @@ from grid_service.auth import Principal
 
 if TYPE_CHECKING:
     from grid_service.auth import TokenCache
+    from grid_service.flows.group_commit import GroupCommitter
     from grid_service.state import ConfigHolder
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 CONFIG = web.AppKey("config", "ConfigHolder")
 TOKENS = web.AppKey("tokens", "TokenCache")
+INTAKE = web.AppKey("intake", "GroupCommitter")
 CLOCK = web.AppKey("clock", Callable[[], dt.datetime])  # now(), aware; tests substitute their own
 
 # Request-scoped.

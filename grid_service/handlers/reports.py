@@ -18,8 +18,7 @@ async def create_report(request: web.Request) -> web.Response:
     report = validate(ReportCreate, await read_json(request))
     snapshot = request.app[keys.CONFIG].current
     prepared = intake.prepare(principal(request), report, snapshot, request.app[keys.CLOCK]())
-    settings = request.app[keys.SETTINGS]
-    [outcome] = await intake.submit(request.app[keys.POOL], [prepared], timeout=settings.db_timeout_s)
+    [outcome] = await request.app[keys.INTAKE].submit([prepared])
     if outcome.response is None:
         raise intake.conflict_error(report.client_id)
     return json_response(intake.present(outcome.response, snapshot.calendar.timezone), status=outcome.status_code)
@@ -50,8 +49,7 @@ async def create_report_batch(request: web.Request) -> web.Response:
         positions.append(index)
         client_ids.append(report.client_id)
     if prepared:
-        settings = request.app[keys.SETTINGS]
-        outcomes = await intake.submit(request.app[keys.POOL], prepared, timeout=settings.db_timeout_s)
+        outcomes = await request.app[keys.INTAKE].submit(prepared)
         tz = snapshot.calendar.timezone
         for index, client_id, outcome in zip(positions, client_ids, outcomes, strict=True):
             if outcome.response is None:

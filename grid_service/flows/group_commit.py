@@ -1,0 +1,94 @@
+"""Group commit for intake: concurrent submissions of one worker share transactions.
+
+Every intake is one database round trip and one commit. Under load, most of a
+small transaction's cost is the transaction itself (snapshot, commit, WAL
+flush) rather than its work, so reports that arrive while earlier ones are
+being written are gathered and written together in the next transaction. At
+low load nothing waits: a report is flushed at once whenever fewer than
+``max_in_flight`` transactions are running. Every caller is answered only
+after the transaction holding its report has committed, so a 2xx still means
+durable.
+
+One item that makes a shared transaction fail must not fail the others: on an
+unexpected error the items are retried one by one, and only the item that
+fails alone gets the error. Connection-level failures are passed to everyone
+(nothing was acknowledged, the clients retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import asyncpg
+
+from grid_service.flows.intake import Outcome, PreparedReport, submit
+
+log = logging.getLogger(__name__)
+
+CONNECTION_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+
+
+class GroupCommitter:
+    def __init__(
+        self, pool: asyncpg.Pool, *, timeout: float, max_items: int = 500, max_in_flight: int = 4
+    ) -> None:
+        self._pool = pool
+        self._timeout = timeout
+        self._max_items = max_items
+        self._max_in_flight = max_in_flight
+        self._pending: list[tuple[PreparedReport, asyncio.Future[Outcome]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, prepared: list[PreparedReport]) -> list[Outcome]:
+        """Store reports; one outcome each, in order, once their transaction has committed."""
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in prepared]
+        self._pending.extend(zip(prepared, futures, strict=True))
+        self._start_flushes()
+        return list(await asyncio.gather(*futures))
+
+    async def drain(self) -> None:
+        """Wait until every accepted report is written (graceful shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _start_flushes(self) -> None:
+        while self._pending and len(self._tasks) < self._max_in_flight:
+            batch = self._pending[: self._max_items]
+            del self._pending[: self._max_items]
+            task = asyncio.create_task(self._flush(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._start_flushes()
+
+    async def _flush(self, batch: list[tuple[PreparedReport, asyncio.Future[Outcome]]]) -> None:
+        try:
+            outcomes = await submit(self._pool, [p for p, _ in batch], timeout=self._timeout)
+        except CONNECTION_ERRORS as exc:
+            for _, future in batch:
+                _settle(future, exc=exc)
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0][1], exc=exc)
+                return
+            log.warning("a shared intake transaction failed; retrying its %d reports one by one", len(batch))
+            for item in batch:
+                await self._flush([item])
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            _settle(future, result=outcome)
+
+
+def _settle(future: asyncio.Future[Any], *, result: Any = None, exc: BaseException | None = None) -> None:
+    if future.done():  # the caller went away; its report is stored all the same
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
