@@ -9,6 +9,10 @@ low load nothing waits: a report is flushed at once whenever fewer than
 after the transaction holding its report has committed, so a 2xx still means
 durable.
 
+Transactions are kept small (``max_items``): each holds the advisory locks of
+its reports until it commits, so small transactions keep concurrent writers
+from queueing behind each other; a 500-report batch becomes several of them.
+
 One item that makes a shared transaction fail must not fail the others: on an
 unexpected error the items are retried one by one, and only the item that
 fails alone gets the error. Connection-level failures are passed to everyone
@@ -32,7 +36,7 @@ CONNECTION_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionEr
 
 class GroupCommitter:
     def __init__(
-        self, pool: asyncpg.Pool, *, timeout: float, max_items: int = 500, max_in_flight: int = 4
+        self, pool: asyncpg.Pool, *, timeout: float, max_items: int = 50, max_in_flight: int = 2
     ) -> None:
         self._pool = pool
         self._timeout = timeout

@@ -44,16 +44,22 @@ def lock_key(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-def duplicate_lock_keys(category: str, lat: float, radius_m: float) -> tuple[int, ...]:
-    """Keys for the latitude bands a duplicate search of ``radius_m`` around ``lat`` can reach.
+def duplicate_lock_keys(category: str, lon: float, lat: float, radius_m: float) -> tuple[int, ...]:
+    """Keys for the tiles that a duplicate search of ``radius_m`` around the point can reach.
 
-    Two reports within ``radius_m`` of each other both lock the band holding
-    their midpoint, so their duplicate checks run one after the other and the
-    second one sees the first one's case.
+    Tiles are 2·radius high (in latitude) and 2·radius/111,320 degrees wide (in
+    longitude, the same width everywhere, so every point agrees on the tiling).
+    A point locks every tile touching its search box. Two reports within
+    ``radius_m`` of each other both lock the tile holding their midpoint, so
+    their duplicate checks run one after the other and the second sees the
+    first one's case; reports far apart rarely share a tile and do not wait.
     """
-    y = lat * METRES_PER_DEGREE
-    first, last = math.floor((y - radius_m) / radius_m), math.floor((y + radius_m) / radius_m)
-    return tuple(lock_key(f"dup:{category}:{band}") for band in range(first, last + 1))
+    tile_deg = 2 * radius_m / METRES_PER_DEGREE
+    reach_lat = 1.01 * radius_m / METRES_PER_DEGREE
+    reach_lon = reach_lat / max(math.cos(math.radians(lat)), 1e-6)
+    rows = range(math.floor((lat - reach_lat) / tile_deg), math.floor((lat + reach_lat) / tile_deg) + 1)
+    cols = range(math.floor((lon - reach_lon) / tile_deg), math.floor((lon + reach_lon) / tile_deg) + 1)
+    return tuple(lock_key(f"dup:{category}:{row}:{col}") for row in rows for col in cols)
 
 
 def body_hash(report: ReportCreate) -> str:
@@ -89,7 +95,7 @@ def prepare(principal: Principal, report: ReportCreate, snapshot: ConfigSnapshot
 
     keys = [lock_key(f"idem:{principal.token_id}:{report.client_id}")]
     if category.duplicate_radius_m > 0 and category.duplicate_window_hours > 0:
-        keys.extend(duplicate_lock_keys(category.code, lat, category.duplicate_radius_m))
+        keys.extend(duplicate_lock_keys(category.code, lon, lat, category.duplicate_radius_m))
     item = {
         "at": now.isoformat(),
         "report_id": str(uuid.uuid4()),

@@ -121,7 +121,6 @@ CREATE TABLE cases (
 -- Duplicate search: open cases of one category near a latitude.
 CREATE INDEX cases_open_by_category_lat ON cases (category, lat)
     WHERE status NOT IN ('closed', 'cancelled');
-CREATE INDEX cases_by_created ON cases (created_at, id);
 
 CREATE TABLE reports (
     id          uuid PRIMARY KEY,
