@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-INTAKE_BATCH = "SELECT outcome FROM intake_batch($1::jsonb[], $2::bigint[]) AS outcome"
+INTAKE_BATCH = "SELECT ord, outcome FROM intake_batch($1::jsonb, $2::bigint[])"
 SELECT_CASE_REPORTS = """
 SELECT r.id, r.client_id, t.name AS inspector, r.duplicate, r.category, r.lon, r.lat, r.crs, r.accuracy_m,
        r.urgent, r.description, r.address, r.observed_at, r.received_at,
@@ -22,7 +22,9 @@ SELECT r.id, r.client_id, t.name AS inspector, r.duplicate, r.category, r.lon, r
 
 async def intake(conn: asyncpg.Connection, items: list[dict[str, Any]], lock_keys: list[int]) -> list[dict[str, Any]]:
     """Run the intake of ``items`` in one transaction; one outcome per item, in order."""
-    return [row["outcome"] for row in await conn.fetch(INTAKE_BATCH, items, lock_keys)]
+    rows = await conn.fetch(INTAKE_BATCH, items, lock_keys)
+    outcomes: list[dict[str, Any]] = [row["outcome"] for row in sorted(rows, key=lambda row: row["ord"])]
+    return outcomes
 
 
 async def reports_of_case(conn: asyncpg.Connection, case_id: Any) -> list[asyncpg.Record]:

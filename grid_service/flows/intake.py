@@ -11,7 +11,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import math
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from geo.grid import METRES_PER_DEGREE
 from grid_service.auth import Principal
 from grid_service.db import reports as db_reports
 from grid_service.domain.deadlines import deadline
+from grid_service.domain.ids import uuid7
 from grid_service.domain.routing import choose_rule
 from grid_service.errors import Conflict, ValidationFailed, field_error
 from grid_service.schemas import CaseStatus, Crs, PendingReason, ReportCreate
@@ -98,8 +98,8 @@ def prepare(principal: Principal, report: ReportCreate, snapshot: ConfigSnapshot
         keys.extend(duplicate_lock_keys(category.code, lon, lat, category.duplicate_radius_m))
     item = {
         "at": now.isoformat(),
-        "report_id": str(uuid.uuid4()),
-        "case_id": str(uuid.uuid4()),
+        "report_id": str(uuid7()),
+        "case_id": str(uuid7()),
         "token_id": principal.token_id,
         "actor": principal.actor,
         "client_id": report.client_id,
@@ -141,7 +141,7 @@ class Outcome:
 
 async def submit(pool: asyncpg.Pool, prepared: list[PreparedReport], *, timeout: float) -> list[Outcome]:
     """Store prepared reports in one transaction; one outcome per report, in order."""
-    items = [p.item for p in prepared]
+    items = mark_independent(prepared)
     keys = [k for p in prepared for k in p.lock_keys]
     for attempt in range(DEADLOCK_RETRIES):
         try:
@@ -156,6 +156,22 @@ async def submit(pool: asyncpg.Pool, prepared: list[PreparedReport], *, timeout:
             await asyncio.sleep(0.01 * (attempt + 1))
     codes = {"created": 201, "replay": 200, "conflict": 409}
     return [Outcome(codes[r["outcome"]], r["response"]) for r in results]
+
+
+def mark_independent(prepared: list[PreparedReport]) -> list[dict[str, Any]]:
+    """The items to send, each flagged ``independent`` when it shares no lock key with an earlier item.
+
+    Sharing no key means no earlier item of the batch can be its retry (same
+    client_id) or its duplicate (within the radius), so the database may write
+    it together with the others instead of one by one.
+    """
+    seen: set[int] = set()
+    items = []
+    for p in prepared:
+        independent = seen.isdisjoint(p.lock_keys)
+        seen.update(p.lock_keys)
+        items.append({**p.item, "independent": independent})
+    return items
 
 
 def conflict_error(client_id: str) -> Conflict:

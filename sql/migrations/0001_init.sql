@@ -118,8 +118,10 @@ CREATE TABLE cases (
     CHECK ((status = 'pending_dispatch') = (pending_reason IS NOT NULL))
 );
 
--- Duplicate search: open cases of one category near a latitude.
-CREATE INDEX cases_open_by_category_lat ON cases (category, lat)
+-- Duplicate search: open cases of one category in a small lat/lon box, last reported recently.
+-- lon and last_reported_at are in the key so that the box and the window are checked inside
+-- the index and only real candidates are read from the table.
+CREATE INDEX cases_open_nearby ON cases (category, lat, lon, last_reported_at)
     WHERE status NOT IN ('closed', 'cancelled');
 
 CREATE TABLE reports (

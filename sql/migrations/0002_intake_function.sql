@@ -148,18 +148,153 @@ BEGIN
     RETURN jsonb_build_object('outcome', 'created', 'response', v_response);
 END $$;
 
--- A batch in one transaction: take every advisory lock the batch needs
--- (idempotency keys and duplicate-search areas), in sorted order so that
--- concurrent batches cannot deadlock on them, then take the items in the order given.
-CREATE FUNCTION intake_batch(items jsonb[], lock_keys bigint[]) RETURNS SETOF jsonb LANGUAGE plpgsql AS $$
+-- A batch in one transaction. Every advisory lock the batch needs
+-- (idempotency keys and duplicate-search tiles) is taken first, in sorted
+-- order, so concurrent batches cannot deadlock on them.
+--
+-- Items flagged "independent" share no lock key with any earlier item of the
+-- batch: no earlier item can be their retry or their duplicate, so one
+-- statement writes all of them. The others are then taken one by one, in
+-- order, by intake_one; each comes after every earlier item it could depend
+-- on. Returns (ord, outcome) rows, ord being the item's 1-based position.
+CREATE FUNCTION intake_batch(items jsonb, lock_keys bigint[])
+RETURNS TABLE (ord integer, outcome jsonb) LANGUAGE plpgsql AS $$
 DECLARE
     v_key  bigint;
-    v_item jsonb;
+    v_item record;
 BEGIN
     FOR v_key IN SELECT DISTINCT k FROM unnest(lock_keys) AS k ORDER BY k LOOP
         PERFORM pg_advisory_xact_lock(v_key);
     END LOOP;
-    FOREACH v_item IN ARRAY items LOOP
-        RETURN NEXT intake_one(v_item);  -- rows come back in item order
+
+    RETURN QUERY
+    WITH parsed AS MATERIALIZED (
+        SELECT x.*, o.ord::integer AS ord
+          FROM jsonb_array_elements(items) WITH ORDINALITY AS o (item, ord),
+               jsonb_populate_record(NULL::intake_item, o.item) AS x
+         WHERE (o.item->>'independent')::boolean
+    ),
+    earlier AS MATERIALIZED (
+        SELECT p.ord, r.body_hash = decode(p.body_hash, 'hex') AS same, r.response
+          FROM parsed p JOIN reports r ON r.token_id = p.token_id AND r.client_id = p.client_id
+    ),
+    joined AS MATERIALIZED (  -- reports that join an open case
+        SELECT p.ord, d.id AS case_id
+          FROM parsed p
+          CROSS JOIN LATERAL (
+                SELECT c.id FROM cases c
+                 WHERE p.duplicate_radius_m > 0 AND p.duplicate_window_hours > 0
+                   AND c.category = p.category
+                   AND c.status NOT IN ('closed', 'cancelled')
+                   AND c.lat BETWEEN p.lat - p.duplicate_radius_m / 111320.0
+                                 AND p.lat + p.duplicate_radius_m / 111320.0
+                   AND c.lon BETWEEN p.lon - p.duplicate_radius_m / 111320.0 / greatest(cos(radians(p.lat)), 1e-6)
+                                 AND p.lon + p.duplicate_radius_m / 111320.0 / greatest(cos(radians(p.lat)), 1e-6)
+                   AND c.last_reported_at >= p.at - make_interval(secs => p.duplicate_window_hours * 3600)
+                   AND power((c.lon - p.lon) * greatest(cos(radians(p.lat)), 1e-6) * 111320.0, 2)
+                       + power((c.lat - p.lat) * 111320.0, 2) <= power(p.duplicate_radius_m, 2)
+                 ORDER BY power((c.lon - p.lon) * greatest(cos(radians(p.lat)), 1e-6), 2)
+                          + power(c.lat - p.lat, 2), c.created_at, c.id
+                 LIMIT 1) AS d
+         WHERE NOT EXISTS (SELECT 1 FROM earlier e WHERE e.ord = p.ord)
+    ),
+    fresh AS MATERIALIZED (  -- reports that open a new case
+        SELECT p.* FROM parsed p
+         WHERE NOT EXISTS (SELECT 1 FROM earlier e WHERE e.ord = p.ord)
+           AND NOT EXISTS (SELECT 1 FROM joined j WHERE j.ord = p.ord)
+    ),
+    new_cases AS (
+        INSERT INTO cases (id, case_no, status, pending_reason, category, urgent, lon, lat, grid_version,
+                           grid_code, department, routing_rule_id, routing_rule, created_at, last_reported_at,
+                           dispatched_at, deadline_at, updated_at)
+        SELECT f.case_id,
+               to_char(f.at AT TIME ZONE f.timezone, 'YYYYMMDD') || '-' || lpad(nextval('case_no_seq')::text, 6, '0'),
+               f.status, f.pending_reason, f.category, f.urgent, f.lon, f.lat, f.grid_version, f.grid_code,
+               f.department, f.routing_rule_id, f.routing_rule, f.at, f.at,
+               CASE WHEN f.status = 'dispatched' THEN f.at END, f.deadline_at, f.at
+          FROM fresh f ORDER BY f.ord
+        RETURNING id, case_no
+    ),
+    touched AS (
+        UPDATE cases c SET last_reported_at = greatest(c.last_reported_at, t.last_at),
+                           report_count = c.report_count + t.n, updated_at = greatest(c.updated_at, t.last_at)
+          FROM (SELECT j.case_id, count(*) AS n, max(p.at) AS last_at
+                  FROM joined j JOIN parsed p ON p.ord = j.ord GROUP BY j.case_id) AS t
+         WHERE c.id = t.case_id
+        RETURNING c.id
+    ),
+    logged AS (  -- one insert so that each case's events get ascending sequence numbers in order
+        INSERT INTO events (case_id, type, at, actor, data)
+        SELECT e.case_id, e.type, e.at, e.actor, e.data FROM (
+            SELECT j.ord, 0 AS step, j.case_id, 'case.reported_again' AS type, p.at, p.actor,
+                   jsonb_build_object('report_id', p.report_id) AS data
+              FROM joined j JOIN parsed p ON p.ord = j.ord
+            UNION ALL
+            SELECT f.ord, 1, f.case_id, 'case.created', f.at, f.actor,
+                   jsonb_build_object('report_id', f.report_id, 'grid', f.grid_code, 'pending_reason', f.pending_reason)
+              FROM fresh f
+            UNION ALL
+            SELECT f.ord, 2, f.case_id, 'case.dispatched', f.at, 'routing',
+                   jsonb_build_object('department', f.department, 'deadline_at', f.deadline_at,
+                                      'routing_rule', f.routing_rule)
+              FROM fresh f WHERE f.status = 'dispatched'
+        ) AS e ORDER BY e.ord, e.step
+        RETURNING seq
+    ),
+    acks AS MATERIALIZED (
+        SELECT f.ord, f.case_id, false AS duplicate,
+               jsonb_build_object(
+                   'report_id', f.report_id, 'case_id', f.case_id, 'case_no', n.case_no, 'duplicate', false,
+                   'status', f.status, 'pending_reason', f.pending_reason,
+                   'grid', CASE WHEN f.grid_code IS NULL THEN NULL
+                                ELSE jsonb_build_object('code', f.grid_code, 'name', f.grid_name) END,
+                   'department', CASE WHEN f.department IS NULL THEN NULL
+                                      ELSE jsonb_build_object('code', f.department, 'name', f.department_name) END,
+                   'deadline_at', f.deadline_at) AS response
+          FROM fresh f JOIN new_cases n ON n.id = f.case_id
+        UNION ALL
+        SELECT j.ord, c.id, true,
+               jsonb_build_object(
+                   'report_id', p.report_id, 'case_id', c.id, 'case_no', c.case_no, 'duplicate', true,
+                   'status', c.status, 'pending_reason', c.pending_reason,
+                   'grid', CASE WHEN c.grid_code IS NULL THEN NULL
+                                ELSE jsonb_build_object('code', c.grid_code, 'name', g.name) END,
+                   'department', CASE WHEN c.department IS NULL THEN NULL
+                                      ELSE jsonb_build_object('code', c.department, 'name', d.name) END,
+                   'deadline_at', c.deadline_at)
+          FROM joined j
+          JOIN parsed p ON p.ord = j.ord
+          JOIN cases c ON c.id = j.case_id
+          LEFT JOIN grid_cells g ON g.version = c.grid_version AND g.code = c.grid_code
+          LEFT JOIN departments d ON d.code = c.department
+    ),
+    stored AS (
+        INSERT INTO reports (id, token_id, client_id, body_hash, case_id, duplicate, category, lon, lat, crs,
+                             input_lon, input_lat, accuracy_m, urgent, description, address, observed_at,
+                             received_at, response)
+        SELECT p.report_id, p.token_id, p.client_id, decode(p.body_hash, 'hex'), a.case_id, a.duplicate,
+               p.category, p.lon, p.lat, p.crs, p.input_lon, p.input_lat, p.accuracy_m, p.urgent, p.description,
+               p.address, p.observed_at, p.at, a.response
+          FROM acks a JOIN parsed p ON p.ord = a.ord
+        RETURNING id
+    ),
+    photos AS (
+        INSERT INTO report_media (report_id, position, sha256)
+        SELECT p.report_id, (m.ordinality - 1)::smallint, m.value
+          FROM acks a JOIN parsed p ON p.ord = a.ord,
+               unnest(p.media) WITH ORDINALITY AS m (value, ordinality)
+        RETURNING report_id
+    )
+    SELECT a.ord, jsonb_build_object('outcome', 'created', 'response', a.response) FROM acks a
+    UNION ALL
+    SELECT e.ord, CASE WHEN e.same THEN jsonb_build_object('outcome', 'replay', 'response', e.response)
+                       ELSE jsonb_build_object('outcome', 'conflict', 'response', NULL) END
+      FROM earlier e;
+
+    FOR v_item IN SELECT o.item, o.ord::integer AS ord FROM jsonb_array_elements(items) WITH ORDINALITY AS o (item, ord)
+                   WHERE NOT (o.item->>'independent')::boolean ORDER BY o.ord LOOP
+        ord := v_item.ord;
+        outcome := intake_one(v_item.item);
+        RETURN NEXT;
     END LOOP;
 END $$;

@@ -31,3 +31,15 @@ def test_most_specific_rule_wins(category, cell, rule_id):
 def test_rule_order_does_not_matter():
     for rules in (RULES, list(reversed(RULES))):
         assert choose_rule(rules, "exposed_garbage", "230108002001001").id == 4
+
+
+def test_uuid7_is_version_7_and_time_ordered():
+    import time
+
+    from grid_service.domain.ids import uuid7
+
+    first = uuid7()
+    time.sleep(0.002)
+    second = uuid7()
+    assert first.version == 7 and first.variant == "specified in RFC 4122"
+    assert first < second
