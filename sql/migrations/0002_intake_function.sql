@@ -41,7 +41,14 @@ CREATE TYPE intake_item AS (
     duplicate_window_hours double precision
 );
 
-CREATE FUNCTION intake_one(item_json jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+-- Both functions run with sequential scans, hash joins and merge joins off, so
+-- that every lookup is a nested loop over the (at most a few hundred) items
+-- into an index. Their plans are cached per connection; a plan made while the
+-- tables were nearly empty would otherwise keep scanning them whole as they
+-- grow (nothing re-plans it where autovacuum does not ANALYZE), making each
+-- intake slower with every report stored. Every lookup has an index made for it.
+CREATE FUNCTION intake_one(item_json jsonb) RETURNS jsonb LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
     i          intake_item := jsonb_populate_record(NULL::intake_item, item_json);
     v_hash     bytea := decode(i.body_hash, 'hex');
@@ -158,7 +165,8 @@ END $$;
 -- order, by intake_one; each comes after every earlier item it could depend
 -- on. Returns (ord, outcome) rows, ord being the item's 1-based position.
 CREATE FUNCTION intake_batch(items jsonb, lock_keys bigint[])
-RETURNS TABLE (ord integer, outcome jsonb) LANGUAGE plpgsql AS $$
+RETURNS TABLE (ord integer, outcome jsonb) LANGUAGE plpgsql
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
     v_key  bigint;
     v_item record;
