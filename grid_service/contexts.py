@@ -46,7 +46,11 @@ async def database_pool(app: web.Application) -> AsyncIterator[None]:
 
 async def intake_writer(app: web.Application) -> AsyncIterator[None]:
     """The worker's group committer; on shutdown every accepted report is written before the pool closes."""
-    committer = GroupCommitter(app[keys.POOL], timeout=app[keys.SETTINGS].db_timeout_s)
+    settings = app[keys.SETTINGS]
+    committer = GroupCommitter(
+        app[keys.POOL], timeout=settings.db_timeout_s, max_items=settings.intake_chunk,
+        max_in_flight=settings.intake_in_flight,
+    )
     app[keys.INTAKE] = committer
     yield
     await committer.drain()

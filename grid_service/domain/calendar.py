@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -62,6 +61,9 @@ class WorkingCalendar:
     missing_years: set[int] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _day_cache: dict[dt.date, bool] = field(default_factory=dict, repr=False, compare=False)
+    _periods_cache: dict[dt.date, tuple[tuple[dt.datetime, dt.datetime], ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.periods = tuple(sorted(self.periods, key=lambda p: p.starts))
@@ -106,14 +108,21 @@ class WorkingCalendar:
             year,
         )
 
-    def periods_on(self, day: dt.date) -> Iterable[tuple[dt.datetime, dt.datetime]]:
+    def periods_on(self, day: dt.date) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
         """The working periods of ``day`` as aware datetimes (none on a non-working day)."""
-        if not self.is_working_day(day):
-            return ()
-        return [
-            (
-                dt.datetime.combine(day, p.starts, tzinfo=self.timezone),
-                dt.datetime.combine(day, p.ends, tzinfo=self.timezone),
+        cached = self._periods_cache.get(day)
+        if cached is not None:
+            return cached
+        periods: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
+        if self.is_working_day(day):
+            periods = tuple(
+                (
+                    dt.datetime.combine(day, p.starts, tzinfo=self.timezone),
+                    dt.datetime.combine(day, p.ends, tzinfo=self.timezone),
+                )
+                for p in self.periods
             )
-            for p in self.periods
-        ]
+        if len(self._periods_cache) > 20_000:  # bounded: a few decades of days
+            self._periods_cache.clear()
+        self._periods_cache[day] = periods
+        return periods

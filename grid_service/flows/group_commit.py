@@ -13,6 +13,11 @@ Transactions are kept small (``max_items``): each holds the advisory locks of
 its reports until it commits, so small transactions keep concurrent writers
 from queueing behind each other; a 500-report batch becomes several of them.
 
+Reports that share a lock key (a retry of the same client_id, or a report
+that may be a duplicate of another) are written in the order they arrived: a
+transaction never starts with a report whose keys an earlier transaction
+still holds. Reports that share no key cannot affect each other.
+
 One item that makes a shared transaction fail must not fail the others: on an
 unexpected error the items are retried one by one, and only the item that
 fails alone gets the error. Connection-level failures are passed to everyone
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from typing import Any
 
 import asyncpg
@@ -44,14 +50,20 @@ class GroupCommitter:
         self._max_in_flight = max_in_flight
         self._pending: list[tuple[PreparedReport, asyncio.Future[Outcome]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._held: Counter[int] = Counter()  # lock keys of the transactions in flight
 
     async def submit(self, prepared: list[PreparedReport]) -> list[Outcome]:
         """Store reports; one outcome each, in order, once their transaction has committed."""
+        return list(await asyncio.gather(*self.enqueue(prepared)))
+
+    def enqueue(self, prepared: list[PreparedReport]) -> list[asyncio.Future[Outcome]]:
+        """Queue reports without waiting: a caller preparing a large batch hands it over part by
+        part, so the first parts are being written while it prepares the rest."""
         loop = asyncio.get_running_loop()
-        futures = [loop.create_future() for _ in prepared]
+        futures: list[asyncio.Future[Outcome]] = [loop.create_future() for _ in prepared]
         self._pending.extend(zip(prepared, futures, strict=True))
         self._start_flushes()
-        return list(await asyncio.gather(*futures))
+        return futures
 
     async def drain(self) -> None:
         """Wait until every accepted report is written (graceful shutdown)."""
@@ -60,14 +72,25 @@ class GroupCommitter:
 
     def _start_flushes(self) -> None:
         while self._pending and len(self._tasks) < self._max_in_flight:
-            batch = self._pending[: self._max_items]
-            del self._pending[: self._max_items]
+            size = 0
+            for prepared, _ in self._pending[: self._max_items]:
+                if any(key in self._held for key in prepared.lock_keys):
+                    break  # an earlier report it may depend on is still being written
+                size += 1
+            if size == 0:
+                return  # resumed when a transaction in flight finishes
+            batch = self._pending[:size]
+            del self._pending[:size]
+            batch_keys = [key for prepared, _ in batch for key in prepared.lock_keys]
+            self._held.update(batch_keys)
             task = asyncio.create_task(self._flush(batch))
             self._tasks.add(task)
-            task.add_done_callback(self._flushed)
+            task.add_done_callback(lambda done, held=batch_keys: self._flushed(done, held))
 
-    def _flushed(self, task: asyncio.Task[None]) -> None:
+    def _flushed(self, task: asyncio.Task[None], held: list[int]) -> None:
         self._tasks.discard(task)
+        self._held.subtract(held)
+        self._held = +self._held  # drop keys no longer held
         self._start_flushes()
 
     async def _flush(self, batch: list[tuple[PreparedReport, asyncio.Future[Outcome]]]) -> None:

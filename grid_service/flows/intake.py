@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import math
 from dataclasses import dataclass
@@ -44,6 +45,19 @@ def lock_key(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def _mix(*values: int) -> int:
+    """A signed 64-bit key from integers (splitmix64 steps): cheap, and the same in every process."""
+    state = 0x9E3779B97F4A7C15
+    for value in values:
+        state = (state ^ (value & _MASK64)) * 0xBF58476D1CE4E5B9 & _MASK64
+        state = (state ^ (state >> 31)) * 0x94D049BB133111EB & _MASK64
+    state ^= state >> 29
+    return state - (1 << 64) if state >= 1 << 63 else state
+
+
 def duplicate_lock_keys(category: str, lon: float, lat: float, radius_m: float) -> tuple[int, ...]:
     """Keys for the tiles that a duplicate search of ``radius_m`` around the point can reach.
 
@@ -59,7 +73,13 @@ def duplicate_lock_keys(category: str, lon: float, lat: float, radius_m: float) 
     reach_lon = reach_lat / max(math.cos(math.radians(lat)), 1e-6)
     rows = range(math.floor((lat - reach_lat) / tile_deg), math.floor((lat + reach_lat) / tile_deg) + 1)
     cols = range(math.floor((lon - reach_lon) / tile_deg), math.floor((lon + reach_lon) / tile_deg) + 1)
-    return tuple(lock_key(f"dup:{category}:{row}:{col}") for row in rows for col in cols)
+    namespace = _category_key(category)
+    return tuple(_mix(namespace, row, col) for row in rows for col in cols)
+
+
+@functools.lru_cache(maxsize=1024)
+def _category_key(category: str) -> int:
+    return lock_key(f"dup:{category}")
 
 
 def body_hash(report: ReportCreate) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -12,6 +13,8 @@ from grid_service.errors import ApiError, ValidationFailed
 from grid_service.flows import intake
 from grid_service.handlers.common import json_response, principal, read_json, validate, validation_details
 from grid_service.schemas import ReportBatch, ReportCreate
+
+HAND_OVER_EVERY = 50  # reports prepared before handing them to the writer
 
 
 async def create_report(request: web.Request) -> web.Response:
@@ -27,34 +30,34 @@ async def create_report(request: web.Request) -> web.Response:
 async def create_report_batch(request: web.Request) -> web.Response:
     batch = validate(ReportBatch, await read_json(request))
     snapshot = request.app[keys.CONFIG].current
+    committer = request.app[keys.INTAKE]
     caller = principal(request)
     now = request.app[keys.CLOCK]()
     results: list[dict[str, Any] | None] = [None] * len(batch.reports)
-    prepared: list[intake.PreparedReport] = []
-    positions: list[int] = []
-    client_ids: list[str] = []
+    waiting: list[tuple[int, str, asyncio.Future[intake.Outcome]]] = []
+    ready: list[tuple[int, str, intake.PreparedReport]] = []
     for index, raw in enumerate(batch.reports):
         try:
             report = ReportCreate.model_validate(raw)
-            prepared.append(intake.prepare(caller, report, snapshot, now))
+            ready.append((index, report.client_id, intake.prepare(caller, report, snapshot, now)))
         except ValidationError as exc:
             error = ValidationFailed("invalid report", details=validation_details(exc, ["reports", index]))
             results[index] = {"status_code": error.status, "error": error.body()["error"]}
-            continue
         except ApiError as exc:
             for detail in exc.details:
                 detail["path"] = ["reports", index, *detail["path"]]
             results[index] = {"status_code": exc.status, "error": exc.body()["error"]}
-            continue
-        positions.append(index)
-        client_ids.append(report.client_id)
-    if prepared:
-        outcomes = await request.app[keys.INTAKE].submit(prepared)
-        tz = snapshot.calendar.timezone
-        for index, client_id, outcome in zip(positions, client_ids, outcomes, strict=True):
-            if outcome.response is None:
-                conflict = intake.conflict_error(client_id)
-                results[index] = {"status_code": conflict.status, "error": conflict.body()["error"]}
-            else:
-                results[index] = {"status_code": outcome.status_code, "report": intake.present(outcome.response, tz)}
+        if len(ready) == HAND_OVER_EVERY or (ready and index == len(batch.reports) - 1):
+            futures = committer.enqueue([p for _, _, p in ready])
+            waiting.extend((i, c, f) for (i, c, _), f in zip(ready, futures, strict=True))
+            ready = []
+            await asyncio.sleep(0)  # let the writes already queued start while the rest is prepared
+    tz = snapshot.calendar.timezone
+    outcomes = await asyncio.gather(*(f for _, _, f in waiting))
+    for (index, client_id, _), outcome in zip(waiting, outcomes, strict=True):
+        if outcome.response is None:
+            conflict = intake.conflict_error(client_id)
+            results[index] = {"status_code": conflict.status, "error": conflict.body()["error"]}
+        else:
+            results[index] = {"status_code": outcome.status_code, "report": intake.present(outcome.response, tz)}
     return json_response({"results": results})
