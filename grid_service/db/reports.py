@@ -6,7 +6,25 @@ from typing import Any
 
 import asyncpg
 
-INTAKE_BATCH = "SELECT ord, outcome FROM intake_batch($1::jsonb, $2::bigint[])"
+# The fields of the database type intake_item, in order, with their types. Reports travel
+# to intake_batch as one array per field (binary, typed), photos as two parallel arrays.
+INTAKE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("at", "timestamptz"), ("report_id", "uuid"), ("case_id", "uuid"), ("token_id", "integer"),
+    ("actor", "text"), ("client_id", "text"), ("body_hash", "text"), ("category", "text"),
+    ("lon", "float8"), ("lat", "float8"), ("crs", "text"), ("input_lon", "float8"), ("input_lat", "float8"),
+    ("accuracy_m", "float8"), ("urgent", "boolean"), ("description", "text"), ("address", "text"),
+    ("observed_at", "timestamptz"), ("timezone", "text"), ("status", "text"), ("pending_reason", "text"),
+    ("grid_version", "integer"), ("grid_code", "text"), ("grid_name", "text"), ("department", "text"),
+    ("department_name", "text"), ("routing_rule_id", "integer"), ("routing_rule", "jsonb"),
+    ("deadline_at", "timestamptz"), ("duplicate_radius_m", "float8"), ("duplicate_window_hours", "float8"),
+)
+_FIELD_COUNT = len(INTAKE_FIELDS)
+INTAKE_BATCH = (
+    "SELECT ord, outcome FROM intake_batch("
+    + ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(INTAKE_FIELDS, start=1))
+    + f", ${_FIELD_COUNT + 1}::boolean[], ${_FIELD_COUNT + 2}::integer[], ${_FIELD_COUNT + 3}::text[],"
+    + f" ${_FIELD_COUNT + 4}::bigint[])"
+)
 SELECT_CASE_REPORTS = """
 SELECT r.id, r.client_id, t.name AS inspector, r.duplicate, r.category, r.lon, r.lat, r.crs, r.accuracy_m,
        r.urgent, r.description, r.address, r.observed_at, r.received_at,
@@ -20,9 +38,14 @@ SELECT r.id, r.client_id, t.name AS inspector, r.duplicate, r.category, r.lon, r
 """
 
 
-async def intake(conn: asyncpg.Connection, items: list[dict[str, Any]], lock_keys: list[int]) -> list[dict[str, Any]]:
+async def intake(
+    conn: asyncpg.Connection, items: list[dict[str, Any]], independent: list[bool], lock_keys: list[int]
+) -> list[dict[str, Any]]:
     """Run the intake of ``items`` in one transaction; one outcome per item, in order."""
-    rows = await conn.fetch(INTAKE_BATCH, items, lock_keys)
+    columns = [[item[name] for item in items] for name, _ in INTAKE_FIELDS]
+    media_item = [position for position, item in enumerate(items, start=1) for _ in item["media"]]
+    media_sha = [sha for item in items for sha in item["media"]]
+    rows = await conn.fetch(INTAKE_BATCH, *columns, independent, media_item, media_sha, lock_keys)
     outcomes: list[dict[str, Any]] = [row["outcome"] for row in sorted(rows, key=lambda row: row["ord"])]
     return outcomes
 

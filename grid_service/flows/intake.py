@@ -36,7 +36,7 @@ RESPONSE_FIELDS = (
 
 @dataclass(frozen=True, slots=True)
 class PreparedReport:
-    item: dict[str, Any]  # the jsonb the intake function reads
+    item: dict[str, Any]  # one value per field of the database's intake_item (see db/reports.py)
     lock_keys: tuple[int, ...]
 
 
@@ -117,9 +117,9 @@ def prepare(principal: Principal, report: ReportCreate, snapshot: ConfigSnapshot
     if category.duplicate_radius_m > 0 and category.duplicate_window_hours > 0:
         keys.extend(duplicate_lock_keys(category.code, lon, lat, category.duplicate_radius_m))
     item = {
-        "at": now.isoformat(),
-        "report_id": str(uuid7()),
-        "case_id": str(uuid7()),
+        "at": now,
+        "report_id": uuid7(),
+        "case_id": uuid7(),
         "token_id": principal.token_id,
         "actor": principal.actor,
         "client_id": report.client_id,
@@ -134,7 +134,7 @@ def prepare(principal: Principal, report: ReportCreate, snapshot: ConfigSnapshot
         "urgent": report.urgent,
         "description": report.description,
         "address": report.address,
-        "observed_at": report.observed_at.isoformat() if report.observed_at else None,
+        "observed_at": report.observed_at,
         "media": report.media,
         "timezone": snapshot.calendar.timezone.key,
         "status": status.value,
@@ -146,7 +146,7 @@ def prepare(principal: Principal, report: ReportCreate, snapshot: ConfigSnapshot
         "department_name": snapshot.departments[department].name if department else None,
         "routing_rule_id": rule_id,
         "routing_rule": rule_dict,
-        "deadline_at": deadline_at.isoformat() if deadline_at else None,
+        "deadline_at": deadline_at,
         "duplicate_radius_m": category.duplicate_radius_m,
         "duplicate_window_hours": category.duplicate_window_hours,
     }
@@ -161,12 +161,13 @@ class Outcome:
 
 async def submit(pool: asyncpg.Pool, prepared: list[PreparedReport], *, timeout: float) -> list[Outcome]:
     """Store prepared reports in one transaction; one outcome per report, in order."""
-    items = mark_independent(prepared)
+    items = [p.item for p in prepared]
+    independent = independence(prepared)
     keys = [k for p in prepared for k in p.lock_keys]
     for attempt in range(DEADLOCK_RETRIES):
         try:
             async with pool.acquire(timeout=timeout) as conn:
-                results = await db_reports.intake(conn, items, keys)
+                results = await db_reports.intake(conn, items, independent, keys)
             break
         except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
             # Two batches of one inspector overlapping on a client_id may
@@ -178,20 +179,19 @@ async def submit(pool: asyncpg.Pool, prepared: list[PreparedReport], *, timeout:
     return [Outcome(codes[r["outcome"]], r["response"]) for r in results]
 
 
-def mark_independent(prepared: list[PreparedReport]) -> list[dict[str, Any]]:
-    """The items to send, each flagged ``independent`` when it shares no lock key with an earlier item.
+def independence(prepared: list[PreparedReport]) -> list[bool]:
+    """For each report, whether it shares no lock key with an earlier report of the list.
 
-    Sharing no key means no earlier item of the batch can be its retry (same
-    client_id) or its duplicate (within the radius), so the database may write
-    it together with the others instead of one by one.
+    Sharing no key means no earlier report can be its retry (same client_id)
+    or its duplicate (within the radius), so the database may write it
+    together with the others instead of one by one.
     """
     seen: set[int] = set()
-    items = []
+    flags = []
     for p in prepared:
-        independent = seen.isdisjoint(p.lock_keys)
+        flags.append(seen.isdisjoint(p.lock_keys))
         seen.update(p.lock_keys)
-        items.append({**p.item, "independent": independent})
-    return items
+    return flags
 
 
 def conflict_error(client_id: str) -> Conflict:

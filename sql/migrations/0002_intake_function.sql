@@ -2,8 +2,8 @@
 --
 -- The application validates, assigns, routes and computes the deadline (pure
 -- code); these functions do only what must happen atomically in the database.
--- Each item is a jsonb object with the fields of intake_item (built by
--- grid_service/flows/intake.py). Each returns, per item,
+-- Items arrive as one array per field of intake_item (built by
+-- grid_service/db/reports.py): binary, typed, nothing to parse. Each returns, per item,
 -- {"outcome": "created" | "replay" | "conflict", "response": {...} | null}.
 
 CREATE TYPE intake_item AS (
@@ -47,10 +47,9 @@ CREATE TYPE intake_item AS (
 -- tables were nearly empty would otherwise keep scanning them whole as they
 -- grow (nothing re-plans it where autovacuum does not ANALYZE), making each
 -- intake slower with every report stored. Every lookup has an index made for it.
-CREATE FUNCTION intake_one(item_json jsonb) RETURNS jsonb LANGUAGE plpgsql
+CREATE FUNCTION intake_one(i intake_item) RETURNS jsonb LANGUAGE plpgsql
 SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
-    i          intake_item := jsonb_populate_record(NULL::intake_item, item_json);
     v_hash     bytea := decode(i.body_hash, 'hex');
     v_existing record;
     v_case     record;
@@ -164,12 +163,47 @@ END $$;
 -- statement writes all of them. The others are then taken one by one, in
 -- order, by intake_one; each comes after every earlier item it could depend
 -- on. Returns (ord, outcome) rows, ord being the item's 1-based position.
-CREATE FUNCTION intake_batch(items jsonb, lock_keys bigint[])
+CREATE FUNCTION intake_batch(
+    p_at timestamptz[],
+    p_report_id uuid[],
+    p_case_id uuid[],
+    p_token_id integer[],
+    p_actor text[],
+    p_client_id text[],
+    p_body_hash text[],
+    p_category text[],
+    p_lon double precision[],
+    p_lat double precision[],
+    p_crs text[],
+    p_input_lon double precision[],
+    p_input_lat double precision[],
+    p_accuracy_m double precision[],
+    p_urgent boolean[],
+    p_description text[],
+    p_address text[],
+    p_observed_at timestamptz[],
+    p_timezone text[],
+    p_status text[],
+    p_pending_reason text[],
+    p_grid_version integer[],
+    p_grid_code text[],
+    p_grid_name text[],
+    p_department text[],
+    p_department_name text[],
+    p_routing_rule_id integer[],
+    p_routing_rule jsonb[],
+    p_deadline_at timestamptz[],
+    p_duplicate_radius_m double precision[],
+    p_duplicate_window_hours double precision[],
+    p_independent boolean[],
+    p_media_ord integer[],  -- photos: the item each belongs to, and its hash, in order
+    p_media_sha text[],
+    lock_keys bigint[])
 RETURNS TABLE (ord integer, outcome jsonb) LANGUAGE plpgsql
 SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
-    v_key  bigint;
-    v_item record;
+    v_key bigint;
+    v_i   integer;
 BEGIN
     FOR v_key IN SELECT DISTINCT k FROM unnest(lock_keys) AS k ORDER BY k LOOP
         PERFORM pg_advisory_xact_lock(v_key);
@@ -177,10 +211,12 @@ BEGIN
 
     RETURN QUERY
     WITH parsed AS MATERIALIZED (
-        SELECT x.*, o.ord::integer AS ord
-          FROM jsonb_array_elements(items) WITH ORDINALITY AS o (item, ord),
-               jsonb_populate_record(NULL::intake_item, o.item) AS x
-         WHERE (o.item->>'independent')::boolean
+        SELECT u.*
+          FROM unnest(p_at, p_report_id, p_case_id, p_token_id, p_actor, p_client_id, p_body_hash, p_category, p_lon, p_lat, p_crs, p_input_lon, p_input_lat, p_accuracy_m, p_urgent, p_description, p_address, p_observed_at, p_timezone, p_status, p_pending_reason, p_grid_version, p_grid_code, p_grid_name, p_department, p_department_name, p_routing_rule_id, p_routing_rule, p_deadline_at, p_duplicate_radius_m, p_duplicate_window_hours,
+                      p_independent) WITH ORDINALITY
+               AS u (at, report_id, case_id, token_id, actor, client_id, body_hash, category, lon, lat, crs, input_lon, input_lat, accuracy_m, urgent, description, address, observed_at, timezone, status, pending_reason, grid_version, grid_code, grid_name, department, department_name, routing_rule_id, routing_rule, deadline_at, duplicate_radius_m, duplicate_window_hours,
+                     independent, ord)
+         WHERE u.independent
     ),
     earlier AS MATERIALIZED (
         SELECT p.ord, r.body_hash = decode(p.body_hash, 'hex') AS same, r.response
@@ -288,21 +324,55 @@ BEGIN
     ),
     photos AS (
         INSERT INTO report_media (report_id, position, sha256)
-        SELECT p.report_id, (m.ordinality - 1)::smallint, m.value
-          FROM acks a JOIN parsed p ON p.ord = a.ord,
-               unnest(p.media) WITH ORDINALITY AS m (value, ordinality)
+        SELECT p.report_id, (row_number() OVER (PARTITION BY m.ord ORDER BY m.n) - 1)::smallint, m.sha
+          FROM unnest(p_media_ord, p_media_sha) WITH ORDINALITY AS m (ord, sha, n)
+          JOIN acks a ON a.ord = m.ord
+          JOIN parsed p ON p.ord = m.ord
         RETURNING report_id
     )
-    SELECT a.ord, jsonb_build_object('outcome', 'created', 'response', a.response) FROM acks a
+    SELECT a.ord::integer, jsonb_build_object('outcome', 'created', 'response', a.response) FROM acks a
     UNION ALL
-    SELECT e.ord, CASE WHEN e.same THEN jsonb_build_object('outcome', 'replay', 'response', e.response)
+    SELECT e.ord::integer, CASE WHEN e.same THEN jsonb_build_object('outcome', 'replay', 'response', e.response)
                        ELSE jsonb_build_object('outcome', 'conflict', 'response', NULL) END
       FROM earlier e;
 
-    FOR v_item IN SELECT o.item, o.ord::integer AS ord FROM jsonb_array_elements(items) WITH ORDINALITY AS o (item, ord)
-                   WHERE NOT (o.item->>'independent')::boolean ORDER BY o.ord LOOP
-        ord := v_item.ord;
-        outcome := intake_one(v_item.item);
+    FOR v_i IN SELECT g FROM generate_subscripts(p_independent, 1) AS g WHERE NOT p_independent[g] ORDER BY g LOOP
+        ord := v_i;
+        outcome := intake_one(ROW(
+                     p_at[v_i],
+                     p_report_id[v_i],
+                     p_case_id[v_i],
+                     p_token_id[v_i],
+                     p_actor[v_i],
+                     p_client_id[v_i],
+                     p_body_hash[v_i],
+                     p_category[v_i],
+                     p_lon[v_i],
+                     p_lat[v_i],
+                     p_crs[v_i],
+                     p_input_lon[v_i],
+                     p_input_lat[v_i],
+                     p_accuracy_m[v_i],
+                     p_urgent[v_i],
+                     p_description[v_i],
+                     p_address[v_i],
+                     p_observed_at[v_i],
+                     (SELECT coalesce(array_agg(m.sha ORDER BY m.n), '{}') FROM unnest(p_media_ord, p_media_sha) WITH ORDINALITY AS m (ord, sha, n) WHERE m.ord = v_i),
+                     p_timezone[v_i],
+                     p_status[v_i],
+                     p_pending_reason[v_i],
+                     p_grid_version[v_i],
+                     p_grid_code[v_i],
+                     p_grid_name[v_i],
+                     p_department[v_i],
+                     p_department_name[v_i],
+                     p_routing_rule_id[v_i],
+                     p_routing_rule[v_i],
+                     p_deadline_at[v_i],
+                     p_duplicate_radius_m[v_i],
+                     p_duplicate_window_hours[v_i]
+
+                 )::intake_item);
         RETURN NEXT;
     END LOOP;
 END $$;
