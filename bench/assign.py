@@ -25,9 +25,9 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import fresh_database  # noqa: E402
-from geo.generate import generate_cells  # noqa: E402
-from geo.grid import Grid  # noqa: E402
+from bench.common import fresh_database
+from geo.generate import generate_cells
+from geo.grid import Grid
 
 BOX = (126.58, 45.53, 126.71, 45.62)  # about 10 km x 10 km: 10,000 cells of 100 m
 LOOKUP = """
@@ -36,8 +36,9 @@ SELECT code FROM cells WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint($1, $2), 43
 
 
 def build_grid() -> Grid:
-    cells = generate_cells(shapely.box(*BOX), cell_size_m=100, code_prefix="230108",
-                           community_cells=10, street_communities=10)
+    cells = generate_cells(
+        shapely.box(*BOX), cell_size_m=100, code_prefix="230108", community_cells=10, street_communities=10
+    )
     return Grid(cells)
 
 
@@ -56,7 +57,9 @@ async def postgis_rate(url: str, grid: Grid, lons: np.ndarray, lats: np.ndarray)
         return None
     await conn.execute("CREATE TABLE cells (code text PRIMARY KEY, wkb bytea, geom geometry(Geometry, 4326))")
     await conn.copy_records_to_table(
-        "cells", records=[(c.code, shapely.to_wkb(c.geometry)) for c in grid.cells], columns=["code", "wkb"],
+        "cells",
+        records=[(c.code, shapely.to_wkb(c.geometry)) for c in grid.cells],
+        columns=["code", "wkb"],
     )
     await conn.execute("UPDATE cells SET geom = ST_SetSRID(ST_GeomFromWKB(wkb), 4326)")
     await conn.execute("CREATE INDEX ON cells USING gist (geom); ANALYZE cells")
@@ -103,8 +106,11 @@ def main() -> None:
 
     print(f"per-point  {single_rate:>12,.0f} points/s")
     print(f"bulk       {bulk_rate:>12,.0f} points/s")
-    admin = (os.environ.get("GRID_SERVICE_BENCH_DATABASE_URL") or os.environ.get("GRID_SERVICE_TEST_DATABASE_URL")
-             or "postgresql://postgres@127.0.0.1:5432/postgres")
+    admin = (
+        os.environ.get("GRID_SERVICE_BENCH_DATABASE_URL")
+        or os.environ.get("GRID_SERVICE_TEST_DATABASE_URL")
+        or "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
     with fresh_database(admin) as url:
         measured = asyncio.run(postgis_rate(url, grid, lons[: args.postgis_points], lats[: args.postgis_points]))
     if measured is not None:

@@ -36,8 +36,7 @@ async def create(request: web.Request) -> web.Response:
     report = Report.model_validate(orjson.loads(await request.read()))
     report_id = uuid.uuid4()
     await request.app[POOL].execute(INSERT, report_id, report.client_id, report.model_dump_json())
-    return web.Response(body=orjson.dumps({"report_id": str(report_id)}), status=201,
-                        content_type="application/json")
+    return web.Response(body=orjson.dumps({"report_id": str(report_id)}), status=201, content_type="application/json")
 
 
 def build(url: str) -> web.Application:

@@ -76,15 +76,17 @@ def fresh_database(admin: str) -> Iterator[str]:
 
 def cli(database_url: str, *args: str) -> str:
     env = {**os.environ, "GRID_SERVICE_DATABASE_URL": database_url, "GRID_SERVICE_LOG_LEVEL": "WARNING"}
-    done = subprocess.run([sys.executable, "-m", "grid_service", *args], env=env, capture_output=True,
-                          text=True, check=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "grid_service", *args], env=env, capture_output=True, text=True, check=True, cwd=ROOT
+    )
     return done.stdout.strip().splitlines()[-1]
 
 
 @contextlib.contextmanager
 def process(args: list[str], *, port: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        args, env={**os.environ, **(env or {})}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_for_port(port)
         yield proc
@@ -137,7 +139,9 @@ async def load(
     errors = 0
     stop_at = time.perf_counter() + max_seconds
     connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector, headers={"Content-Type": "application/json", **headers}) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, headers={"Content-Type": "application/json", **headers}
+    ) as session:
 
         async def worker() -> None:
             nonlocal errors

@@ -24,11 +24,20 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import admin_url, cli, free_port, fresh_database, load, process  # noqa: E402
+from bench.common import admin_url, cli, free_port, fresh_database, load, process
 
 CATEGORIES = [
-    "illegal_construction", "outdoor_barbecue", "street_occupation", "construction_dust", "cooking_fumes",
-    "straw_burning", "exposed_garbage", "illegal_small_ads", "small_coal_boiler", "road_damage", "safety_hazard",
+    "illegal_construction",
+    "outdoor_barbecue",
+    "street_occupation",
+    "construction_dust",
+    "cooking_fumes",
+    "straw_burning",
+    "exposed_garbage",
+    "illegal_small_ads",
+    "small_coal_boiler",
+    "road_damage",
+    "safety_hazard",
 ]
 BBOX = (126.5752, 45.5285, 126.7723, 45.6352)  # the shipped demo grid
 
@@ -39,38 +48,51 @@ def bodies(count: int, seed: int) -> list[dict[str, object]]:
     lats = rng.uniform(BBOX[1], BBOX[3], count)
     cats = rng.integers(0, len(CATEGORIES), count)
     return [
-        {"client_id": uuid.uuid4().hex, "category": CATEGORIES[c], "description": "bench",
-         "location": {"type": "Point", "coordinates": [float(x), float(y)]}}
+        {
+            "client_id": uuid.uuid4().hex,
+            "category": CATEGORIES[c],
+            "description": "bench",
+            "location": {"type": "Point", "coordinates": [float(x), float(y)]},
+        }
         for x, y, c in zip(lons, lats, cats, strict=True)
     ]
 
 
 def line(name: str, result) -> str:  # type: ignore[no-untyped-def]
-    return (f"{name:<28} {result.rate:>9,.0f} reports/s   p50 {result.pct(50):6.1f} ms   "
-            f"p99 {result.pct(99):6.1f} ms   errors {result.errors}")
+    return (
+        f"{name:<28} {result.rate:>9,.0f} reports/s   p50 {result.pct(50):6.1f} ms   "
+        f"p99 {result.pct(99):6.1f} ms   errors {result.errors}"
+    )
 
 
 async def measure(service: str, baseline: str, token: str, args: argparse.Namespace) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     encode = [orjson.dumps(b) for b in bodies(args.requests * 2 + 1000, seed=1)]
-    warm, base_bodies, svc_bodies = encode[:500], encode[500:500 + args.requests], encode[500 + args.requests:]
+    warm, base_bodies, svc_bodies = encode[:500], encode[500 : 500 + args.requests], encode[500 + args.requests :]
     await load(f"{baseline}/api/v1/reports", warm, headers={}, concurrency=args.concurrency)
-    await load(f"{service}/api/v1/reports", [orjson.dumps(b) for b in bodies(500, seed=2)], headers=headers,
-               concurrency=args.concurrency)
+    await load(
+        f"{service}/api/v1/reports",
+        [orjson.dumps(b) for b in bodies(500, seed=2)],
+        headers=headers,
+        concurrency=args.concurrency,
+    )
     base = await load(f"{baseline}/api/v1/reports", base_bodies, headers={}, concurrency=args.concurrency)
-    full = await load(f"{service}/api/v1/reports", svc_bodies[: args.requests], headers=headers,
-                      concurrency=args.concurrency)
+    full = await load(
+        f"{service}/api/v1/reports", svc_bodies[: args.requests], headers=headers, concurrency=args.concurrency
+    )
     print(f"concurrency {args.concurrency}, {args.requests} requests each, {args.workers} worker(s) each")
     print(line("baseline (1 INSERT)", base))
     print(line("grid-service intake", full))
     print(f"{'ratio (service / baseline)':<28} {full.rate / base.rate:>9.2f} x throughput")
 
     batch_items = bodies(args.batch_reports, seed=3)
-    batches = [orjson.dumps({"reports": batch_items[i:i + 500]}) for i in range(0, len(batch_items), 500)]
+    batches = [orjson.dumps({"reports": batch_items[i : i + 500]}) for i in range(0, len(batch_items), 500)]
     batch = await load(f"{service}/api/v1/reports/batch", batches, headers=headers, concurrency=args.batch_concurrency)
     rate = batch.requests * 500 / batch.seconds
-    print(f"{'batch intake (500/batch)':<28} {rate:>9,.0f} reports/s   p50 {batch.pct(50):6.1f} ms per batch   "
-          f"errors {batch.errors}")
+    print(
+        f"{'batch intake (500/batch)':<28} {rate:>9,.0f} reports/s   p50 {batch.pct(50):6.1f} ms per batch   "
+        f"errors {batch.errors}"
+    )
 
 
 def main() -> None:
@@ -84,12 +106,28 @@ def main() -> None:
     with admin_url() as admin, fresh_database(admin) as service_db, fresh_database(admin) as baseline_db:
         token = cli(service_db, "token", "create", "--role", "inspector", "--name", "bench")
         service_port, baseline_port = free_port(), free_port()
-        service_cmd = [sys.executable, "-m", "grid_service", "serve", "--port", str(service_port),
-                       "--workers", str(args.workers)]
-        baseline_cmd = [sys.executable, str(Path(__file__).with_name("baseline_server.py")), baseline_db,
-                        str(baseline_port), str(args.workers)]
-        env = {"GRID_SERVICE_DATABASE_URL": service_db, "GRID_SERVICE_LOG_LEVEL": "WARNING",
-               "GRID_SERVICE_POOL_MAX_SIZE": "40"}
+        service_cmd = [
+            sys.executable,
+            "-m",
+            "grid_service",
+            "serve",
+            "--port",
+            str(service_port),
+            "--workers",
+            str(args.workers),
+        ]
+        baseline_cmd = [
+            sys.executable,
+            str(Path(__file__).with_name("baseline_server.py")),
+            baseline_db,
+            str(baseline_port),
+            str(args.workers),
+        ]
+        env = {
+            "GRID_SERVICE_DATABASE_URL": service_db,
+            "GRID_SERVICE_LOG_LEVEL": "WARNING",
+            "GRID_SERVICE_POOL_MAX_SIZE": "40",
+        }
         with process(service_cmd, port=service_port, env=env), process(baseline_cmd, port=baseline_port):
             asyncio.run(measure(f"http://127.0.0.1:{service_port}", f"http://127.0.0.1:{baseline_port}", token, args))
 

@@ -24,7 +24,7 @@ from shapely.geometry import shape
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geo.grid import Cell, Grid  # noqa: E402
+from geo.grid import Cell, Grid
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -50,7 +50,11 @@ def load(data: Path) -> tuple[Grid, list[str], np.ndarray, np.ndarray, list[str]
     collection = json.loads((data / "areas" / "sf_planning_neighborhoods.geojson").read_text())
     features = sorted(collection["features"], key=lambda f: f["properties"]["neighborho"])
     cells = [
-        Cell(code=f"{index + 1:015d}", name=f["properties"]["neighborho"], geometry=shapely.make_valid(shape(f["geometry"])))
+        Cell(
+            code=f"{index + 1:015d}",
+            name=f["properties"]["neighborho"],
+            geometry=shapely.make_valid(shape(f["geometry"])),
+        )
         for index, f in enumerate(features)
     ]
     with (data / "311" / "sf311_cases_sample_10k.csv").open(encoding="utf-8") as handle:
@@ -94,8 +98,10 @@ def main() -> None:
     print(f"snapped (within 30 m)       {r.snapped}")
     print(f"outside                     {r.outside}")
     print(f"bulk path equals per-point  {r.bulk_equals_single}")
-    print(f"agreement with recorded     {r.agreeing}/{r.comparable} = {r.agreement:.2%} "
-          "(rows whose recorded name is a planning neighbourhood)")
+    print(
+        f"agreement with recorded     {r.agreeing}/{r.comparable} = {r.agreement:.2%} "
+        "(rows whose recorded name is a planning neighbourhood)"
+    )
     print(f"per-point {r.single_per_s:,.0f} points/s, bulk {r.bulk_per_s:,.0f} points/s")
 
 

@@ -30,9 +30,9 @@ def in_china(lon: FloatOrArray, lat: FloatOrArray) -> npt.NDArray[np.bool_] | bo
     return inside if np.ndim(inside) else bool(inside)
 
 
-def _offset(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> tuple[
-    npt.NDArray[np.float64], npt.NDArray[np.float64]
-]:
+def _offset(
+    lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     x = lon - 105.0
     y = lat - 35.0
     d_lat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))

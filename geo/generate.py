@@ -53,8 +53,8 @@ def generate_cells(
     cols = max(1, math.ceil((x1 - x0) / cell_size_m))
     rows = max(1, math.ceil((y1 - y0) / cell_size_m))
     # Row 0 is the northernmost row, so numbering reads like a map.
-    col_idx, row_idx = np.meshgrid(np.arange(cols), np.arange(rows))
-    col_idx, row_idx = col_idx.ravel(), row_idx.ravel()
+    col_grid, row_grid = np.meshgrid(np.arange(cols), np.arange(rows))
+    col_idx, row_idx = col_grid.ravel(), row_grid.ravel()
     west = lon0 + (x0 + col_idx * cell_size_m) / kx
     east = lon0 + (x0 + (col_idx + 1) * cell_size_m) / kx
     north = lat0 + (y1 - row_idx * cell_size_m) / ky

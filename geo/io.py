@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
@@ -30,7 +31,7 @@ class GridFileError(ValueError):
 def geometry_to_wgs84(geometry: BaseGeometry) -> BaseGeometry:
     """Convert a GCJ-02 geometry to WGS84 vertex by vertex."""
 
-    def convert(xy: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    def convert(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         lon, lat = gcj02.to_wgs84(xy[:, 0], xy[:, 1])
         return np.column_stack((lon, lat))
 

@@ -72,10 +72,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    overrides = {k: v for k, v in {
-        "host": getattr(args, "host", None), "port": getattr(args, "port", None),
-        "workers": getattr(args, "workers", None), "config": getattr(args, "config", None),
-    }.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {
+            "host": getattr(args, "host", None),
+            "port": getattr(args, "port", None),
+            "workers": getattr(args, "workers", None),
+            "config": getattr(args, "config", None),
+        }.items()
+        if v is not None
+    }
     settings = Settings(**overrides)
     configure_logging(settings.log_level)
     try:
@@ -134,8 +140,11 @@ def _grid_generate(args: argparse.Namespace) -> str:
     boundary = load_boundary(args.boundary, crs=args.crs)
     try:
         cells = generate_cells(
-            boundary, cell_size_m=args.cell_size, code_prefix=args.code_prefix,
-            community_cells=args.community_cells, street_communities=args.street_communities,
+            boundary,
+            cell_size_m=args.cell_size,
+            code_prefix=args.code_prefix,
+            community_cells=args.community_cells,
+            street_communities=args.street_communities,
             area_name=args.name,
         )
     except ValueError as exc:
@@ -224,4 +233,3 @@ def _run_worker(settings: Settings, reuse_port: bool) -> None:
             f"grid-service listening on http://{settings.host}:{settings.port} (API under /api/v1)", flush=True
         ),
     )
-

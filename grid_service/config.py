@@ -25,7 +25,8 @@ from grid_service.domain.deadlines import Clock
 from grid_service.domain.routing import WILDCARD
 
 Code = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
-WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: dict[Weekday, int] = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 
 
 class _Strict(BaseModel):
@@ -60,7 +61,7 @@ class RuleConfig(_Strict):
 class CalendarConfig(_Strict):
     timezone: str
     working_hours: list[tuple[str, str]] = Field(min_length=1)
-    working_weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]]
+    working_weekdays: list[Weekday]
     official_holidays: Literal["CN"] | None = None
     holidays: list[dt.date] = []
     extra_working_days: list[dt.date] = []
@@ -87,9 +88,7 @@ class CalendarConfig(_Strict):
         return value
 
     def periods(self) -> tuple[WorkingPeriod, ...]:
-        return tuple(
-            WorkingPeriod(dt.time.fromisoformat(s), dt.time.fromisoformat(e)) for s, e in self.working_hours
-        )
+        return tuple(WorkingPeriod(dt.time.fromisoformat(s), dt.time.fromisoformat(e)) for s, e in self.working_hours)
 
     def build(self) -> WorkingCalendar:
         source = OFFICIAL_SOURCES[self.official_holidays]() if self.official_holidays else None
@@ -133,9 +132,7 @@ def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
     return {}
 
 
-def _items(
-    data: dict[str, Any], table: str, model: type[_M], file: str, problems: list[str]
-) -> list[_M]:
+def _items(data: dict[str, Any], table: str, model: type[_M], file: str, problems: list[str]) -> list[_M]:
     raw = data.get(table, [])
     if not isinstance(raw, list):
         problems.append(f"{file}: [[{table}]] must be an array of tables")
@@ -171,8 +168,11 @@ def read_config_dir(directory: Path, *, grid_crs: str | None = None) -> ConfigBu
         raise ConfigError([f"{directory}: not a directory"])
 
     departments = _items(
-        _read_toml(directory / "departments.toml", problems), "department", DepartmentConfig,
-        "departments.toml", problems,
+        _read_toml(directory / "departments.toml", problems),
+        "department",
+        DepartmentConfig,
+        "departments.toml",
+        problems,
     )
     categories = _items(
         _read_toml(directory / "categories.toml", problems), "category", CategoryConfig, "categories.toml", problems
@@ -235,7 +235,9 @@ def _read_grids(directory: Path, crs: str | None, problems: list[str]) -> tuple[
             continue
         for cell in file_cells:
             if cell.code in owner:
-                problems.append(f"grids/{path.name}: cell {cell.code}: duplicate cell code (also in {owner[cell.code]})")
+                problems.append(
+                    f"grids/{path.name}: cell {cell.code}: duplicate cell code (also in {owner[cell.code]})"
+                )
             owner[cell.code] = f"grids/{path.name}"
         cells.extend(file_cells)
     return cells, digest.hexdigest()

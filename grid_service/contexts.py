@@ -48,7 +48,9 @@ async def intake_writer(app: web.Application) -> AsyncIterator[None]:
     """The worker's group committer; on shutdown every accepted report is written before the pool closes."""
     settings = app[keys.SETTINGS]
     committer = GroupCommitter(
-        app[keys.POOL], timeout=settings.db_timeout_s, max_items=settings.intake_chunk,
+        app[keys.POOL],
+        timeout=settings.db_timeout_s,
+        max_items=settings.intake_chunk,
         max_in_flight=settings.intake_in_flight,
     )
     app[keys.INTAKE] = committer

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import asyncpg
 from aiohttp import web
 
+from grid_service.auth import Principal, TokenCache
+from grid_service.flows.group_commit import GroupCommitter
 from grid_service.settings import Settings
-
-from grid_service.auth import Principal
-
-if TYPE_CHECKING:
-    from grid_service.auth import TokenCache
-    from grid_service.flows.group_commit import GroupCommitter
-    from grid_service.state import ConfigHolder
+from grid_service.state import ConfigHolder
 
 SETTINGS = web.AppKey("settings", Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
-CONFIG = web.AppKey("config", "ConfigHolder")
-TOKENS = web.AppKey("tokens", "TokenCache")
-INTAKE = web.AppKey("intake", "GroupCommitter")
-CLOCK = web.AppKey("clock", Callable[[], dt.datetime])  # now(), aware; tests substitute their own
+CONFIG = web.AppKey("config", ConfigHolder)
+TOKENS = web.AppKey("tokens", TokenCache)
+INTAKE = web.AppKey("intake", GroupCommitter)
+CLOCK: web.AppKey[Callable[[], dt.datetime]] = web.AppKey("clock")  # now(), aware; tests substitute their own
 
 # Request-scoped.
 REQUEST_ID = web.RequestKey("request_id", str)

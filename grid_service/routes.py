@@ -29,18 +29,42 @@ class Route:
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/healthz", health.healthz, "healthz", None, "The process is alive."),
     Route("GET", "/readyz", health.readyz, "readyz", None, "Database reachable and grid loaded."),
-    Route("POST", "/api/v1/reports", reports.create_report, "reports.create",
-          frozenset({Role.INSPECTOR, Role.ADMIN}), "Submit one report (idempotent by client_id)."),
-    Route("POST", "/api/v1/reports/batch", reports.create_report_batch, "reports.batch",
-          frozenset({Role.INSPECTOR, Role.ADMIN}), "Submit up to 500 reports, each answered on its own."),
-    Route("GET", "/api/v1/cases/{case_id}", cases.get_case, "cases.get", READERS,
-          "A case with its reports and history."),
-    Route("GET", "/api/v1/categories", catalogue.list_categories, "categories.list", READERS,
-          "The event categories and their time limits."),
-    Route("GET", "/api/v1/departments", catalogue.list_departments, "departments.list", READERS,
-          "The departments cases are routed to."),
-    Route("GET", "/api/v1/grids/locate", grids.locate, "grids.locate", READERS,
-          "The grid cell containing a point."),
+    Route(
+        "POST",
+        "/api/v1/reports",
+        reports.create_report,
+        "reports.create",
+        frozenset({Role.INSPECTOR, Role.ADMIN}),
+        "Submit one report (idempotent by client_id).",
+    ),
+    Route(
+        "POST",
+        "/api/v1/reports/batch",
+        reports.create_report_batch,
+        "reports.batch",
+        frozenset({Role.INSPECTOR, Role.ADMIN}),
+        "Submit up to 500 reports, each answered on its own.",
+    ),
+    Route(
+        "GET", "/api/v1/cases/{case_id}", cases.get_case, "cases.get", READERS, "A case with its reports and history."
+    ),
+    Route(
+        "GET",
+        "/api/v1/categories",
+        catalogue.list_categories,
+        "categories.list",
+        READERS,
+        "The event categories and their time limits.",
+    ),
+    Route(
+        "GET",
+        "/api/v1/departments",
+        catalogue.list_departments,
+        "departments.list",
+        READERS,
+        "The departments cases are routed to.",
+    ),
+    Route("GET", "/api/v1/grids/locate", grids.locate, "grids.locate", READERS, "The grid cell containing a point."),
 )
 
 ROLE_RULES: dict[str, frozenset[Role] | None] = {r.name: r.roles for r in ROUTES}

@@ -82,7 +82,10 @@ async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 def settings_for(db_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
-        "database_url": db_url, "config": FIXTURE_CONFIG, "token_cache_s": 0.0, "pool_max_size": 60,
+        "database_url": db_url,
+        "config": FIXTURE_CONFIG,
+        "token_cache_s": 0.0,
+        "pool_max_size": 60,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

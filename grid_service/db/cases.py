@@ -6,6 +6,8 @@ import uuid
 
 import asyncpg
 
+from grid_service.db.pool import Conn
+
 SELECT_CASE = """
 SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, k.name AS category_name, c.urgent,
        c.lon, c.lat, c.grid_version, c.grid_code, g.name AS grid_name, c.department, d.name AS department_name,
@@ -20,9 +22,9 @@ SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, k.name AS catego
 SELECT_EVENTS = "SELECT seq, type, at, actor, note, data FROM events WHERE case_id = $1 ORDER BY seq"
 
 
-async def get_case(conn: asyncpg.Connection, case_id: uuid.UUID) -> asyncpg.Record | None:
+async def get_case(conn: Conn, case_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(SELECT_CASE, case_id)
 
 
-async def case_events(conn: asyncpg.Connection, case_id: uuid.UUID) -> list[asyncpg.Record]:
+async def case_events(conn: Conn, case_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(SELECT_EVENTS, case_id)

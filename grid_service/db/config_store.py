@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-
 import asyncpg
 import numpy as np
 import shapely
 
 from geo.grid import Cell, Grid
-from grid_service.config import CalendarConfig, CategoryConfig, ConfigBundle, DepartmentConfig
+from grid_service.config import CalendarConfig, CategoryConfig, ConfigBundle, DepartmentConfig, Weekday
+from grid_service.db.pool import Conn
 from grid_service.domain.routing import WILDCARD, Rule
 from grid_service.snapshot import ConfigSnapshot
 
@@ -48,7 +48,7 @@ RETURNING generation
 """
 
 
-async def store_bundle(conn: asyncpg.Connection, bundle: ConfigBundle) -> int:
+async def store_bundle(conn: Conn, bundle: ConfigBundle) -> int:
     """Write the whole bundle in one transaction; returns the new configuration generation.
 
     A grid whose files are unchanged (same digest) keeps its version; a changed
@@ -60,8 +60,15 @@ async def store_bundle(conn: asyncpg.Connection, bundle: ConfigBundle) -> int:
         await conn.execute(DEACTIVATE_DEPARTMENTS, [d.code for d in bundle.departments])
         for c in bundle.categories:
             await conn.execute(
-                UPSERT_CATEGORY, c.code, c.name, c.class_code, c.limit_hours, c.urgent_limit_hours,
-                c.clock.value, c.duplicate_radius_m, c.duplicate_window_hours,
+                UPSERT_CATEGORY,
+                c.code,
+                c.name,
+                c.class_code,
+                c.limit_hours,
+                c.urgent_limit_hours,
+                c.clock.value,
+                c.duplicate_radius_m,
+                c.duplicate_window_hours,
             )
         await conn.execute(DEACTIVATE_CATEGORIES, [c.code for c in bundle.categories])
         await conn.execute(DELETE_RULES)
@@ -77,27 +84,23 @@ async def store_bundle(conn: asyncpg.Connection, bundle: ConfigBundle) -> int:
     return generation
 
 
-async def _store_calendar(conn: asyncpg.Connection, calendar: CalendarConfig) -> None:
+async def _store_calendar(conn: Conn, calendar: CalendarConfig) -> None:
     await conn.execute(DELETE_CALENDAR)
     built = calendar.build()
-    await conn.execute(
-        INSERT_CALENDAR, calendar.timezone, sorted(built.working_weekdays), calendar.official_holidays
-    )
+    await conn.execute(INSERT_CALENDAR, calendar.timezone, sorted(built.working_weekdays), calendar.official_holidays)
     await conn.executemany(INSERT_PERIOD, [(p.starts, p.ends) for p in built.periods])
     days = [(d, "holiday") for d in calendar.holidays] + [(d, "working") for d in calendar.extra_working_days]
     await conn.executemany(INSERT_DAY, days)
 
 
-async def store_grid(conn: asyncpg.Connection, cells: tuple[Cell, ...], *, source: str, digest: str) -> int:
+async def store_grid(conn: Conn, cells: tuple[Cell, ...], *, source: str, digest: str) -> int:
     version: int = await conn.fetchval(INSERT_GRID_VERSION, source, digest)
     geometries = np.array([c.geometry for c in cells], dtype=object)
     wkb = shapely.to_wkb(geometries)
     bounds = shapely.bounds(geometries)
     await conn.copy_records_to_table(
         "grid_cells",
-        records=[
-            (version, c.code, c.name, wkb[i], *map(float, bounds[i])) for i, c in enumerate(cells)
-        ],
+        records=[(version, c.code, c.name, wkb[i], *map(float, bounds[i])) for i, c in enumerate(cells)],
         columns=["version", "code", "name", "geometry", "min_lon", "min_lat", "max_lon", "max_lat"],
     )
     return version
@@ -116,15 +119,15 @@ SELECT_PERIODS = "SELECT starts, ends FROM calendar_periods ORDER BY starts"
 SELECT_DAYS = "SELECT day, kind FROM calendar_days"
 SELECT_GRID_CELLS = "SELECT code, name, geometry FROM grid_cells WHERE version = $1"
 
-WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-async def current_generation(conn: asyncpg.Connection) -> int | None:
+async def current_generation(conn: Conn) -> int | None:
     value: int | None = await conn.fetchval(SELECT_GENERATION)
     return value
 
 
-async def read_snapshot(conn: asyncpg.Connection, *, snap_m: float) -> ConfigSnapshot | None:
+async def read_snapshot(conn: Conn, *, snap_m: float) -> ConfigSnapshot | None:
     """The configuration currently in the database, or None when none was ever loaded."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         generation = await conn.fetchval(SELECT_GENERATION)
@@ -138,10 +141,12 @@ async def read_snapshot(conn: asyncpg.Connection, *, snap_m: float) -> ConfigSna
         days = await conn.fetch(SELECT_DAYS)
         latest = await conn.fetchrow(LATEST_GRID)
         cell_rows = await conn.fetch(SELECT_GRID_CELLS, latest["version"]) if latest else []
+    if calendar_row is None:
+        raise RuntimeError("configuration generation recorded without a calendar")
     calendar = CalendarConfig(
         timezone=calendar_row["timezone"],
         working_hours=[(p["starts"].strftime("%H:%M"), p["ends"].strftime("%H:%M")) for p in periods],
-        working_weekdays=[WEEKDAY_NAMES[d - 1] for d in calendar_row["working_weekdays"]],  # type: ignore[misc]
+        working_weekdays=[WEEKDAY_NAMES[d - 1] for d in calendar_row["working_weekdays"]],
         official_holidays=calendar_row["official_holidays"],
         holidays=[r["day"] for r in days if r["kind"] == "holiday"],
         extra_working_days=[r["day"] for r in days if r["kind"] == "working"],
@@ -163,5 +168,3 @@ def _build_grid(rows: list[asyncpg.Record], snap_m: float) -> Grid:
     geometries = shapely.from_wkb([r["geometry"] for r in rows]) if rows else []
     cells = [Cell(code=r["code"], name=r["name"], geometry=g) for r, g in zip(rows, geometries, strict=True)]
     return Grid(cells, snap_m=snap_m)
-
-

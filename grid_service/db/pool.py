@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 import orjson
+from asyncpg.pool import PoolConnectionProxy
+
+# What db functions accept: a plain connection or one borrowed from a pool.
+Conn: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
 
 class ServiceConnection(asyncpg.Connection):
@@ -21,19 +25,30 @@ class ServiceConnection(asyncpg.Connection):
 async def init_connection(conn: asyncpg.Connection) -> None:
     # jsonb both ways through orjson (fast, strict); timestamps as UTC on the wire.
     await conn.set_type_codec(
-        "jsonb", schema="pg_catalog", format="text",
-        encoder=lambda value: orjson.dumps(value).decode(), decoder=orjson.loads,
+        "jsonb",
+        schema="pg_catalog",
+        format="text",
+        encoder=lambda value: orjson.dumps(value).decode(),
+        decoder=orjson.loads,
     )
     await conn.set_type_codec(
-        "json", schema="pg_catalog", format="text",
-        encoder=lambda value: orjson.dumps(value).decode(), decoder=orjson.loads,
+        "json",
+        schema="pg_catalog",
+        format="text",
+        encoder=lambda value: orjson.dumps(value).decode(),
+        decoder=orjson.loads,
     )
 
 
 async def create_pool(url: str, *, min_size: int, max_size: int, **kwargs: Any) -> asyncpg.Pool:
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        url, min_size=min_size, max_size=max_size, init=init_connection, connection_class=ServiceConnection,
-        server_settings={"timezone": "UTC", "application_name": "grid-service"}, **kwargs,
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        init=init_connection,
+        connection_class=ServiceConnection,
+        server_settings={"timezone": "UTC", "application_name": "grid-service"},
+        **kwargs,
     )
     return pool
 

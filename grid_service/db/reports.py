@@ -6,19 +6,45 @@ from typing import Any
 
 import asyncpg
 
+from grid_service.db.pool import Conn
+
 # The fields of the database type intake_item, in order, with their types. Reports travel
 # to intake_batch as one array per field (binary, typed), photos as two parallel arrays.
 INTAKE_FIELDS: tuple[tuple[str, str], ...] = (
-    ("at", "timestamptz"), ("report_id", "uuid"), ("case_id", "uuid"), ("token_id", "integer"),
-    ("actor", "text"), ("client_id", "text"), ("body_hash", "text"), ("category", "text"),
-    ("lon", "float8"), ("lat", "float8"), ("crs", "text"), ("input_lon", "float8"), ("input_lat", "float8"),
-    ("accuracy_m", "float8"), ("urgent", "boolean"), ("description", "text"), ("address", "text"),
-    ("observed_at", "timestamptz"), ("timezone", "text"), ("status", "text"), ("pending_reason", "text"),
-    ("grid_version", "integer"), ("grid_code", "text"), ("grid_name", "text"), ("department", "text"),
-    ("department_name", "text"), ("routing_rule_id", "integer"), ("routing_rule", "jsonb"),
-    ("deadline_at", "timestamptz"), ("duplicate_radius_m", "float8"), ("duplicate_window_hours", "float8"),
+    ("at", "timestamptz"),
+    ("report_id", "uuid"),
+    ("case_id", "uuid"),
+    ("token_id", "integer"),
+    ("actor", "text"),
+    ("client_id", "text"),
+    ("body_hash", "text"),
+    ("category", "text"),
+    ("lon", "float8"),
+    ("lat", "float8"),
+    ("crs", "text"),
+    ("input_lon", "float8"),
+    ("input_lat", "float8"),
+    ("accuracy_m", "float8"),
+    ("urgent", "boolean"),
+    ("description", "text"),
+    ("address", "text"),
+    ("observed_at", "timestamptz"),
+    ("timezone", "text"),
+    ("status", "text"),
+    ("pending_reason", "text"),
+    ("grid_version", "integer"),
+    ("grid_code", "text"),
+    ("grid_name", "text"),
+    ("department", "text"),
+    ("department_name", "text"),
+    ("routing_rule_id", "integer"),
+    ("routing_rule", "jsonb"),
+    ("deadline_at", "timestamptz"),
+    ("duplicate_radius_m", "float8"),
+    ("duplicate_window_hours", "float8"),
 )
 _FIELD_COUNT = len(INTAKE_FIELDS)
+# Built once from the constant above: placeholders and type names only, never values.
 INTAKE_BATCH = (
     "SELECT ord, outcome FROM intake_batch("
     + ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(INTAKE_FIELDS, start=1))
@@ -39,7 +65,7 @@ SELECT r.id, r.client_id, t.name AS inspector, r.duplicate, r.category, r.lon, r
 
 
 async def intake(
-    conn: asyncpg.Connection, items: list[dict[str, Any]], independent: list[bool], lock_keys: list[int]
+    conn: Conn, items: list[dict[str, Any]], independent: list[bool], lock_keys: list[int]
 ) -> list[dict[str, Any]]:
     """Run the intake of ``items`` in one transaction; one outcome per item, in order."""
     columns = [[item[name] for item in items] for name, _ in INTAKE_FIELDS]
@@ -50,5 +76,5 @@ async def intake(
     return outcomes
 
 
-async def reports_of_case(conn: asyncpg.Connection, case_id: Any) -> list[asyncpg.Record]:
+async def reports_of_case(conn: Conn, case_id: Any) -> list[asyncpg.Record]:
     return await conn.fetch(SELECT_CASE_REPORTS, case_id)

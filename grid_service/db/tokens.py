@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from grid_service.db.pool import Conn
+
 INSERT_TOKEN = """
 INSERT INTO api_tokens (name, role, department, token_hash) VALUES ($1, $2, $3, $4) RETURNING id
 """
@@ -32,9 +34,7 @@ class UnknownDepartment(Exception):
     pass
 
 
-async def insert_token(
-    conn: asyncpg.Connection, *, name: str, role: str, department: str | None, token_hash: bytes
-) -> int:
+async def insert_token(conn: Conn, *, name: str, role: str, department: str | None, token_hash: bytes) -> int:
     if department is not None and not await conn.fetchval(DEPARTMENT_EXISTS, department):
         raise UnknownDepartment(department)
     try:
@@ -44,10 +44,10 @@ async def insert_token(
     return token_id
 
 
-async def revoke_token(conn: asyncpg.Connection, *, name: str) -> bool:
+async def revoke_token(conn: Conn, *, name: str) -> bool:
     return await conn.fetchval(REVOKE_TOKEN, name) is not None
 
 
-async def find_token(conn: asyncpg.Connection, *, token_hash: bytes) -> TokenRow | None:
+async def find_token(conn: Conn, *, token_hash: bytes) -> TokenRow | None:
     row = await conn.fetchrow(SELECT_BY_HASH, token_hash)
     return TokenRow(row["id"], row["name"], row["role"], row["department"]) if row else None

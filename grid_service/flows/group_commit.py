@@ -27,6 +27,7 @@ fails alone gets the error. Connection-level failures are passed to everyone
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import Counter
 from typing import Any
@@ -41,9 +42,7 @@ CONNECTION_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionEr
 
 
 class GroupCommitter:
-    def __init__(
-        self, pool: asyncpg.Pool, *, timeout: float, max_items: int = 50, max_in_flight: int = 2
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, timeout: float, max_items: int = 50, max_in_flight: int = 2) -> None:
         self._pool = pool
         self._timeout = timeout
         self._max_items = max_items
@@ -85,9 +84,9 @@ class GroupCommitter:
             self._held.update(batch_keys)
             task = asyncio.create_task(self._flush(batch))
             self._tasks.add(task)
-            task.add_done_callback(lambda done, held=batch_keys: self._flushed(done, held))
+            task.add_done_callback(functools.partial(self._flushed, held=batch_keys))
 
-    def _flushed(self, task: asyncio.Task[None], held: list[int]) -> None:
+    def _flushed(self, task: asyncio.Task[None], *, held: list[int]) -> None:
         self._tasks.discard(task)
         self._held.subtract(held)
         self._held = +self._held  # drop keys no longer held

@@ -30,7 +30,15 @@ from grid_service.snapshot import ConfigSnapshot
 
 DEADLOCK_RETRIES = 3
 RESPONSE_FIELDS = (
-    "report_id", "case_id", "case_no", "duplicate", "status", "pending_reason", "grid", "department", "deadline_at",
+    "report_id",
+    "case_id",
+    "case_no",
+    "duplicate",
+    "status",
+    "pending_reason",
+    "grid",
+    "department",
+    "deadline_at",
 )
 
 
@@ -97,7 +105,8 @@ def prepare(principal: Principal, report: ReportCreate, snapshot: ConfigSnapshot
     input_lon, input_lat = report.location.coordinates
     lon, lat = (input_lon, input_lat) if report.crs is Crs.WGS84 else gcj02.to_wgs84(input_lon, input_lat)
 
-    status, pending_reason = CaseStatus.PENDING_DISPATCH, PendingReason.OUTSIDE_GRID
+    status = CaseStatus.PENDING_DISPATCH
+    pending_reason: PendingReason | None = PendingReason.OUTSIDE_GRID
     grid_code = department = deadline_at = None
     rule_dict: dict[str, object] | None = None
     rule_id: int | None = None
@@ -205,7 +214,7 @@ def conflict_error(client_id: str) -> Conflict:
 def present(response: dict[str, Any], tz: dt.tzinfo) -> dict[str, Any]:
     """The acknowledgement as the client sees it: the deadline in the city's time zone."""
     out = {key: response.get(key) for key in RESPONSE_FIELDS}
-    if out.get("deadline_at"):
-        out["deadline_at"] = dt.datetime.fromisoformat(out["deadline_at"]).astimezone(tz).isoformat()
+    deadline_at = out.get("deadline_at")
+    if isinstance(deadline_at, str):
+        out["deadline_at"] = dt.datetime.fromisoformat(deadline_at).astimezone(tz).isoformat()
     return out
-

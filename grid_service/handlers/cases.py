@@ -50,16 +50,18 @@ def present_case(
         "urgent": row["urgent"],
         "location": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
         "grid": {"code": row["grid_code"], "name": row["grid_name"]} if row["grid_code"] else None,
-        "department": (
-            {"code": row["department"], "name": row["department_name"]} if row["department"] else None
-        ),
+        "department": ({"code": row["department"], "name": row["department_name"]} if row["department"] else None),
         "routing_rule": row["routing_rule"],
         "created_at": _iso(row["created_at"], tz),
         "dispatched_at": _iso(row["dispatched_at"], tz),
         "deadline_at": _iso(row["deadline_at"], tz),
         "light": light(
-            status=status, dispatched_at=row["dispatched_at"], deadline_at=row["deadline_at"], now=now,
-            clock=clock, calendar=snapshot.calendar,
+            status=status,
+            dispatched_at=row["dispatched_at"],
+            deadline_at=row["deadline_at"],
+            now=now,
+            clock=clock,
+            calendar=snapshot.calendar,
         ),
         "overdue": is_overdue(status=status, deadline_at=row["deadline_at"], now=now),
         "rework_count": row["rework_count"],
@@ -87,8 +89,14 @@ def present_case(
         ]
     if events is not None:
         case["history"] = [
-            {"seq": e["seq"], "type": e["type"], "at": _iso(e["at"], tz), "actor": e["actor"], "note": e["note"],
-             "data": e["data"]}
+            {
+                "seq": e["seq"],
+                "type": e["type"],
+                "at": _iso(e["at"], tz),
+                "actor": e["actor"],
+                "note": e["note"],
+                "data": e["data"],
+            }
             for e in events
         ]
     return case

@@ -12,8 +12,13 @@ from tests.api.helpers import report
 from tests.conftest import bearer, settings_for
 
 PROTECTED = [r for r in ROUTES if r.roles is not None]
-ROLE_TOKENS = {Role.INSPECTOR: "inspector", Role.DEPARTMENT: "department", Role.DISPATCHER: "dispatcher",
-               Role.VIEWER: "viewer", Role.ADMIN: "admin"}
+ROLE_TOKENS = {
+    Role.INSPECTOR: "inspector",
+    Role.DEPARTMENT: "department",
+    Role.DISPATCHER: "dispatcher",
+    Role.VIEWER: "viewer",
+    Role.ADMIN: "admin",
+}
 
 
 async def call(client, route, headers):
@@ -71,8 +76,9 @@ async def test_health_endpoints_need_no_token(client):
 
 
 async def test_a_department_sees_its_own_cases_and_not_another_departments(client, tokens):
-    submitted = await client.post("/api/v1/reports", json=report("illegal_construction"),
-                                  headers=bearer(tokens["inspector"]))
+    submitted = await client.post(
+        "/api/v1/reports", json=report("illegal_construction"), headers=bearer(tokens["inspector"])
+    )
     case_id = (await submitted.json())["case_id"]
     own = await client.get(f"/api/v1/cases/{case_id}", headers=bearer(tokens["department"]))
     other = await client.get(f"/api/v1/cases/{case_id}", headers=bearer(tokens["department:street_office"]))

@@ -11,8 +11,14 @@ async def test_categories_list_the_configured_limits(client, tokens):
     response = await client.get("/api/v1/categories", headers=bearer(tokens["inspector"]))
     categories = {c["code"]: c for c in (await response.json())["categories"]}
     assert categories["outdoor_barbecue"] == {
-        "code": "outdoor_barbecue", "name": "露天烧烤", "class_code": "0510", "limit_hours": 2.0,
-        "urgent_limit_hours": 1.0, "clock": "natural", "duplicate_radius_m": 50.0, "duplicate_window_hours": 24.0,
+        "code": "outdoor_barbecue",
+        "name": "露天烧烤",
+        "class_code": "0510",
+        "limit_hours": 2.0,
+        "urgent_limit_hours": 1.0,
+        "clock": "natural",
+        "duplicate_radius_m": 50.0,
+        "duplicate_window_hours": 24.0,
     }
     assert set(categories) == {"outdoor_barbecue", "illegal_construction", "construction_dust", "exposed_garbage"}
 
@@ -24,8 +30,9 @@ async def test_departments_list(client, tokens):
 
 
 async def test_locate_finds_the_cell(client, tokens):
-    response = await client.get("/api/v1/grids/locate", params={"lon": IN_CELL_2[0], "lat": IN_CELL_2[1]},
-                                headers=bearer(tokens["inspector"]))
+    response = await client.get(
+        "/api/v1/grids/locate", params={"lon": IN_CELL_2[0], "lat": IN_CELL_2[1]}, headers=bearer(tokens["inspector"])
+    )
     body = await response.json()
     assert response.status == 200
     assert body["code"] == "230108001001002" and body["name"] == "二号网格" and body["snapped"] is False
@@ -33,21 +40,28 @@ async def test_locate_finds_the_cell(client, tokens):
 
 async def test_locate_accepts_gcj02(client, tokens):
     lon, lat = gcj02.to_gcj02(*IN_CELL_2)
-    response = await client.get("/api/v1/grids/locate", params={"lon": lon, "lat": lat, "crs": "gcj02"},
-                                headers=bearer(tokens["inspector"]))
+    response = await client.get(
+        "/api/v1/grids/locate", params={"lon": lon, "lat": lat, "crs": "gcj02"}, headers=bearer(tokens["inspector"])
+    )
     assert (await response.json())["code"] == "230108001001002"
 
 
 async def test_locate_outside_the_grid_is_404(client, tokens):
-    response = await client.get("/api/v1/grids/locate", params={"lon": FAR_AWAY[0], "lat": FAR_AWAY[1]},
-                                headers=bearer(tokens["inspector"]))
+    response = await client.get(
+        "/api/v1/grids/locate", params={"lon": FAR_AWAY[0], "lat": FAR_AWAY[1]}, headers=bearer(tokens["inspector"])
+    )
     assert response.status == 404 and (await response.json())["error"]["code"] == "outside_grid"
 
 
 @pytest.mark.parametrize(
     "params, path",
-    [({"lon": "x", "lat": "45"}, ["lon"]), ({"lon": "200", "lat": "45"}, ["lon"]), ({"lat": "45"}, ["lon"]),
-     ({"lon": "126", "lat": "45", "crs": "bd09"}, ["crs"]), ({"lon": "nan", "lat": "45"}, ["lon"])],
+    [
+        ({"lon": "x", "lat": "45"}, ["lon"]),
+        ({"lon": "200", "lat": "45"}, ["lon"]),
+        ({"lat": "45"}, ["lon"]),
+        ({"lon": "126", "lat": "45", "crs": "bd09"}, ["crs"]),
+        ({"lon": "nan", "lat": "45"}, ["lon"]),
+    ],
 )
 async def test_locate_rejects_bad_parameters(client, tokens, params, path):
     response = await client.get("/api/v1/grids/locate", params=params, headers=bearer(tokens["inspector"]))
@@ -86,8 +100,9 @@ async def test_a_deadline_running_into_a_year_without_holiday_data_is_still_comp
     client = TestClient(TestServer(create_app(settings_for(db_url), clock=lambda: new_years_eve)))
     await client.start_server()
     try:
-        response = await client.post("/api/v1/reports", json=report("illegal_construction", IN_CELL_1),
-                                     headers=bearer(tokens["inspector"]))
+        response = await client.post(
+            "/api/v1/reports", json=report("illegal_construction", IN_CELL_1), headers=bearer(tokens["inspector"])
+        )
         body = await response.json()
         assert response.status == 201
         # 37.5 working hours from Thu 31 Dec 17:00: 0.5 h that evening, Fri 1 Jan 2027 counted as a

@@ -79,8 +79,9 @@ async def test_json_that_is_not_an_object_is_422(client, tokens, raw):
 
 async def test_wrong_content_type_is_415(client, tokens, db):
     response = await client.post(
-        "/api/v1/reports", data=b"client_id=1", headers={**bearer(tokens["inspector"]),
-                                                         "Content-Type": "application/x-www-form-urlencoded"},
+        "/api/v1/reports",
+        data=b"client_id=1",
+        headers={**bearer(tokens["inspector"]), "Content-Type": "application/x-www-form-urlencoded"},
     )
     assert response.status == 415
     assert_envelope(await response.json(), "unsupported_media_type")
@@ -89,7 +90,9 @@ async def test_wrong_content_type_is_415(client, tokens, db):
 async def test_a_body_over_the_limit_is_413(client, tokens, db):
     huge = b'{"description": "' + b"x" * (5 * 1024 * 1024) + b'"}'
     response = await client.post(
-        "/api/v1/reports", data=io.BytesIO(huge), headers={**bearer(tokens["inspector"]), "Content-Type": "application/json"}
+        "/api/v1/reports",
+        data=io.BytesIO(huge),
+        headers={**bearer(tokens["inspector"]), "Content-Type": "application/json"},
     )
     assert response.status == 413
     assert_envelope(await response.json(), "payload_too_large")
@@ -112,7 +115,8 @@ async def test_a_report_failing_in_the_database_leaves_nothing_behind(client, to
     before = await counts(db)
     await db.execute("ALTER TABLE report_media ADD CONSTRAINT no_b CHECK (sha256 NOT LIKE 'b%')")
     response = await client.post(
-        "/api/v1/reports", json=report(point=IN_CELL_1, media=["a" * 64, "b" * 64]),
+        "/api/v1/reports",
+        json=report(point=IN_CELL_1, media=["a" * 64, "b" * 64]),
         headers=bearer(tokens["inspector"]),
     )
     assert response.status == 500

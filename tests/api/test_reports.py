@@ -35,15 +35,20 @@ async def test_report_becomes_a_dispatched_case_with_grid_department_and_deadlin
 
 async def test_the_case_shows_its_report_routing_rule_and_history(client, tokens):
     _, accepted = await post(
-        client, tokens["inspector"],
+        client,
+        tokens["inspector"],
         report("construction_dust", IN_CELL_2, description="工地未覆盖", address="新疆大街 12 号", accuracy_m=8),
     )
     response = await client.get(f"/api/v1/cases/{accepted['case_id']}", headers=bearer(tokens["viewer"]))
     case = await response.json()
     assert response.status == 200
     assert case["case_no"] == accepted["case_no"] and case["status"] == "dispatched"
-    assert case["routing_rule"] == {"id": 5, "category": "construction_dust", "area": "230108001001",
-                                    "department": "housing"}
+    assert case["routing_rule"] == {
+        "id": 5,
+        "category": "construction_dust",
+        "area": "230108001001",
+        "department": "housing",
+    }
     assert case["department"]["code"] == "housing"
     assert case["light"] == "green" and case["overdue"] is False
     [only] = case["reports"]
@@ -185,6 +190,8 @@ async def test_concurrent_reports_of_one_spot_make_one_case(client, tokens, db):
 async def test_media_hashes_are_kept_in_order(client, tokens, db):
     media = ["a" * 64, "b" * 64]
     _, body = await post(client, tokens["inspector"], report(media=media))
-    rows = await db.fetch("SELECT sha256 FROM report_media WHERE report_id = $1 ORDER BY position",
-                          __import__("uuid").UUID(body["report_id"]))
+    rows = await db.fetch(
+        "SELECT sha256 FROM report_media WHERE report_id = $1 ORDER BY position",
+        __import__("uuid").UUID(body["report_id"]),
+    )
     assert [r["sha256"] for r in rows] == media

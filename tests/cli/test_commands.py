@@ -17,7 +17,11 @@ from tests.conftest import FIXTURE_CONFIG
 def run(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GRID_SERVICE_DATABASE_URL": db_url, "GRID_SERVICE_LOG_LEVEL": "WARNING"}
     return subprocess.run(
-        [sys.executable, "-m", "grid_service", *args], env=env, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "grid_service", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=False,
     )
 
@@ -81,13 +85,28 @@ async def test_migrate_reports_an_up_to_date_database(db_url):
 
 
 def test_grid_generate_from_a_gcj02_boundary(tmp_path: Path):
-    ring = [gcj02.to_gcj02(lon, lat) for lon, lat in
-            [(126.60, 45.60), (126.63, 45.60), (126.63, 45.62), (126.60, 45.62), (126.60, 45.60)]]
+    ring = [
+        gcj02.to_gcj02(lon, lat)
+        for lon, lat in [(126.60, 45.60), (126.63, 45.60), (126.63, 45.62), (126.60, 45.62), (126.60, 45.60)]
+    ]
     boundary = tmp_path / "boundary.geojson"
     boundary.write_text(json.dumps({"type": "Polygon", "coordinates": [[list(p) for p in ring]]}))
     output = tmp_path / "grid.geojson"
-    result = run("postgresql://unused", "grid", "generate", "--boundary", str(boundary), "--cell-size", "500",
-                 "--code-prefix", "230108", "--crs", "gcj02", "-o", str(output))
+    result = run(
+        "postgresql://unused",
+        "grid",
+        "generate",
+        "--boundary",
+        str(boundary),
+        "--cell-size",
+        "500",
+        "--code-prefix",
+        "230108",
+        "--crs",
+        "gcj02",
+        "-o",
+        str(output),
+    )
     assert result.returncode == 0, result.stderr
     cells = json.loads(output.read_text())["features"]
     assert len(cells) >= 20 and all(len(f["properties"]["code"]) == 15 for f in cells)
@@ -98,6 +117,17 @@ def test_grid_generate_from_a_gcj02_boundary(tmp_path: Path):
 def test_grid_generate_refuses_a_bad_prefix(tmp_path: Path):
     boundary = tmp_path / "b.geojson"
     boundary.write_text(json.dumps({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}))
-    result = run("postgresql://unused", "grid", "generate", "--boundary", str(boundary), "--cell-size", "500",
-                 "--code-prefix", "23", "-o", str(tmp_path / "o.geojson"))
+    result = run(
+        "postgresql://unused",
+        "grid",
+        "generate",
+        "--boundary",
+        str(boundary),
+        "--cell-size",
+        "500",
+        "--code-prefix",
+        "23",
+        "-o",
+        str(tmp_path / "o.geojson"),
+    )
     assert result.returncode == 1 and "6-digit" in result.stderr

@@ -63,8 +63,9 @@ async def test_a_changed_grid_is_a_new_version_and_open_cases_keep_their_cell(db
     from tests.api.helpers import IN_CELL_1, report
     from tests.conftest import bearer
 
-    accepted = await (await client.post("/api/v1/reports", json=report(point=IN_CELL_1),
-                                        headers=bearer(tokens["inspector"]))).json()
+    accepted = await (
+        await client.post("/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(tokens["inspector"]))
+    ).json()
     grid_file = config_copy / "grids" / "tiny.geojson"
     grid_file.write_text(grid_file.read_text().replace("一号网格", "一号网格(新)"))
     await config_store.store_bundle(db, read_config_dir(config_copy))
@@ -101,16 +102,16 @@ async def test_a_failure_while_storing_rolls_everything_back(db, config_copy):
 
 
 async def test_dropped_categories_become_inactive_and_are_refused(db, client, tokens, config_copy):
-    from tests.api.helpers import report
-    from tests.conftest import bearer
 
     text = (config_copy / "categories.toml").read_text()
     start = text.index('[[category]]\ncode = "exposed_garbage"')
     (config_copy / "categories.toml").write_text(text[:start])
     routing = (config_copy / "routing.toml").read_text()
-    (config_copy / "routing.toml").write_text(routing.replace('category = "exposed_garbage"', 'category = "*"')
-                                              .replace('area = "230108002"\ndepartment = "sanitation"',
-                                                       'area = "230108"\ndepartment = "sanitation"'))
+    (config_copy / "routing.toml").write_text(
+        routing.replace('category = "exposed_garbage"', 'category = "*"').replace(
+            'area = "230108002"\ndepartment = "sanitation"', 'area = "230108"\ndepartment = "sanitation"'
+        )
+    )
     await config_store.store_bundle(db, read_config_dir(config_copy))
     assert await db.fetchval("SELECT active FROM categories WHERE code = 'exposed_garbage'") is False
     fresh = await snapshot(db)

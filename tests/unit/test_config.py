@@ -24,9 +24,19 @@ def problems_of(directory: Path) -> list[str]:
 def test_shipped_configuration_is_valid_and_covers_the_work_plan():
     bundle = read_config_dir(DEFAULT_CONFIG_DIR)
     codes = {c.code for c in bundle.categories}
-    for needed in ("illegal_construction", "outdoor_barbecue", "construction_dust", "street_occupation",
-                   "cooking_fumes", "straw_burning", "exposed_garbage", "illegal_small_ads",
-                   "small_coal_boiler", "road_damage", "safety_hazard"):
+    for needed in (
+        "illegal_construction",
+        "outdoor_barbecue",
+        "construction_dust",
+        "street_occupation",
+        "cooking_fumes",
+        "straw_burning",
+        "exposed_garbage",
+        "illegal_small_ads",
+        "small_coal_boiler",
+        "road_damage",
+        "safety_hazard",
+    ):
         assert needed in codes
     assert any(len(r.area) > 6 for r in bundle.rules), "at least one street-specific rule"
     assert bundle.calendar.official_holidays == "CN"

@@ -90,7 +90,9 @@ def in_working_time(cal, moment):
     return any(start <= local <= end for start, end in cal.periods_on(local.date()))
 
 
-starts = st.datetimes(min_value=dt.datetime(2025, 1, 1), max_value=dt.datetime(2026, 12, 31), timezones=st.just(SHANGHAI))
+starts = st.datetimes(
+    min_value=dt.datetime(2025, 1, 1), max_value=dt.datetime(2026, 12, 31), timezones=st.just(SHANGHAI)
+)
 limits = st.floats(min_value=0.01, max_value=120, allow_nan=False, allow_infinity=False)
 CAL = calendar()
 

@@ -44,8 +44,11 @@ def collection(*features, **extra):
 
 
 def feature(code, coords, name="cell"):
-    return {"type": "Feature", "properties": {"code": code, "name": name},
-            "geometry": {"type": "Polygon", "coordinates": [coords]}}
+    return {
+        "type": "Feature",
+        "properties": {"code": code, "name": name},
+        "geometry": {"type": "Polygon", "coordinates": [coords]},
+    }
 
 
 SQUARE = [[126.6, 45.6], [126.61, 45.6], [126.61, 45.61], [126.6, 45.61], [126.6, 45.6]]

@@ -103,7 +103,8 @@ def test_assignment_matches_geos_covers_on_clipped_and_irregular_cells():
         truth.append(min(covering) if covering else None)
     bulk = grid.assign_many(lons, lats)
     assert [grid.cells[i].code if i >= 0 else None for i in bulk] == truth
-    assert [(a.cell.code if a else None) for a in (grid.assign(x, y) for x, y in zip(lons, lats))] == truth
+    singles = [(a.cell.code if a else None) for a in (grid.assign(x, y) for x, y in zip(lons, lats, strict=True))]
+    assert singles == truth
 
 
 def test_non_finite_points_are_outside(grid):
