@@ -71,20 +71,34 @@ class GroupCommitter:
 
     def _start_flushes(self) -> None:
         while self._pending and len(self._tasks) < self._max_in_flight:
-            size = 0
-            for prepared, _ in self._pending[: self._max_items]:
-                if any(key in self._held for key in prepared.lock_keys):
-                    break  # an earlier report it may depend on is still being written
-                size += 1
-            if size == 0:
+            batch = self._take_batch()
+            if not batch:
                 return  # resumed when a transaction in flight finishes
-            batch = self._pending[:size]
-            del self._pending[:size]
             batch_keys = [key for prepared, _ in batch for key in prepared.lock_keys]
             self._held.update(batch_keys)
             task = asyncio.create_task(self._flush(batch))
             self._tasks.add(task)
             task.add_done_callback(functools.partial(self._flushed, held=batch_keys))
+
+    def _take_batch(self) -> list[tuple[PreparedReport, asyncio.Future[Outcome]]]:
+        """Up to ``max_items`` pending reports, oldest first, none of which shares a key with a report
+        in flight or with an older report left waiting, so that reports sharing a key keep their order."""
+        taken: list[tuple[PreparedReport, asyncio.Future[Outcome]]] = []
+        waiting: list[tuple[PreparedReport, asyncio.Future[Outcome]]] = []
+        blocked: set[int] = set()
+        scan_limit = 4 * self._max_items
+        for position, entry in enumerate(self._pending):
+            if len(taken) == self._max_items or position == scan_limit:
+                waiting.extend(self._pending[position:])
+                break
+            keys = entry[0].lock_keys
+            if any(key in self._held or key in blocked for key in keys):
+                blocked.update(keys)
+                waiting.append(entry)
+            else:
+                taken.append(entry)
+        self._pending = waiting
+        return taken
 
     def _flushed(self, task: asyncio.Task[None], *, held: list[int]) -> None:
         self._tasks.discard(task)
