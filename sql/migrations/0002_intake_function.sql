@@ -212,22 +212,33 @@ BEGIN
     RETURN QUERY
     WITH parsed AS MATERIALIZED (
         SELECT u.*
-          FROM unnest(p_at, p_report_id, p_case_id, p_token_id, p_actor, p_client_id, p_body_hash, p_category, p_lon, p_lat, p_crs, p_input_lon, p_input_lat, p_accuracy_m, p_urgent, p_description, p_address, p_observed_at, p_timezone, p_status, p_pending_reason, p_grid_version, p_grid_code, p_grid_name, p_department, p_department_name, p_routing_rule_id, p_routing_rule, p_deadline_at, p_duplicate_radius_m, p_duplicate_window_hours,
-                      p_independent) WITH ORDINALITY
-               AS u (at, report_id, case_id, token_id, actor, client_id, body_hash, category, lon, lat, crs, input_lon, input_lat, accuracy_m, urgent, description, address, observed_at, timezone, status, pending_reason, grid_version, grid_code, grid_name, department, department_name, routing_rule_id, routing_rule, deadline_at, duplicate_radius_m, duplicate_window_hours,
+          FROM unnest(p_at, p_report_id, p_case_id, p_token_id, p_actor, p_client_id, p_body_hash, p_category, p_lon,
+                      p_lat, p_crs, p_input_lon, p_input_lat, p_accuracy_m, p_urgent, p_description, p_address,
+                      p_observed_at, p_timezone, p_status, p_pending_reason, p_grid_version, p_grid_code,
+                      p_grid_name, p_department, p_department_name, p_routing_rule_id, p_routing_rule,
+                      p_deadline_at, p_duplicate_radius_m, p_duplicate_window_hours, p_independent)
+               WITH ORDINALITY
+               AS u (at, report_id, case_id, token_id, actor, client_id, body_hash, category, lon, lat, crs,
+                     input_lon, input_lat, accuracy_m, urgent, description, address, observed_at, timezone, status,
+                     pending_reason, grid_version, grid_code, grid_name, department, department_name,
+                     routing_rule_id, routing_rule, deadline_at, duplicate_radius_m, duplicate_window_hours,
                      independent, ord)
          WHERE u.independent
     ),
-    earlier AS MATERIALIZED (
-        SELECT p.ord, r.body_hash = decode(p.body_hash, 'hex') AS same, r.response
-          FROM parsed p JOIN reports r ON r.token_id = p.token_id AND r.client_id = p.client_id
-    ),
-    joined AS MATERIALIZED (  -- reports that join an open case
-        SELECT p.ord, d.id AS case_id
+    -- Each report's fate, decided in one pass: an earlier submission of its
+    -- key, else an open case to join, else a new case (numbered here, once).
+    planned AS MATERIALIZED (
+        SELECT p.*, e.body_hash AS earlier_hash, e.response AS earlier_response, d.id AS join_case_id,
+               CASE WHEN e.body_hash IS NULL AND d.id IS NULL THEN
+                   to_char(p.at AT TIME ZONE p.timezone, 'YYYYMMDD') || '-' || lpad(nextval('case_no_seq')::text, 6, '0')
+               END AS new_case_no
           FROM parsed p
-          CROSS JOIN LATERAL (
+          LEFT JOIN LATERAL (
+                SELECT r.body_hash, r.response FROM reports r
+                 WHERE r.token_id = p.token_id AND r.client_id = p.client_id LIMIT 1) AS e ON true
+          LEFT JOIN LATERAL (
                 SELECT c.id FROM cases c
-                 WHERE p.duplicate_radius_m > 0 AND p.duplicate_window_hours > 0
+                 WHERE e.body_hash IS NULL AND p.duplicate_radius_m > 0 AND p.duplicate_window_hours > 0
                    AND c.category = p.category
                    AND c.status NOT IN ('closed', 'cancelled')
                    AND c.lat BETWEEN p.lat - p.duplicate_radius_m / 111320.0
@@ -239,102 +250,94 @@ BEGIN
                        + power((c.lat - p.lat) * 111320.0, 2) <= power(p.duplicate_radius_m, 2)
                  ORDER BY power((c.lon - p.lon) * greatest(cos(radians(p.lat)), 1e-6), 2)
                           + power(c.lat - p.lat, 2), c.created_at, c.id
-                 LIMIT 1) AS d
-         WHERE NOT EXISTS (SELECT 1 FROM earlier e WHERE e.ord = p.ord)
-    ),
-    fresh AS MATERIALIZED (  -- reports that open a new case
-        SELECT p.* FROM parsed p
-         WHERE NOT EXISTS (SELECT 1 FROM earlier e WHERE e.ord = p.ord)
-           AND NOT EXISTS (SELECT 1 FROM joined j WHERE j.ord = p.ord)
+                 LIMIT 1) AS d ON true
     ),
     new_cases AS (
         INSERT INTO cases (id, case_no, status, pending_reason, category, urgent, lon, lat, grid_version,
                            grid_code, department, routing_rule_id, routing_rule, created_at, last_reported_at,
                            dispatched_at, deadline_at, updated_at)
-        SELECT f.case_id,
-               to_char(f.at AT TIME ZONE f.timezone, 'YYYYMMDD') || '-' || lpad(nextval('case_no_seq')::text, 6, '0'),
-               f.status, f.pending_reason, f.category, f.urgent, f.lon, f.lat, f.grid_version, f.grid_code,
-               f.department, f.routing_rule_id, f.routing_rule, f.at, f.at,
+        SELECT f.case_id, f.new_case_no, f.status, f.pending_reason, f.category, f.urgent, f.lon, f.lat,
+               f.grid_version, f.grid_code, f.department, f.routing_rule_id, f.routing_rule, f.at, f.at,
                CASE WHEN f.status = 'dispatched' THEN f.at END, f.deadline_at, f.at
-          FROM fresh f ORDER BY f.ord
-        RETURNING id, case_no
+          FROM planned f WHERE f.new_case_no IS NOT NULL ORDER BY f.ord
+        RETURNING id
     ),
     touched AS (
         UPDATE cases c SET last_reported_at = greatest(c.last_reported_at, t.last_at),
                            report_count = c.report_count + t.n, updated_at = greatest(c.updated_at, t.last_at)
-          FROM (SELECT j.case_id, count(*) AS n, max(p.at) AS last_at
-                  FROM joined j JOIN parsed p ON p.ord = j.ord GROUP BY j.case_id) AS t
-         WHERE c.id = t.case_id
+          FROM (SELECT j.join_case_id, count(*) AS n, max(j.at) AS last_at
+                  FROM planned j WHERE j.join_case_id IS NOT NULL GROUP BY j.join_case_id) AS t
+         WHERE c.id = t.join_case_id
         RETURNING c.id
     ),
     logged AS (  -- one insert so that each case's events get ascending sequence numbers in order
         INSERT INTO events (case_id, type, at, actor, data)
         SELECT e.case_id, e.type, e.at, e.actor, e.data FROM (
-            SELECT j.ord, 0 AS step, j.case_id, 'case.reported_again' AS type, p.at, p.actor,
-                   jsonb_build_object('report_id', p.report_id) AS data
-              FROM joined j JOIN parsed p ON p.ord = j.ord
+            SELECT j.ord, 0 AS step, j.join_case_id AS case_id, 'case.reported_again' AS type, j.at, j.actor,
+                   jsonb_build_object('report_id', j.report_id) AS data
+              FROM planned j WHERE j.join_case_id IS NOT NULL
             UNION ALL
             SELECT f.ord, 1, f.case_id, 'case.created', f.at, f.actor,
                    jsonb_build_object('report_id', f.report_id, 'grid', f.grid_code, 'pending_reason', f.pending_reason)
-              FROM fresh f
+              FROM planned f WHERE f.new_case_no IS NOT NULL
             UNION ALL
             SELECT f.ord, 2, f.case_id, 'case.dispatched', f.at, 'routing',
                    jsonb_build_object('department', f.department, 'deadline_at', f.deadline_at,
                                       'routing_rule', f.routing_rule)
-              FROM fresh f WHERE f.status = 'dispatched'
+              FROM planned f WHERE f.new_case_no IS NOT NULL AND f.status = 'dispatched'
         ) AS e ORDER BY e.ord, e.step
         RETURNING seq
     ),
     acks AS MATERIALIZED (
-        SELECT f.ord, f.case_id, false AS duplicate,
+        SELECT f.*, f.case_id AS ack_case_id, false AS duplicate,
                jsonb_build_object(
-                   'report_id', f.report_id, 'case_id', f.case_id, 'case_no', n.case_no, 'duplicate', false,
+                   'report_id', f.report_id, 'case_id', f.case_id, 'case_no', f.new_case_no, 'duplicate', false,
                    'status', f.status, 'pending_reason', f.pending_reason,
                    'grid', CASE WHEN f.grid_code IS NULL THEN NULL
                                 ELSE jsonb_build_object('code', f.grid_code, 'name', f.grid_name) END,
                    'department', CASE WHEN f.department IS NULL THEN NULL
                                       ELSE jsonb_build_object('code', f.department, 'name', f.department_name) END,
                    'deadline_at', f.deadline_at) AS response
-          FROM fresh f JOIN new_cases n ON n.id = f.case_id
+          FROM planned f WHERE f.new_case_no IS NOT NULL
         UNION ALL
-        SELECT j.ord, c.id, true,
+        SELECT j.*, c.id, true,
                jsonb_build_object(
-                   'report_id', p.report_id, 'case_id', c.id, 'case_no', c.case_no, 'duplicate', true,
+                   'report_id', j.report_id, 'case_id', c.id, 'case_no', c.case_no, 'duplicate', true,
                    'status', c.status, 'pending_reason', c.pending_reason,
                    'grid', CASE WHEN c.grid_code IS NULL THEN NULL
                                 ELSE jsonb_build_object('code', c.grid_code, 'name', g.name) END,
                    'department', CASE WHEN c.department IS NULL THEN NULL
                                       ELSE jsonb_build_object('code', c.department, 'name', d.name) END,
                    'deadline_at', c.deadline_at)
-          FROM joined j
-          JOIN parsed p ON p.ord = j.ord
-          JOIN cases c ON c.id = j.case_id
+          FROM planned j
+          JOIN cases c ON c.id = j.join_case_id
           LEFT JOIN grid_cells g ON g.version = c.grid_version AND g.code = c.grid_code
           LEFT JOIN departments d ON d.code = c.department
+         WHERE j.join_case_id IS NOT NULL
     ),
     stored AS (
         INSERT INTO reports (id, token_id, client_id, body_hash, case_id, duplicate, category, lon, lat, crs,
                              input_lon, input_lat, accuracy_m, urgent, description, address, observed_at,
                              received_at, response)
-        SELECT p.report_id, p.token_id, p.client_id, decode(p.body_hash, 'hex'), a.case_id, a.duplicate,
-               p.category, p.lon, p.lat, p.crs, p.input_lon, p.input_lat, p.accuracy_m, p.urgent, p.description,
-               p.address, p.observed_at, p.at, a.response
-          FROM acks a JOIN parsed p ON p.ord = a.ord
+        SELECT a.report_id, a.token_id, a.client_id, decode(a.body_hash, 'hex'), a.ack_case_id, a.duplicate,
+               a.category, a.lon, a.lat, a.crs, a.input_lon, a.input_lat, a.accuracy_m, a.urgent, a.description,
+               a.address, a.observed_at, a.at, a.response
+          FROM acks a
         RETURNING id
     ),
     photos AS (
         INSERT INTO report_media (report_id, position, sha256)
-        SELECT p.report_id, (row_number() OVER (PARTITION BY m.ord ORDER BY m.n) - 1)::smallint, m.sha
+        SELECT a.report_id, (row_number() OVER (PARTITION BY m.ord ORDER BY m.n) - 1)::smallint, m.sha
           FROM unnest(p_media_ord, p_media_sha) WITH ORDINALITY AS m (ord, sha, n)
           JOIN acks a ON a.ord = m.ord
-          JOIN parsed p ON p.ord = m.ord
         RETURNING report_id
     )
     SELECT a.ord::integer, jsonb_build_object('outcome', 'created', 'response', a.response) FROM acks a
     UNION ALL
-    SELECT e.ord::integer, CASE WHEN e.same THEN jsonb_build_object('outcome', 'replay', 'response', e.response)
-                       ELSE jsonb_build_object('outcome', 'conflict', 'response', NULL) END
-      FROM earlier e;
+    SELECT e.ord::integer, CASE WHEN e.earlier_hash = decode(e.body_hash, 'hex')
+                                THEN jsonb_build_object('outcome', 'replay', 'response', e.earlier_response)
+                                ELSE jsonb_build_object('outcome', 'conflict', 'response', NULL) END
+      FROM planned e WHERE e.earlier_hash IS NOT NULL;
 
     FOR v_i IN SELECT g FROM generate_subscripts(p_independent, 1) AS g WHERE NOT p_independent[g] ORDER BY g LOOP
         ord := v_i;
