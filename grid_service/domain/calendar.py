@@ -64,6 +64,10 @@ class WorkingCalendar:
     _periods_cache: dict[dt.date, tuple[tuple[dt.datetime, dt.datetime], ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # Results of deadlines.deadline on this calendar; valid for ever because the calendar never changes.
+    deadline_cache: dict[tuple[dt.datetime, float, object], dt.datetime] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self.periods = tuple(sorted(self.periods, key=lambda p: p.starts))
