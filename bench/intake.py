@@ -25,20 +25,10 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import admin_url, cli, free_port, fresh_database, load, process
+from grid_service.config import read_config_dir
+from grid_service.settings import DEFAULT_CONFIG_DIR
 
-CATEGORIES = [
-    "illegal_construction",
-    "outdoor_barbecue",
-    "street_occupation",
-    "construction_dust",
-    "cooking_fumes",
-    "straw_burning",
-    "exposed_garbage",
-    "illegal_small_ads",
-    "small_coal_boiler",
-    "road_damage",
-    "safety_hazard",
-]
+CATEGORIES = [c.code for c in read_config_dir(DEFAULT_CONFIG_DIR).categories]  # the shipped ones
 BBOX = (126.5752, 45.5285, 126.7723, 45.6352)  # the shipped demo grid
 
 

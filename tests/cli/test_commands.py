@@ -84,6 +84,22 @@ async def test_migrate_reports_an_up_to_date_database(db_url):
     assert result.returncode == 0 and "up to date" in result.stdout
 
 
+def generate(boundary: Path, output: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`grid generate` with 500 m cells; needs no database."""
+    return run(
+        "postgresql://unused",
+        "grid",
+        "generate",
+        "--boundary",
+        str(boundary),
+        "--cell-size",
+        "500",
+        "-o",
+        str(output),
+        *extra,
+    )
+
+
 def test_grid_generate_from_a_gcj02_boundary(tmp_path: Path):
     ring = [
         gcj02.to_gcj02(lon, lat)
@@ -92,21 +108,7 @@ def test_grid_generate_from_a_gcj02_boundary(tmp_path: Path):
     boundary = tmp_path / "boundary.geojson"
     boundary.write_text(json.dumps({"type": "Polygon", "coordinates": [[list(p) for p in ring]]}))
     output = tmp_path / "grid.geojson"
-    result = run(
-        "postgresql://unused",
-        "grid",
-        "generate",
-        "--boundary",
-        str(boundary),
-        "--cell-size",
-        "500",
-        "--code-prefix",
-        "230108",
-        "--crs",
-        "gcj02",
-        "-o",
-        str(output),
-    )
+    result = generate(boundary, output, "--code-prefix", "230108", "--crs", "gcj02")
     assert result.returncode == 0, result.stderr
     cells = json.loads(output.read_text())["features"]
     assert len(cells) >= 20 and all(len(f["properties"]["code"]) == 15 for f in cells)
@@ -117,17 +119,5 @@ def test_grid_generate_from_a_gcj02_boundary(tmp_path: Path):
 def test_grid_generate_refuses_a_bad_prefix(tmp_path: Path):
     boundary = tmp_path / "b.geojson"
     boundary.write_text(json.dumps({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}))
-    result = run(
-        "postgresql://unused",
-        "grid",
-        "generate",
-        "--boundary",
-        str(boundary),
-        "--cell-size",
-        "500",
-        "--code-prefix",
-        "23",
-        "-o",
-        str(tmp_path / "o.geojson"),
-    )
+    result = generate(boundary, tmp_path / "o.geojson", "--code-prefix", "23")
     assert result.returncode == 1 and "6-digit" in result.stderr
