@@ -6,9 +6,23 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from pydantic import BaseModel
 
-from grid_service.handlers import cases, catalogue, grids, health, reports
-from grid_service.schemas import Role
+from grid_service.handlers import cases, catalogue, grids, health, openapi, reports
+from grid_service.schemas import (
+    BatchResponse,
+    CaseIdPath,
+    CaseRead,
+    CategoryList,
+    CellLocation,
+    DepartmentList,
+    Health,
+    LocateQuery,
+    ReportAccepted,
+    ReportBatch,
+    ReportCreate,
+    Role,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -18,24 +32,42 @@ READERS = frozenset({Role.INSPECTOR, Role.DEPARTMENT, Role.DISPATCHER, Role.VIEW
 
 @dataclass(frozen=True)
 class Route:
+    """One route; the OpenAPI document is generated from these fields and the models they name."""
+
     method: str
     path: str
     handler: Handler
     name: str
     roles: frozenset[Role] | None  # None: public (no token needed)
     summary: str
+    response: type[BaseModel] | None = None
+    status: int = 200
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    path_params: type[BaseModel] | None = None
+    errors: tuple[int, ...] = ()
 
+
+INTAKE_ERRORS = (400, 409, 413, 415, 422, 503)
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/healthz", health.healthz, "healthz", None, "The process is alive."),
-    Route("GET", "/readyz", health.readyz, "readyz", None, "Database reachable and grid loaded."),
+    Route("GET", "/healthz", health.healthz, "healthz", None, "The process is alive.", Health),
+    Route(
+        "GET", "/readyz", health.readyz, "readyz", None, "Database reachable and grid loaded.", Health, errors=(503,)
+    ),
+    Route("GET", "/openapi.json", openapi.document, "openapi", None, "This OpenAPI 3.1 document."),
     Route(
         "POST",
         "/api/v1/reports",
         reports.create_report,
         "reports.create",
         frozenset({Role.INSPECTOR, Role.ADMIN}),
-        "Submit one report (idempotent by client_id).",
+        "Submit one report. 201 when stored; 200 with the identical answer when the same inspector resends "
+        "the same client_id with the same body; 409 when the body differs.",
+        ReportAccepted,
+        status=201,
+        body=ReportCreate,
+        errors=INTAKE_ERRORS,
     ),
     Route(
         "POST",
@@ -43,10 +75,21 @@ ROUTES: tuple[Route, ...] = (
         reports.create_report_batch,
         "reports.batch",
         frozenset({Role.INSPECTOR, Role.ADMIN}),
-        "Submit up to 500 reports, each answered on its own.",
+        "Submit up to 500 reports (a client coming back online); one result per item, in order.",
+        BatchResponse,
+        body=ReportBatch,
+        errors=INTAKE_ERRORS,
     ),
     Route(
-        "GET", "/api/v1/cases/{case_id}", cases.get_case, "cases.get", READERS, "A case with its reports and history."
+        "GET",
+        "/api/v1/cases/{case_id}",
+        cases.get_case,
+        "cases.get",
+        READERS,
+        "A case with its reports and history. A department sees only its own department's cases.",
+        CaseRead,
+        path_params=CaseIdPath,
+        errors=(404, 503),
     ),
     Route(
         "GET",
@@ -55,6 +98,7 @@ ROUTES: tuple[Route, ...] = (
         "categories.list",
         READERS,
         "The event categories and their time limits.",
+        CategoryList,
     ),
     Route(
         "GET",
@@ -63,8 +107,19 @@ ROUTES: tuple[Route, ...] = (
         "departments.list",
         READERS,
         "The departments cases are routed to.",
+        DepartmentList,
     ),
-    Route("GET", "/api/v1/grids/locate", grids.locate, "grids.locate", READERS, "The grid cell containing a point."),
+    Route(
+        "GET",
+        "/api/v1/grids/locate",
+        grids.locate,
+        "grids.locate",
+        READERS,
+        "The grid cell containing a point (404 outside_grid when none).",
+        CellLocation,
+        query=LocateQuery,
+        errors=(404, 422),
+    ),
 )
 
 ROLE_RULES: dict[str, frozenset[Role] | None] = {r.name: r.roles for r in ROUTES}

@@ -120,3 +120,93 @@ class LocateQuery(_In):
     lon: Lon
     lat: Lat
     crs: Crs = Crs.WGS84
+
+
+class GeoPoint(BaseModel):
+    type: Literal["Point"]
+    coordinates: tuple[float, float]
+
+
+class ReportRead(BaseModel):
+    id: str
+    client_id: str
+    inspector: str
+    duplicate: bool
+    location: GeoPoint
+    crs: Crs
+    accuracy_m: float | None
+    urgent: bool
+    description: str | None
+    address: str | None
+    media: list[str]
+    observed_at: dt.datetime | None
+    received_at: dt.datetime
+
+
+class EventRead(BaseModel):
+    seq: int
+    type: str
+    at: dt.datetime
+    actor: str | None
+    note: str | None
+    data: dict[str, Any]
+
+
+class CaseRead(BaseModel):
+    id: str
+    case_no: str
+    status: CaseStatus
+    pending_reason: PendingReason | None
+    category: CodeName
+    urgent: bool
+    location: GeoPoint
+    grid: CodeName | None
+    department: CodeName | None
+    routing_rule: dict[str, Any] | None
+    created_at: dt.datetime
+    dispatched_at: dt.datetime | None
+    deadline_at: dt.datetime | None
+    light: Light | None
+    overdue: bool
+    rework_count: int
+    report_count: int
+    updated_at: dt.datetime
+    reports: list[ReportRead]
+    history: list[EventRead]
+
+
+class CategoryRead(BaseModel):
+    code: str
+    name: str
+    class_code: str | None
+    limit_hours: float
+    urgent_limit_hours: float | None
+    clock: Literal["working", "natural"]
+    duplicate_radius_m: float
+    duplicate_window_hours: float
+
+
+class CategoryList(BaseModel):
+    categories: list[CategoryRead]
+
+
+class DepartmentList(BaseModel):
+    departments: list[CodeName]
+
+
+class CellLocation(BaseModel):
+    code: str
+    name: str
+    version: int | None
+    snapped: bool
+    distance_m: float
+    location: GeoPoint
+
+
+class CaseIdPath(BaseModel):
+    case_id: str
+
+
+class Health(BaseModel):
+    status: str
+    details: dict[str, Any] = {}

@@ -1,0 +1,105 @@
+"""The OpenAPI 3.1 document, generated from the route table and the pydantic models it names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from grid_service.schemas import ErrorEnvelope
+
+if TYPE_CHECKING:
+    from grid_service.routes import Route
+
+REF = "#/components/schemas/{model}"
+ERROR_TEXT = {
+    400: "Malformed JSON.",
+    401: "No token, or an unknown or revoked one.",
+    403: "The token's role may not use this route.",
+    404: "Unknown, or not visible to this caller.",
+    409: "Idempotency conflict or invalid transition.",
+    413: "Body too large.",
+    415: "Wrong content type.",
+    422: "Validation failed; each detail carries the field path.",
+    503: "Database unavailable; retry after the Retry-After header.",
+}
+
+
+def build_document(routes: Sequence[Route], *, version: str) -> dict[str, Any]:
+    models: set[type[BaseModel]] = {ErrorEnvelope}
+    for route in routes:
+        models.update(m for m in (route.response, route.body) if m is not None)
+    _, definitions = models_json_schema(
+        [(m, "validation" if any(m is r.body for r in routes) else "serialization") for m in models],
+        ref_template=REF,
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "grid-service",
+            "version": version,
+            "description": "Grid-based urban governance: reports become routed, deadlined cases.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": route.name,
+        "summary": route.summary.split(". ")[0].rstrip("."),
+        "description": route.summary,
+        "parameters": _parameters(route),
+        "responses": {
+            str(route.status): {
+                "description": "Success.",
+                **({"content": {"application/json": {"schema": _ref(route.response)}}} if route.response else {}),
+            }
+        },
+    }
+    if route.roles is None:
+        operation["security"] = []
+    else:
+        operation["security"] = [{"bearer": []}]
+        roles = ", ".join(sorted(r.value for r in route.roles))
+        operation["description"] += f" Roles: {roles}."
+    if route.body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(route.body)}}}
+    codes = set(route.errors) | ({401, 403} if route.roles is not None else set())
+    for code in sorted(codes):
+        operation["responses"][str(code)] = {
+            "description": ERROR_TEXT[code],
+            "content": {"application/json": {"schema": _ref(ErrorEnvelope)}},
+        }
+    return operation
+
+
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    parameters = []
+    for location, model in (("path", route.path_params), ("query", route.query)):
+        if model is None:
+            continue
+        schema = model.model_json_schema()
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            parameters.append(
+                {"name": name, "in": location, "required": location == "path" or name in required, "schema": prop}
+            )
+    for name in re.findall(r"{(\w+)}", route.path):
+        if not any(p["name"] == name for p in parameters):
+            parameters.append({"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
+    return parameters
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}

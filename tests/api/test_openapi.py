@@ -1,0 +1,46 @@
+"""The OpenAPI document covers every route, and what the routes answer matches it."""
+
+import json
+
+from pydantic import BaseModel
+
+from grid_service.routes import ROUTES
+from grid_service.schemas import CaseRead, CategoryList, CellLocation, DepartmentList, ReportAccepted
+from tests.api.helpers import IN_CELL_1, report
+from tests.conftest import bearer
+
+
+def assert_matches(model: type[BaseModel], body: dict) -> None:
+    model.model_validate(body)
+    assert set(body) == set(model.model_fields), f"{model.__name__} and the answer disagree"
+
+
+async def test_the_document_describes_every_route_with_its_security(client):
+    response = await client.get("/openapi.json")
+    document = await response.json()
+    assert response.status == 200 and document["openapi"] == "3.1.0"
+    for route in ROUTES:
+        operation = document["paths"][route.path][route.method.lower()]
+        assert operation["summary"] and operation["description"], route.name
+        assert operation["security"] == ([] if route.roles is None else [{"bearer": []}])
+        if route.roles is not None:
+            assert {"401", "403"} <= set(operation["responses"])
+    text = json.dumps(document)
+    for ref in {part.split('"')[0] for part in text.split('"$ref": "#/components/schemas/')[1:]}:
+        assert ref in document["components"]["schemas"], ref
+
+
+async def test_answers_match_the_documented_models(client, tokens):
+    created = await client.post("/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(tokens["inspector"]))
+    accepted = await created.json()
+    assert_matches(ReportAccepted, accepted)
+    case = await (await client.get(f"/api/v1/cases/{accepted['case_id']}", headers=bearer(tokens["viewer"]))).json()
+    assert_matches(CaseRead, case)
+    categories = await (await client.get("/api/v1/categories", headers=bearer(tokens["viewer"]))).json()
+    assert_matches(CategoryList, categories)
+    departments = await (await client.get("/api/v1/departments", headers=bearer(tokens["viewer"]))).json()
+    assert_matches(DepartmentList, departments)
+    located = await client.get(
+        "/api/v1/grids/locate", params={"lon": IN_CELL_1[0], "lat": IN_CELL_1[1]}, headers=bearer(tokens["viewer"])
+    )
+    assert_matches(CellLocation, await located.json())
