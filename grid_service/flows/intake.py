@@ -44,7 +44,7 @@ RESPONSE_FIELDS = (
 
 @dataclass(frozen=True, slots=True)
 class PreparedReport:
-    item: dict[str, Any]  # one value per field of the database's intake_item (see db/reports.py)
+    item: dict[str, Any]  # one value per field of INTAKE_FIELDS (see db/reports.py)
     lock_keys: tuple[int, ...]
 
 
