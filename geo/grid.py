@@ -76,11 +76,6 @@ class Grid:
     def get(self, code: str) -> Cell | None:
         return self._by_code.get(code)
 
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        minx, miny, maxx, maxy = shapely.total_bounds(self._parts)
-        return float(minx), float(miny), float(maxx), float(maxy)
-
     def assign(self, lon: float, lat: float) -> Assignment | None:
         """Assign one WGS84 point; see the module docstring for the rule."""
         owner = self._index.lowest_owner(lon, lat)

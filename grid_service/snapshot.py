@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from geo.grid import Grid
 from grid_service.config import CategoryConfig, DepartmentConfig
@@ -19,4 +19,3 @@ class ConfigSnapshot:
     calendar: WorkingCalendar
     grid: Grid
     grid_version: int | None
-    department_names: dict[str, str] = field(default_factory=dict)  # all, inactive included, for reads

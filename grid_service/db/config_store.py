@@ -160,7 +160,6 @@ async def read_snapshot(conn: Conn, *, snap_m: float) -> ConfigSnapshot | None:
         calendar=calendar.build(),
         grid=grid,
         grid_version=latest["version"] if latest else None,
-        department_names={r["code"]: r["name"] for r in departments},
     )
 
 
