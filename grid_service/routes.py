@@ -8,20 +8,29 @@ from dataclasses import dataclass
 from aiohttp import web
 from pydantic import BaseModel
 
+from grid_service.domain.states import Action
 from grid_service.handlers import cases, catalogue, grids, health, openapi, reports
 from grid_service.schemas import (
+    AcceptBody,
     BatchResponse,
+    CancelBody,
     CaseIdPath,
+    CaseList,
+    CaseListQuery,
     CaseRead,
     CategoryList,
     CellLocation,
     DepartmentList,
+    DispatchBody,
     Health,
     LocateQuery,
+    RejectBody,
     ReportAccepted,
     ReportBatch,
     ReportCreate,
+    ResolveBody,
     Role,
+    VerifyBody,
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -90,6 +99,55 @@ ROUTES: tuple[Route, ...] = (
         CaseRead,
         path_params=CaseIdPath,
         errors=(404, 503),
+    ),
+    Route(
+        "GET",
+        "/api/v1/cases",
+        cases.list_cases,
+        "cases.list",
+        READERS,
+        "Cases, newest first, filtered by status (comma list), category, department, grid-code prefix, bbox and "
+        "overdue; keyset pagination with the returned next cursor. A department sees its own cases only.",
+        CaseList,
+        query=CaseListQuery,
+        errors=(422, 503),
+    ),
+    *(
+        Route(
+            "POST",
+            f"/api/v1/cases/{{case_id}}/{action.value}",
+            cases.action_handler(action, body),
+            f"cases.{action.value}",
+            frozenset(roles | {Role.ADMIN}),
+            summary,
+            CaseRead,
+            body=body,
+            path_params=CaseIdPath,
+            errors=(400, 404, 409, 415, 422, 503),
+        )
+        for action, body, roles, summary in (
+            (Action.ACCEPT, AcceptBody, {Role.DEPARTMENT}, "Accept a dispatched case: the department starts work."),
+            (Action.RESOLVE, ResolveBody, {Role.DEPARTMENT}, "Report a case resolved, with after-photos."),
+            (
+                Action.REJECT,
+                RejectBody,
+                {Role.DEPARTMENT},
+                "Reject a case back to the dispatcher: not this department's, wrongly located or incomplete.",
+            ),
+            (
+                Action.DISPATCH,
+                DispatchBody,
+                {Role.DISPATCHER},
+                "Dispatch or re-dispatch a case to a department; a new deadline starts.",
+            ),
+            (
+                Action.VERIFY,
+                VerifyBody,
+                {Role.INSPECTOR},
+                "Verify a resolved case on site: passed closes it, failed sends it back as rework.",
+            ),
+            (Action.CANCEL, CancelBody, {Role.DISPATCHER}, "Cancel a case that is not closed."),
+        )
     ),
     Route(
         "GET",

@@ -152,7 +152,7 @@ class EventRead(BaseModel):
     data: dict[str, Any]
 
 
-class CaseRead(BaseModel):
+class CaseSummary(BaseModel):
     id: str
     case_no: str
     status: CaseStatus
@@ -171,8 +171,67 @@ class CaseRead(BaseModel):
     rework_count: int
     report_count: int
     updated_at: dt.datetime
+
+
+class CaseRead(CaseSummary):
     reports: list[ReportRead]
     history: list[EventRead]
+
+
+class CaseList(BaseModel):
+    cases: list[CaseSummary]
+    next: str | None
+
+
+Note = Annotated[str, Field(max_length=2000)]
+MediaList = Annotated[list[Sha256], Field(max_length=20)]
+
+
+class RejectReason(StrEnum):
+    NOT_OUR_RESPONSIBILITY = "not_our_responsibility"
+    WRONG_LOCATION = "wrong_location"
+    INCOMPLETE = "incomplete"
+    OTHER = "other"
+
+
+class AcceptBody(_In):
+    note: Note | None = None
+
+
+class ResolveBody(_In):
+    note: Note | None = None
+    media: MediaList = []
+
+
+class RejectBody(_In):
+    reason: RejectReason
+    note: Note | None = None
+
+
+class DispatchBody(_In):
+    department: Code
+    note: Note | None = None
+
+
+class VerifyBody(_In):
+    passed: StrictBool
+    note: Note | None = None
+    media: MediaList = []
+
+
+class CancelBody(_In):
+    note: Note | None = None
+
+
+class CaseListQuery(_In):
+    status: Annotated[str, Field(pattern=r"^[a-z_]+(,[a-z_]+)*$")] | None = None
+    category: Code | None = None
+    department: Code | None = None
+    grid: Annotated[str, Field(pattern=r"^[0-9]{1,15}$")] | None = None
+    bbox: Annotated[str, Field(pattern=r"^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$")] | None = None
+    overdue: bool | None = None
+    after: Annotated[str, Field(max_length=64)] | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
 
 
 class CategoryRead(BaseModel):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -28,3 +32,164 @@ async def get_case(conn: Conn, case_id: uuid.UUID) -> asyncpg.Record | None:
 
 async def case_events(conn: Conn, case_id: uuid.UUID) -> list[asyncpg.Record]:
     return await conn.fetch(SELECT_EVENTS, case_id)
+
+
+LOCK_CASE = """
+SELECT c.id, c.status, c.pending_reason, c.department, c.category, c.urgent, c.dispatched_at, c.deadline_at,
+       c.rework_count, c.routing_rule_id, c.routing_rule,
+       k.limit_hours::float8 AS limit_hours, k.urgent_limit_hours::float8 AS urgent_limit_hours, k.clock
+  FROM cases c JOIN categories k ON k.code = c.category
+ WHERE c.id = $1
+   FOR UPDATE OF c
+"""
+# Every mutable column is written explicitly: the flow computed each new value from the locked row.
+UPDATE_CASE = """
+UPDATE cases SET status = $2, pending_reason = $3, department = $4, dispatched_at = $5, deadline_at = $6,
+                 rework_count = $7, routing_rule_id = $8, routing_rule = $9, updated_at = $10
+ WHERE id = $1 AND status = $11
+RETURNING id
+"""
+INSERT_EVENT = """
+INSERT INTO events (case_id, type, at, actor, note, data) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseChange:
+    status: str
+    pending_reason: str | None
+    department: str | None
+    dispatched_at: dt.datetime | None
+    deadline_at: dt.datetime | None
+    rework_count: int
+    routing_rule_id: int | None
+    routing_rule: dict[str, Any] | None
+    at: dt.datetime
+
+
+async def lock_case(conn: Conn, case_id: uuid.UUID) -> asyncpg.Record | None:
+    """The case row, locked until the end of the transaction (racing actions queue here)."""
+    return await conn.fetchrow(LOCK_CASE, case_id)
+
+
+async def apply_change(conn: Conn, case_id: uuid.UUID, change: CaseChange, *, expected_status: str) -> bool:
+    """Write the change if the case is still in ``expected_status``; False when it is not."""
+    row = await conn.fetchval(
+        UPDATE_CASE,
+        case_id,
+        change.status,
+        change.pending_reason,
+        change.department,
+        change.dispatched_at,
+        change.deadline_at,
+        change.rework_count,
+        change.routing_rule_id,
+        change.routing_rule,
+        change.at,
+        expected_status,
+    )
+    return row is not None
+
+
+async def append_event(
+    conn: Conn,
+    case_id: uuid.UUID,
+    *,
+    type: str,
+    at: dt.datetime,
+    actor: str,
+    note: str | None,
+    data: dict[str, Any],
+) -> int:
+    seq: int = await conn.fetchval(INSERT_EVENT, case_id, type, at, actor, note, data)
+    return seq
+
+
+LIST_CASES = """
+SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, k.name AS category_name, c.urgent,
+       c.lon, c.lat, c.grid_version, c.grid_code, g.name AS grid_name, c.department, d.name AS department_name,
+       c.routing_rule, c.created_at, c.dispatched_at, c.deadline_at, c.rework_count, c.report_count,
+       c.updated_at
+  FROM cases c
+  JOIN categories k ON k.code = c.category
+  LEFT JOIN grid_cells g ON g.version = c.grid_version AND g.code = c.grid_code
+  LEFT JOIN departments d ON d.code = c.department
+ WHERE {where}
+ ORDER BY c.id DESC
+ LIMIT {limit}
+"""
+# Filter clauses: constants with a numbered placeholder slot; values always travel as parameters.
+CLAUSES = {
+    "statuses": "c.status = ANY(${n}::text[])",
+    "category": "c.category = ${n}",
+    "department": "c.department = ${n}",
+    "grid_prefix": "starts_with(c.grid_code, ${n})",
+    "min_lon": "c.lon >= ${n}",
+    "min_lat": "c.lat >= ${n}",
+    "max_lon": "c.lon <= ${n}",
+    "max_lat": "c.lat <= ${n}",
+    "before_id": "c.id < ${n}",
+}
+OVERDUE = "(c.status IN ('dispatched', 'in_progress') AND coalesce(c.deadline_at <= ${n}, false))"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    """What GET /api/v1/cases may filter on; None means "any"."""
+
+    now: dt.datetime
+    statuses: list[str] | None = None
+    category: str | None = None
+    department: str | None = None
+    grid_prefix: str | None = None
+    min_lon: float | None = None
+    min_lat: float | None = None
+    max_lon: float | None = None
+    max_lat: float | None = None
+    overdue: bool | None = None
+    before_id: uuid.UUID | None = None  # keyset: the last id of the previous page
+
+    @classmethod
+    def from_query(cls, query: Any, *, now: dt.datetime) -> CaseFilter:
+        bbox = [float(v) for v in query.bbox.split(",")] if query.bbox else [None] * 4
+        return cls(
+            now=now,
+            statuses=query.status.split(",") if query.status else None,
+            category=query.category,
+            department=query.department,
+            grid_prefix=query.grid,
+            min_lon=bbox[0],
+            min_lat=bbox[1],
+            max_lon=bbox[2],
+            max_lat=bbox[3],
+            overdue=query.overdue,
+            before_id=decode_cursor(query.after) if query.after else None,
+        )
+
+
+def encode_cursor(case_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(case_id.bytes).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> uuid.UUID:
+    """Raises ValueError for anything that is not a cursor this service gave out."""
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    return uuid.UUID(bytes=raw)
+
+
+async def list_cases(conn: Conn, filters: CaseFilter, *, limit: int) -> list[asyncpg.Record]:
+    """Newest first (ids are time-ordered), at most ``limit`` rows."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for name, template in CLAUSES.items():
+        value = getattr(filters, name)
+        if value is not None:
+            params.append(value)
+            clauses.append(template.format(n=len(params)))
+    if filters.overdue is not None:
+        params.append(filters.now)
+        overdue = OVERDUE.format(n=len(params))
+        clauses.append(overdue if filters.overdue else f"NOT {overdue}")
+    params.append(limit)
+    sql = LIST_CASES.format(where=" AND ".join(clauses) or "true", limit=f"${len(params)}")
+    return await conn.fetch(sql, *params)

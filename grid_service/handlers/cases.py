@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 from aiohttp import web
+from pydantic import BaseModel
 
 from grid_service import keys
-from grid_service.auth import Principal
 from grid_service.db import cases as db_cases
 from grid_service.db import reports as db_reports
 from grid_service.domain.deadlines import Clock
 from grid_service.domain.lights import is_overdue, light
-from grid_service.errors import NotFound
-from grid_service.handlers.common import json_response, principal
-from grid_service.schemas import CaseStatus, Role
+from grid_service.domain.states import Action
+from grid_service.errors import NotFound, ValidationFailed, field_error
+from grid_service.flows import casework
+from grid_service.handlers.common import (
+    json_response,
+    principal,
+    read_optional_json,
+    validate,
+    validate_query,
+)
+from grid_service.schemas import CaseListQuery, CaseStatus, Role
 from grid_service.snapshot import ConfigSnapshot
 
 
 def _iso(value: dt.datetime | None, tz: dt.tzinfo) -> str | None:
     return value.astimezone(tz).isoformat() if value else None
-
-
-def visible_to(caller: Principal, department: str | None) -> bool:
-    """A department token sees only its own department's cases; other roles see all."""
-    return caller.role is not Role.DEPARTMENT or caller.department == department
 
 
 def present_case(
@@ -102,18 +107,78 @@ def present_case(
     return case
 
 
-async def get_case(request: web.Request) -> web.Response:
+def _case_id(request: web.Request) -> uuid.UUID:
     try:
-        case_id = uuid.UUID(request.match_info["case_id"])
+        return uuid.UUID(request.match_info["case_id"])
     except ValueError as exc:
         raise NotFound("no such case") from exc
+
+
+async def get_case(request: web.Request) -> web.Response:
+    return json_response(await _read_case(request, _case_id(request)))
+
+
+async def _read_case(request: web.Request, case_id: uuid.UUID, *, after_action: bool = False) -> dict[str, Any]:
+    """The case as the caller may see it. After an action the caller sees the result even when the
+    action took the case out of its hands (a department rejecting it)."""
     settings = request.app[keys.SETTINGS]
     async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             row = await db_cases.get_case(conn, case_id)
-            if row is None or not visible_to(principal(request), row["department"]):
+            if row is None or not (after_action or casework.visible_to(principal(request), row["department"])):
                 raise NotFound("no such case")
             reports = await db_reports.reports_of_case(conn, case_id)
             events = await db_cases.case_events(conn, case_id)
     snapshot = request.app[keys.CONFIG].current
-    return json_response(present_case(row, snapshot, request.app[keys.CLOCK](), reports, events))
+    return present_case(row, snapshot, request.app[keys.CLOCK](), reports, events)
+
+
+def action_handler(action: Action, body_model: type[BaseModel]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """POST /api/v1/cases/{case_id}/<action>: apply it, answer with the updated case."""
+
+    async def handle(request: web.Request) -> web.Response:
+        case_id = _case_id(request)
+        body = validate(body_model, await read_optional_json(request))
+        await casework.act(
+            request.app[keys.POOL],
+            case_id=case_id,
+            action=action,
+            caller=principal(request),
+            body=body,
+            snapshot=request.app[keys.CONFIG].current,
+            now=request.app[keys.CLOCK](),
+            timeout=request.app[keys.SETTINGS].db_timeout_s,
+        )
+        return json_response(await _read_case(request, case_id, after_action=True))
+
+    handle.__name__ = f"case_{action.value}"
+    return handle
+
+
+async def list_cases(request: web.Request) -> web.Response:
+    query = validate_query(CaseListQuery, request)
+    caller = principal(request)
+    now = request.app[keys.CLOCK]()
+    unknown = [s for s in (query.status or "").split(",") if s and s not in CaseStatus.__members__.values()]
+    if unknown:
+        raise ValidationFailed("unknown status", details=[field_error(["status"], f"unknown status {unknown[0]!r}")])
+    try:
+        filters = db_cases.CaseFilter.from_query(query, now=now)
+    except ValueError as exc:
+        raise ValidationFailed(
+            "invalid cursor", details=[field_error(["after"], "not a cursor from this service")]
+        ) from exc
+    if caller.role is Role.DEPARTMENT:
+        filters = dataclasses.replace(filters, department=caller.department)
+    settings = request.app[keys.SETTINGS]
+    async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+        rows = await db_cases.list_cases(conn, filters, limit=query.limit + 1)
+    snapshot = request.app[keys.CONFIG].current
+    page = rows[: query.limit]
+    more = len(rows) > query.limit
+    return json_response(
+        {
+            "cases": [present_case(r, snapshot, now) for r in page],
+            "next": db_cases.encode_cursor(page[-1]["id"]) if more and page else None,
+        }
+    )

@@ -46,6 +46,13 @@ async def read_json(request: web.Request) -> Any:
         raise MalformedRequest(f"body is not valid JSON: {exc}") from exc
 
 
+async def read_optional_json(request: web.Request) -> Any:
+    """Like read_json, but an empty body (with or without a content type) reads as {}."""
+    if not request.body_exists or request.content_length == 0:
+        return {}
+    return await read_json(request)
+
+
 def validation_details(exc: ValidationError, prefix: list[str | int] | None = None) -> list[dict[str, Any]]:
     return [
         field_error([*(prefix or []), *err["loc"]], err["msg"], err["type"])

@@ -1,0 +1,142 @@
+"""Casework: one action on one case, in one transaction (SPEC §3, §6).
+
+The case row is locked first, so two clients racing on one case queue on the
+row: the first one's change commits, the second one then sees the new state
+and is refused with 409 unless its action is still allowed. The state change
+and its event are written together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+import asyncpg
+
+from grid_service.auth import Principal
+from grid_service.config import CategoryConfig
+from grid_service.db import cases as db_cases
+from grid_service.db.cases import CaseChange
+from grid_service.domain.deadlines import Clock, deadline
+from grid_service.domain.states import Action, InvalidTransition, transition
+from grid_service.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from grid_service.schemas import CaseStatus, PendingReason, Role
+from grid_service.snapshot import ConfigSnapshot
+
+# Who may do what (besides admin); the route table says the same, this keeps the flow honest on its own.
+ACTORS: dict[Action, frozenset[Role]] = {
+    Action.ACCEPT: frozenset({Role.DEPARTMENT}),
+    Action.RESOLVE: frozenset({Role.DEPARTMENT}),
+    Action.REJECT: frozenset({Role.DEPARTMENT}),
+    Action.DISPATCH: frozenset({Role.DISPATCHER}),
+    Action.CANCEL: frozenset({Role.DISPATCHER}),
+    Action.VERIFY: frozenset({Role.INSPECTOR}),
+}
+
+
+def visible_to(caller: Principal, department: str | None) -> bool:
+    """A department token sees only its own department's cases; every other role sees all."""
+    return caller.role is not Role.DEPARTMENT or caller.department == department
+
+
+async def act(
+    pool: asyncpg.Pool,
+    *,
+    case_id: uuid.UUID,
+    action: Action,
+    caller: Principal,
+    body: Any,
+    snapshot: ConfigSnapshot,
+    now: dt.datetime,
+    timeout: float,
+) -> None:
+    """Apply ``action`` (with its validated ``body``) to the case; raise NotFound, Conflict or ValidationFailed."""
+    if caller.role is not Role.ADMIN and caller.role not in ACTORS[action]:
+        raise Forbidden(f"role {caller.role.value} may not {action.value} a case")
+    async with pool.acquire(timeout=timeout) as conn, conn.transaction():
+        row = await db_cases.lock_case(conn, case_id)
+        if row is None or not visible_to(caller, row["department"]):
+            raise NotFound("no such case")
+        current = CaseStatus(row["status"])
+        passed = getattr(body, "passed", None)
+        try:
+            rule = transition(action, current, passed=passed)
+        except InvalidTransition as exc:
+            raise Conflict(str(exc), code="invalid_transition", details=[{"current_status": current.value}]) from exc
+        change, data = _change(action, row, rule.to, body, caller, snapshot, now)
+        if not await db_cases.apply_change(conn, case_id, change, expected_status=current.value):
+            raise Conflict("the case changed meanwhile; retry", code="invalid_transition")
+        await db_cases.append_event(
+            conn, case_id, type=rule.event, at=now, actor=caller.actor, note=getattr(body, "note", None), data=data
+        )
+
+
+def _change(
+    action: Action,
+    row: asyncpg.Record,
+    to: CaseStatus,
+    body: Any,
+    caller: Principal,
+    snapshot: ConfigSnapshot,
+    now: dt.datetime,
+) -> tuple[CaseChange, dict[str, Any]]:
+    """The new values of the case's mutable columns, and the event's data."""
+    keep = CaseChange(
+        status=to.value,
+        pending_reason=None,
+        department=row["department"],
+        dispatched_at=row["dispatched_at"],
+        deadline_at=row["deadline_at"],
+        rework_count=row["rework_count"],
+        routing_rule_id=row["routing_rule_id"],
+        routing_rule=row["routing_rule"],
+        at=now,
+    )
+    data: dict[str, Any] = {"from": row["status"]}
+    media = list(getattr(body, "media", []) or [])
+    if media:
+        data["media"] = media
+    if action is Action.DISPATCH:
+        department = snapshot.departments.get(body.department)
+        if department is None:
+            raise ValidationFailed(
+                f"unknown department {body.department!r}",
+                details=[field_error(["department"], "unknown department", "unknown_department")],
+            )
+        category = CategoryConfig(
+            code=row["category"],
+            name=row["category"],
+            limit_hours=row["limit_hours"],
+            urgent_limit_hours=row["urgent_limit_hours"],
+            clock=Clock(row["clock"]),
+        )
+        due = deadline(now, category.limit_for(row["urgent"]), category.clock, snapshot.calendar).replace(microsecond=0)
+        routing = {"manual": True, "by": caller.actor, "department": department.code}
+        change = dataclasses.replace(
+            keep,
+            department=department.code,
+            dispatched_at=now,
+            deadline_at=due,
+            routing_rule_id=None,
+            routing_rule=routing,
+        )
+        data.update(
+            {"department": department.code, "previous_department": row["department"], "deadline_at": due.isoformat()}
+        )
+        return change, data
+    if action is Action.REJECT:
+        change = dataclasses.replace(
+            keep, pending_reason=PendingReason.REJECTED.value, department=None, dispatched_at=None, deadline_at=None
+        )
+        data.update({"reason": body.reason.value, "department": row["department"]})
+        return change, data
+    if action is Action.VERIFY:
+        data["passed"] = body.passed
+        if not body.passed:  # rework keeps the original deadline
+            return dataclasses.replace(keep, rework_count=row["rework_count"] + 1), data
+        return keep, data
+    if action is Action.CANCEL:
+        return keep, data
+    return keep, data  # accept, resolve: the status alone changes

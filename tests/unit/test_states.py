@@ -1,0 +1,40 @@
+import pytest
+
+from grid_service.domain.states import Action, InvalidTransition, transition
+from grid_service.schemas import CaseStatus as S
+
+ALLOWED = [
+    (Action.DISPATCH, S.PENDING_DISPATCH, None, S.DISPATCHED),
+    (Action.DISPATCH, S.DISPATCHED, None, S.DISPATCHED),  # re-dispatch
+    (Action.ACCEPT, S.DISPATCHED, None, S.IN_PROGRESS),
+    (Action.RESOLVE, S.IN_PROGRESS, None, S.RESOLVED),
+    (Action.REJECT, S.DISPATCHED, None, S.PENDING_DISPATCH),
+    (Action.REJECT, S.IN_PROGRESS, None, S.PENDING_DISPATCH),
+    (Action.VERIFY, S.RESOLVED, True, S.CLOSED),
+    (Action.VERIFY, S.RESOLVED, False, S.IN_PROGRESS),
+    (Action.CANCEL, S.PENDING_DISPATCH, None, S.CANCELLED),
+    (Action.CANCEL, S.DISPATCHED, None, S.CANCELLED),
+    (Action.CANCEL, S.IN_PROGRESS, None, S.CANCELLED),
+    (Action.CANCEL, S.RESOLVED, None, S.CANCELLED),
+]
+
+
+@pytest.mark.parametrize("action, current, passed, expected", ALLOWED)
+def test_allowed_transitions(action, current, passed, expected):
+    assert transition(action, current, passed=passed).to is expected
+
+
+def all_cases():
+    allowed = {(a, c, p) for a, c, p, _ in ALLOWED}
+    for action in Action:
+        for passed in [True, False] if action is Action.VERIFY else [None]:
+            for current in S:
+                if (action, current, passed) not in allowed:
+                    yield action, current, passed
+
+
+@pytest.mark.parametrize("action, current, passed", list(all_cases()))
+def test_everything_else_is_refused_with_the_current_state(action, current, passed):
+    with pytest.raises(InvalidTransition) as err:
+        transition(action, current, passed=passed)
+    assert err.value.current is current
