@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from grid_service.domain.states import Action
-from grid_service.handlers import cases, catalogue, grids, health, openapi, reports
+from grid_service.handlers import cases, catalogue, grids, health, media, openapi, reports
 from grid_service.schemas import (
     AcceptBody,
     BatchResponse,
@@ -24,6 +24,7 @@ from grid_service.schemas import (
     DispatchBody,
     Health,
     LocateQuery,
+    MediaStored,
     RejectBody,
     ReportAccepted,
     ReportBatch,
@@ -148,6 +149,27 @@ ROUTES: tuple[Route, ...] = (
             ),
             (Action.CANCEL, CancelBody, {Role.DISPATCHER}, "Cancel a case that is not closed."),
         )
+    ),
+    Route(
+        "POST",
+        "/api/v1/media",
+        media.upload,
+        "media.upload",
+        frozenset({Role.INSPECTOR, Role.DEPARTMENT, Role.ADMIN}),
+        "Upload a photo (raw bytes as image/jpeg, image/png or image/webp, at most 10 MB). 201 when new, 200 "
+        "when the same bytes were already stored; the id is the SHA-256 of the bytes.",
+        MediaStored,
+        status=201,
+        errors=(413, 415, 422, 503),
+    ),
+    Route(
+        "GET",
+        "/api/v1/media/{media_id}",
+        media.download,
+        "media.get",
+        READERS,
+        "The photo's bytes.",
+        errors=(404, 503),
     ),
     Route(
         "GET",

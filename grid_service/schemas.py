@@ -269,3 +269,8 @@ class CaseIdPath(BaseModel):
 class Health(BaseModel):
     status: str
     details: dict[str, Any] = {}
+
+
+class MediaStored(BaseModel):
+    id: str
+    url: str

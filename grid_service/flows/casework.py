@@ -18,6 +18,7 @@ import asyncpg
 from grid_service.auth import Principal
 from grid_service.config import CategoryConfig
 from grid_service.db import cases as db_cases
+from grid_service.db import media as db_media
 from grid_service.db.cases import CaseChange
 from grid_service.domain.deadlines import Clock, deadline
 from grid_service.domain.states import Action, InvalidTransition, transition
@@ -65,6 +66,17 @@ async def act(
             rule = transition(action, current, passed=passed)
         except InvalidTransition as exc:
             raise Conflict(str(exc), code="invalid_transition", details=[{"current_status": current.value}]) from exc
+        media = list(getattr(body, "media", []) or [])
+        unknown = await db_media.unknown(conn, media)
+        if unknown:
+            raise ValidationFailed(
+                "unknown media: upload photos before referring to them",
+                details=[
+                    field_error(["media", i], "no uploaded photo has this hash", "unknown_media")
+                    for i, sha in enumerate(media)
+                    if sha in unknown
+                ],
+            )
         change, data = _change(action, row, rule.to, body, caller, snapshot, now)
         if not await db_cases.apply_change(conn, case_id, change, expected_status=current.value):
             raise Conflict("the case changed meanwhile; retry", code="invalid_transition")

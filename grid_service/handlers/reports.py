@@ -9,7 +9,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from grid_service import keys
-from grid_service.errors import ApiError, ValidationFailed
+from grid_service.db import media as db_media
+from grid_service.errors import ApiError, ValidationFailed, field_error
 from grid_service.flows import intake
 from grid_service.handlers.common import json_response, principal, read_json, validate, validation_details
 from grid_service.schemas import ReportBatch, ReportCreate
@@ -17,8 +18,29 @@ from grid_service.schemas import ReportBatch, ReportCreate
 HAND_OVER_EVERY = 50  # reports prepared before handing them to the writer
 
 
+async def unknown_media(request: web.Request, hashes: set[str]) -> set[str]:
+    if not hashes:
+        return set()
+    async with request.app[keys.POOL].acquire(timeout=request.app[keys.SETTINGS].db_timeout_s) as conn:
+        return await db_media.unknown(conn, hashes)
+
+
+def media_error(report: ReportCreate, unknown: set[str]) -> ValidationFailed:
+    return ValidationFailed(
+        "unknown media: upload photos before referring to them",
+        details=[
+            field_error(["media", i], "no uploaded photo has this hash", "unknown_media")
+            for i, sha in enumerate(report.media)
+            if sha in unknown
+        ],
+    )
+
+
 async def create_report(request: web.Request) -> web.Response:
     report = validate(ReportCreate, await read_json(request))
+    unknown = await unknown_media(request, set(report.media))
+    if unknown:
+        raise media_error(report, unknown)
     snapshot = request.app[keys.CONFIG].current
     prepared = intake.prepare(principal(request), report, snapshot, request.app[keys.CLOCK]())
     [outcome] = await request.app[keys.INTAKE].submit([prepared])
@@ -36,18 +58,24 @@ async def create_report_batch(request: web.Request) -> web.Response:
     results: list[dict[str, Any] | None] = [None] * len(batch.reports)
     waiting: list[tuple[int, str, asyncio.Future[intake.Outcome]]] = []
     ready: list[tuple[int, str, intake.PreparedReport]] = []
+    valid: list[tuple[int, ReportCreate]] = []
     for index, raw in enumerate(batch.reports):
         try:
-            report = ReportCreate.model_validate(raw)
-            ready.append((index, report.client_id, intake.prepare(caller, report, snapshot, now)))
+            valid.append((index, ReportCreate.model_validate(raw)))
         except ValidationError as exc:
             error = ValidationFailed("invalid report", details=validation_details(exc, ["reports", index]))
             results[index] = {"status_code": error.status, "error": error.body()["error"]}
+    unknown = await unknown_media(request, {sha for _, report in valid for sha in report.media})
+    for position, (index, report) in enumerate(valid):
+        try:
+            if unknown.intersection(report.media):
+                raise media_error(report, unknown)
+            ready.append((index, report.client_id, intake.prepare(caller, report, snapshot, now)))
         except ApiError as exc:
             for detail in exc.details:
                 detail["path"] = ["reports", index, *detail["path"]]
             results[index] = {"status_code": exc.status, "error": exc.body()["error"]}
-        if len(ready) == HAND_OVER_EVERY or (ready and index == len(batch.reports) - 1):
+        if len(ready) == HAND_OVER_EVERY or (ready and position == len(valid) - 1):
             futures = committer.enqueue([p for _, _, p in ready])
             waiting.extend((i, c, f) for (i, c, _), f in zip(ready, futures, strict=True))
             ready = []

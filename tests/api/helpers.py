@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -35,3 +36,21 @@ async def counts(conn: asyncpg.Connection) -> dict[str, int]:
         " (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM report_media) AS media"
     )
     return dict(row)
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+async def upload_photo(client: Any, token: str, *, first_hex: str | None = None) -> str:
+    """Upload a small PNG; ``first_hex`` picks bytes whose SHA-256 starts with that digit. Returns the id."""
+    counter = 0
+    while True:
+        data = PNG_SIGNATURE + b"IHDR" + uuid.uuid4().bytes + counter.to_bytes(4, "big")
+        if first_hex is None or hashlib.sha256(data).hexdigest().startswith(first_hex):
+            break
+        counter += 1
+    response = await client.post(
+        "/api/v1/media", data=data, headers={"Authorization": f"Bearer {token}", "Content-Type": "image/png"}
+    )
+    assert response.status == 201, await response.text()
+    return str((await response.json())["id"])

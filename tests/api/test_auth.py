@@ -1,3 +1,4 @@
+import re
 import uuid
 
 import pytest
@@ -22,7 +23,8 @@ ROLE_TOKENS = {
 
 
 async def call(client, route, headers):
-    path = route.path.replace("{case_id}", str(uuid.uuid4()))
+    samples = {"case_id": str(uuid.uuid4()), "media_id": "0" * 64}
+    path = re.sub(r"{(\w+)}", lambda m: samples[m.group(1)], route.path)
     if route.method == "GET":
         return await client.get(path, headers=headers, params={"lon": "0", "lat": "0"} if "locate" in path else None)
     return await client.request(route.method, path, json={}, headers=headers)

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from tests.api.helpers import IN_CELL_1, IN_CELL_2, IN_STREET_2, IN_STREET_3, report
+from tests.api.helpers import IN_CELL_1, IN_CELL_2, IN_STREET_2, IN_STREET_3, report, upload_photo
 from tests.conftest import bearer
 
 
@@ -28,7 +28,8 @@ async def test_a_case_goes_from_dispatch_to_closure_with_every_step_recorded(cli
     status, case = await act(client, tokens["department"], case_id, "accept", {"note": "on our way"})
     assert status == 200, case
     assert case["status"] == "in_progress"
-    status, case = await act(client, tokens["department"], case_id, "resolve", {"note": "removed", "media": ["c" * 64]})
+    photo = await upload_photo(client, tokens["department"])
+    status, case = await act(client, tokens["department"], case_id, "resolve", {"note": "removed", "media": [photo]})
     assert (status, case["status"]) == (200, "resolved")
     status, case = await act(client, tokens["inspector"], case_id, "verify", {"passed": True, "note": "checked"})
     assert (status, case["status"]) == (200, "closed")
@@ -42,7 +43,7 @@ async def test_a_case_goes_from_dispatch_to_closure_with_every_step_recorded(cli
     ]
     assert [e["seq"] for e in history] == sorted(e["seq"] for e in history)
     assert history[2]["note"] == "on our way" and history[2]["actor"].startswith("department:")
-    assert history[3]["data"]["media"] == ["c" * 64]
+    assert history[3]["data"]["media"] == [photo]
     assert history[4]["data"] == {"from": "resolved", "passed": True}
     assert case["light"] is None and case["overdue"] is False
 

@@ -13,16 +13,16 @@ from grid_service.flows import intake
 from grid_service.flows.group_commit import GroupCommitter
 from grid_service.flows.intake import PreparedReport
 from grid_service.schemas import ReportCreate, Role
-from tests.api.helpers import IN_CELL_1, IN_CELL_2, IN_STREET_2, counts, report
+from tests.api.helpers import IN_CELL_1, IN_CELL_2, IN_STREET_2, counts, report, upload_photo
 
 
-async def test_one_report_failing_in_a_shared_transaction_does_not_fail_the_others(db_url, db, tokens, caplog):
+async def test_one_report_failing_in_a_shared_transaction_does_not_fail_the_others(db_url, db, client, tokens, caplog):
     await db.execute("ALTER TABLE report_media ADD CONSTRAINT no_b CHECK (sha256 NOT LIKE 'b%')")
     snapshot = await config_store.read_snapshot(db, snap_m=30)
     token_id = await db.fetchval("SELECT id FROM api_tokens WHERE role = 'inspector' ORDER BY id LIMIT 1")
     inspector = Principal(token_id, "inspector", Role.INSPECTOR, None)
     bodies = [report("illegal_construction", point) for point in [IN_CELL_1, IN_CELL_2, IN_STREET_2] * 4]
-    bodies[5]["media"] = ["b" * 64]
+    bodies[5]["media"] = [await upload_photo(client, tokens["inspector"], first_hex="b")]
     now = dt.datetime.now(dt.UTC)
     reports = [intake.prepare(inspector, ReportCreate.model_validate(b), snapshot, now) for b in bodies]
     pool = await create_pool(db_url, min_size=1, max_size=2)

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from tests.api.helpers import IN_CELL_1, counts, report
+from tests.api.helpers import IN_CELL_1, counts, report, upload_photo
 from tests.conftest import bearer
 
 
@@ -114,9 +114,10 @@ async def test_a_report_failing_in_the_database_leaves_nothing_behind(client, to
     await client.post("/api/v1/reports", json=report(), headers=bearer(tokens["inspector"]))
     before = await counts(db)
     await db.execute("ALTER TABLE report_media ADD CONSTRAINT no_b CHECK (sha256 NOT LIKE 'b%')")
+    photos = [await upload_photo(client, tokens["inspector"], first_hex=h) for h in "ab"]
     response = await client.post(
         "/api/v1/reports",
-        json=report(point=IN_CELL_1, media=["a" * 64, "b" * 64]),
+        json=report(point=IN_CELL_1, media=photos),
         headers=bearer(tokens["inspector"]),
     )
     assert response.status == 500

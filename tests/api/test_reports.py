@@ -11,6 +11,7 @@ from tests.api.helpers import (
     IN_STREET_3,
     counts,
     report,
+    upload_photo,
 )
 from tests.conftest import bearer
 
@@ -188,7 +189,7 @@ async def test_concurrent_reports_of_one_spot_make_one_case(client, tokens, db):
 
 
 async def test_media_hashes_are_kept_in_order(client, tokens, db):
-    media = ["a" * 64, "b" * 64]
+    media = [await upload_photo(client, tokens["inspector"]) for _ in range(2)]
     _, body = await post(client, tokens["inspector"], report(media=media))
     rows = await db.fetch(
         "SELECT sha256 FROM report_media WHERE report_id = $1 ORDER BY position",
