@@ -27,6 +27,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] = utc_now
     app[keys.CLOCK] = clock
     app.cleanup_ctx.append(contexts.database_pool)
     app.cleanup_ctx.append(contexts.intake_writer)
+    app.cleanup_ctx.append(contexts.event_listener)
     app.cleanup_ctx.append(contexts.configuration)
     setup_routes(app)
     return app

@@ -17,6 +17,7 @@ from grid_service.db.embedded import start_embedded
 from grid_service.db.migrate import migrate
 from grid_service.db.pool import create_pool
 from grid_service.flows.group_commit import GroupCommitter
+from grid_service.notifier import Notifier, listen
 from grid_service.settings import Settings, mask_url
 from grid_service.state import ConfigHolder
 
@@ -38,6 +39,7 @@ async def database_pool(app: web.Application) -> AsyncIterator[None]:
     async with pool.acquire() as conn:
         await conn.fetchval("SELECT 1")  # fail fast before listening
         await migrate(conn)
+    app[keys.DATABASE_URL] = url
     app[keys.POOL] = pool
     app[keys.TOKENS] = TokenCache(settings.token_cache_s)
     yield
@@ -102,3 +104,15 @@ async def _follow_configuration(app: web.Application, holder: ConfigHolder) -> N
         if fresh is not None:
             holder.snapshot = fresh
             log.info("configuration generation %d loaded", fresh.generation)
+
+
+async def event_listener(app: web.Application) -> AsyncIterator[None]:
+    """The worker's LISTEN connection; queue long-polls wait on its notifier."""
+    notifier = Notifier()
+    app[keys.NOTIFIER] = notifier
+    task = asyncio.create_task(listen(app[keys.DATABASE_URL], notifier))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    notifier.wake()  # let long-polls finish now rather than at their timeout

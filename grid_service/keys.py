@@ -10,11 +10,14 @@ from aiohttp import web
 
 from grid_service.auth import Principal, TokenCache
 from grid_service.flows.group_commit import GroupCommitter
+from grid_service.notifier import Notifier
 from grid_service.settings import Settings
 from grid_service.state import ConfigHolder
 
 SETTINGS = web.AppKey("settings", Settings)
+DATABASE_URL = web.AppKey("database_url", str)
 POOL = web.AppKey("pool", asyncpg.Pool)
+NOTIFIER = web.AppKey("notifier", Notifier)
 CONFIG = web.AppKey("config", ConfigHolder)
 TOKENS = web.AppKey("tokens", TokenCache)
 INTAKE = web.AppKey("intake", GroupCommitter)

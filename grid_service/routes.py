@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from grid_service.domain.states import Action
-from grid_service.handlers import cases, catalogue, grids, health, media, openapi, reports
+from grid_service.handlers import cases, catalogue, grids, health, media, openapi, queue, reports
 from grid_service.schemas import (
     AcceptBody,
     BatchResponse,
@@ -25,6 +25,8 @@ from grid_service.schemas import (
     Health,
     LocateQuery,
     MediaStored,
+    QueuePage,
+    QueueQuery,
     RejectBody,
     ReportAccepted,
     ReportBatch,
@@ -149,6 +151,20 @@ ROUTES: tuple[Route, ...] = (
             ),
             (Action.CANCEL, CancelBody, {Role.DISPATCHER}, "Cancel a case that is not closed."),
         )
+    ),
+    Route(
+        "GET",
+        "/api/v1/queue",
+        queue.department_queue,
+        "queue.get",
+        frozenset({Role.DEPARTMENT, Role.ADMIN}),
+        "The caller's department's cases that changed after the cursor, oldest change first, each as it is "
+        "now. With wait > 0 and nothing new, holds until a change is committed (by any worker) or the wait ends, "
+        "then answers an empty list and the same cursor. Polling with the returned cursor never skips and "
+        "never repeats a change.",
+        QueuePage,
+        query=QueueQuery,
+        errors=(422, 503),
     ),
     Route(
         "POST",

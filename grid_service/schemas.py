@@ -274,3 +274,19 @@ class Health(BaseModel):
 class MediaStored(BaseModel):
     id: str
     url: str
+
+
+class QueueQuery(_In):
+    after: Annotated[str, Field(max_length=32)] | None = None
+    wait: Annotated[float, Field(ge=0, le=60)] = 0
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    department: Code | None = None  # admin only: whose queue to read
+
+
+class QueueCase(CaseSummary):
+    seq: int  # the case's latest change in this answer
+
+
+class QueuePage(BaseModel):
+    cases: list[QueueCase]
+    cursor: str

@@ -1,0 +1,70 @@
+"""GET /api/v1/queue: a department's changed cases after a cursor, long-polling when there are none."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+
+from aiohttp import web
+
+from grid_service import keys
+from grid_service.db import events as db_events
+from grid_service.errors import ValidationFailed, field_error
+from grid_service.handlers.cases import present_case
+from grid_service.handlers.common import json_response, principal, validate_query
+from grid_service.schemas import QueueQuery, Role
+
+GAP_RECHECK_S = 0.05  # while a sequence gap may still fill, look again this often even without a wake-up
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(str(seq).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except ValueError as exc:
+        raise ValidationFailed(
+            "invalid cursor", details=[field_error(["after"], "not a cursor from this service")]
+        ) from exc
+    if value < 0:
+        raise ValidationFailed("invalid cursor", details=[field_error(["after"], "not a cursor from this service")])
+    return value
+
+
+async def department_queue(request: web.Request) -> web.Response:
+    query = validate_query(QueueQuery, request)
+    caller = principal(request)
+    department = caller.department if caller.role is Role.DEPARTMENT else query.department
+    if department is None:
+        raise ValidationFailed("name the department", details=[field_error(["department"], "required for admin")])
+    cursor = decode_cursor(query.after)
+    settings = request.app[keys.SETTINGS]
+    settle = dt.timedelta(seconds=settings.event_gap_settle_s)
+    notifier = request.app[keys.NOTIFIER]
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + query.wait
+    scanned = cursor  # events up to here hold nothing for this department
+    while True:
+        async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+            horizon = await db_events.horizon(conn, scanned, settle=settle)
+            rows = []
+            if horizon.seq > scanned:
+                rows = await db_events.department_queue(
+                    conn, department=department, after=scanned, upto=horizon.seq, limit=query.limit
+                )
+        if rows:
+            last = rows[-1]["last_seq"] if len(rows) == query.limit else horizon.seq
+            snapshot = request.app[keys.CONFIG].current
+            now = request.app[keys.CLOCK]()
+            cases = [{**present_case(r, snapshot, now), "seq": r["last_seq"]} for r in rows]
+            return json_response({"cases": cases, "cursor": encode_cursor(last)})
+        scanned = horizon.seq
+        remaining = give_up_at - loop.time()
+        if remaining <= 0:
+            return json_response({"cases": [], "cursor": encode_cursor(cursor)})
+        await notifier.wait(min(remaining, GAP_RECHECK_S) if horizon.gap_pending else remaining)

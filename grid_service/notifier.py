@@ -1,0 +1,82 @@
+"""Wake-ups for readers of the event log, from PostgreSQL LISTEN/NOTIFY.
+
+Each worker keeps one dedicated connection LISTENing on ``grid_events`` (never
+a pooled one: a pooled connection is handed to other work). Every transaction
+that appends events notifies on commit, whichever worker or host made it.
+When the connection is lost the listener reconnects with backoff and wakes
+every waiter, who then re-reads from its own cursor: nothing is missed across
+a reconnect, because the cursor, not the notification, says what is new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from typing import Any
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "grid_events"
+
+
+class Notifier:
+    """Wakes every waiter of this worker when something was committed."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self.waiters = 0
+
+    def wake(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()  # later waiters wait for the next commit
+
+    async def wait(self, timeout: float) -> bool:
+        """True when woken, False when ``timeout`` seconds passed first."""
+        event = self._event
+        self.waiters += 1
+        try:
+            async with asyncio.timeout(timeout):
+                await event.wait()
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self.waiters -= 1
+
+
+async def listen(url: str, notifier: Notifier, *, max_backoff: float = 5.0) -> None:
+    """Run until cancelled: keep a LISTEN connection, waking ``notifier`` on every notification."""
+    backoff = 0.1
+
+    def on_notify(*_: Any) -> None:
+        notifier.wake()
+
+    while True:
+        conn: asyncpg.Connection | None = None
+        try:
+            conn = await asyncpg.connect(url)
+            lost = asyncio.Event()
+            conn.add_termination_listener(functools.partial(_set, lost))
+            await conn.add_listener(CHANNEL, on_notify)
+            backoff = 0.1
+            notifier.wake()  # anything committed while we were not listening is found by the readers' cursors
+            await lost.wait()
+            log.warning("event listener connection lost; reconnecting")
+        except asyncio.CancelledError:
+            raise
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("event listener cannot connect (%s); retrying in %.1fs", type(exc).__name__, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, max_backoff)
+        finally:
+            if conn is not None and not conn.is_closed():
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+
+def _set(event: asyncio.Event, _connection: object) -> None:
+    event.set()
