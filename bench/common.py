@@ -163,3 +163,33 @@ async def load(
 async def warm_up(call: Callable[[], Awaitable[Any]], times: int = 200) -> None:
     for _ in range(times):
         await call()
+
+
+def make_tokens(database_url: str, specs: list[tuple[str, str, str | None]]) -> list[str]:
+    """Tokens for (name, role, department) in one connection, after loading the shipped configuration."""
+    from grid_service.auth import hash_token, new_token
+    from grid_service.config import read_config_dir
+    from grid_service.db import config_store
+    from grid_service.db import tokens as db_tokens
+    from grid_service.db.migrate import migrate
+    from grid_service.db.pool import connect
+    from grid_service.settings import DEFAULT_CONFIG_DIR
+
+    async def run() -> list[str]:
+        conn = await connect(database_url)
+        try:
+            await migrate(conn)
+            if await config_store.current_generation(conn) is None:
+                await config_store.store_bundle(conn, read_config_dir(DEFAULT_CONFIG_DIR))
+            made = []
+            for name, role, department in specs:
+                token = new_token()
+                await db_tokens.insert_token(
+                    conn, name=name, role=role, department=department, token_hash=hash_token(token)
+                )
+                made.append(token)
+            return made
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 
@@ -20,6 +21,7 @@ from grid_service.flows.group_commit import GroupCommitter
 from grid_service.notifier import Notifier, listen
 from grid_service.settings import Settings, mask_url
 from grid_service.state import ConfigHolder
+from grid_service.tracker import EventTracker
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +110,21 @@ async def _follow_configuration(app: web.Application, holder: ConfigHolder) -> N
 
 async def event_listener(app: web.Application) -> AsyncIterator[None]:
     """The worker's LISTEN connection; queue long-polls wait on its notifier."""
+    settings = app[keys.SETTINGS]
     notifier = Notifier()
+    tracker = EventTracker(
+        app[keys.POOL],
+        notifier,
+        settle=dt.timedelta(seconds=settings.event_gap_settle_s),
+        timeout=settings.db_timeout_s,
+    )
     app[keys.NOTIFIER] = notifier
-    task = asyncio.create_task(listen(app[keys.DATABASE_URL], notifier))
+    app[keys.TRACKER] = tracker
+    tasks = [asyncio.create_task(listen(app[keys.DATABASE_URL], notifier)), asyncio.create_task(tracker.run())]
+    await asyncio.wait_for(tracker.ready.wait(), timeout=settings.db_timeout_s * 2)
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    notifier.wake()  # let long-polls finish now rather than at their timeout
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -13,11 +13,13 @@ from grid_service.flows.group_commit import GroupCommitter
 from grid_service.notifier import Notifier
 from grid_service.settings import Settings
 from grid_service.state import ConfigHolder
+from grid_service.tracker import EventTracker
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE_URL = web.AppKey("database_url", str)
 POOL = web.AppKey("pool", asyncpg.Pool)
 NOTIFIER = web.AppKey("notifier", Notifier)
+TRACKER = web.AppKey("tracker", EventTracker)
 CONFIG = web.AppKey("config", ConfigHolder)
 TOKENS = web.AppKey("tokens", TokenCache)
 INTAKE = web.AppKey("intake", GroupCommitter)

@@ -24,7 +24,12 @@ CHANNEL = "grid_events"
 
 
 class Notifier:
-    """Wakes every waiter of this worker when something was committed."""
+    """Wakes every waiter of this worker when something was committed.
+
+    A reader takes a ``ticket`` *before* it looks at the database and waits on
+    that ticket after: a commit that lands between its look and its wait has
+    already set the ticket, so no wake-up is ever lost.
+    """
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
@@ -32,11 +37,14 @@ class Notifier:
 
     def wake(self) -> None:
         self._event.set()
-        self._event = asyncio.Event()  # later waiters wait for the next commit
+        self._event = asyncio.Event()  # later tickets wait for the next commit
 
-    async def wait(self, timeout: float) -> bool:
-        """True when woken, False when ``timeout`` seconds passed first."""
-        event = self._event
+    def ticket(self) -> asyncio.Event:
+        return self._event
+
+    async def wait(self, ticket: asyncio.Event, timeout: float) -> bool:
+        """True when woken since ``ticket`` was taken, False when ``timeout`` seconds passed first."""
+        event = ticket
         self.waiters += 1
         try:
             async with asyncio.timeout(timeout):

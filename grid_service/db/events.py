@@ -68,3 +68,23 @@ async def horizon(conn: Conn, after: int, *, settle: dt.timedelta) -> Horizon:
 async def department_queue(conn: Conn, *, department: str, after: int, upto: int, limit: int) -> list[asyncpg.Record]:
     """The department's cases with a change in (after, upto], oldest last change first, as they are now."""
     return await conn.fetch(QUEUE, after, upto, department, limit)
+
+
+TOUCHED = """
+SELECT e.seq, c.department, e.data->>'department' AS event_department,
+       e.data->>'previous_department' AS previous_department
+  FROM events e JOIN cases c ON c.id = e.case_id
+ WHERE e.seq > $1 AND e.seq <= $2
+"""
+LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM events"
+
+
+async def touched_departments(conn: Conn, *, after: int, upto: int) -> set[str]:
+    """Departments whose queue has news in (after, upto]."""
+    rows = await conn.fetch(TOUCHED, after, upto)
+    return {d for r in rows for d in (r["department"], r["event_department"], r["previous_department"]) if d}
+
+
+async def last_seq(conn: Conn) -> int:
+    value: int = await conn.fetchval(LAST_SEQ)
+    return value

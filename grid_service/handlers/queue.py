@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+from typing import Any
 
 from aiohttp import web
 
@@ -14,8 +15,6 @@ from grid_service.errors import ValidationFailed, field_error
 from grid_service.handlers.cases import present_case
 from grid_service.handlers.common import json_response, principal, validate_query
 from grid_service.schemas import QueueQuery, Role
-
-GAP_RECHECK_S = 0.05  # while a sequence gap may still fill, look again this often even without a wake-up
 
 
 def encode_cursor(seq: int) -> str:
@@ -45,26 +44,37 @@ async def department_queue(request: web.Request) -> web.Response:
     cursor = decode_cursor(query.after)
     settings = request.app[keys.SETTINGS]
     settle = dt.timedelta(seconds=settings.event_gap_settle_s)
-    notifier = request.app[keys.NOTIFIER]
+    tracker = request.app[keys.TRACKER]
     loop = asyncio.get_running_loop()
     give_up_at = loop.time() + query.wait
     scanned = cursor  # events up to here hold nothing for this department
+    first = True
     while True:
-        async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
-            horizon = await db_events.horizon(conn, scanned, settle=settle)
-            rows = []
-            if horizon.seq > scanned:
-                rows = await db_events.department_queue(
-                    conn, department=department, after=scanned, upto=horizon.seq, limit=query.limit
-                )
+        ticket = tracker.ticket()  # taken before looking, so an advance during the look still wakes us
+        # The first look always reads the database; after a wake-up the worker's tracker says whether
+        # this department has news at all, so a thousand idle long-polls do not each query per commit.
+        if not first and tracker.news_for(department, scanned) is False:
+            scanned = max(scanned, tracker.horizon)
+            rows: list[Any] = []
+            upto = scanned
+        else:
+            async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+                found = await db_events.horizon(conn, scanned, settle=settle)
+                upto = found.seq
+                rows = []
+                if upto > scanned:
+                    rows = await db_events.department_queue(
+                        conn, department=department, after=scanned, upto=upto, limit=query.limit
+                    )
         if rows:
-            last = rows[-1]["last_seq"] if len(rows) == query.limit else horizon.seq
+            last = rows[-1]["last_seq"] if len(rows) == query.limit else upto
             snapshot = request.app[keys.CONFIG].current
             now = request.app[keys.CLOCK]()
             cases = [{**present_case(r, snapshot, now), "seq": r["last_seq"]} for r in rows]
             return json_response({"cases": cases, "cursor": encode_cursor(last)})
-        scanned = horizon.seq
+        scanned = max(scanned, upto)
+        first = False
         remaining = give_up_at - loop.time()
         if remaining <= 0:
             return json_response({"cases": [], "cursor": encode_cursor(cursor)})
-        await notifier.wait(min(remaining, GAP_RECHECK_S) if horizon.gap_pending else remaining)
+        await tracker.wait(ticket, remaining)

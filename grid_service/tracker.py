@@ -1,0 +1,84 @@
+"""One reader of the event log per worker, so that long-polls do not each query on every commit.
+
+On every wake-up (a NOTIFY, or a short timer while a sequence gap may still
+fill) the tracker advances the worker's safe horizon once and records which
+departments' queues have news in the newly safe range. A waiting long-poll
+queries the database only when its own department has news.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections import deque
+
+import asyncpg
+
+from grid_service.db import events as db_events
+from grid_service.notifier import Notifier
+
+log = logging.getLogger(__name__)
+
+GAP_RECHECK_S = 0.02  # while a gap may still fill, look again this often even without a wake-up
+REMEMBERED_RANGES = 4096  # recent (after, upto, departments) steps kept to answer "any news for me?"
+
+
+class EventTracker:
+    def __init__(self, pool: asyncpg.Pool, notifier: Notifier, *, settle: dt.timedelta, timeout: float) -> None:
+        self._pool = pool
+        self._notifier = notifier
+        self._settle = settle
+        self._timeout = timeout
+        self.horizon = 0
+        self._steps: deque[tuple[int, int, frozenset[str]]] = deque(maxlen=REMEMBERED_RANGES)
+        self._advanced = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    def ticket(self) -> asyncio.Event:
+        return self._advanced
+
+    async def wait(self, ticket: asyncio.Event, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await ticket.wait()
+
+    def news_for(self, department: str, after: int) -> bool | None:
+        """Whether (after, horizon] holds news for ``department``; None when that range is no longer known."""
+        if after >= self.horizon:
+            return False
+        if not self._steps or self._steps[0][0] > after:
+            return None
+        return any(upto > after and department in departments for _, upto, departments in self._steps)
+
+    async def run(self) -> None:
+        """Until cancelled: follow the log, starting from its current end."""
+        while True:
+            try:
+                async with self._pool.acquire(timeout=self._timeout) as conn:
+                    self.horizon = await db_events.last_seq(conn)
+                break
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await asyncio.sleep(0.5)
+        self.ready.set()
+        while True:
+            ticket = self._notifier.ticket()
+            gap_pending = False
+            try:
+                gap_pending = await self._advance()
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("event tracker could not read the log (%s)", type(exc).__name__)
+                gap_pending = True
+            await self._notifier.wait(ticket, GAP_RECHECK_S if gap_pending else 30.0)
+
+    async def _advance(self) -> bool:
+        async with self._pool.acquire(timeout=self._timeout) as conn:
+            found = await db_events.horizon(conn, self.horizon, settle=self._settle)
+            if found.seq > self.horizon:
+                departments = await db_events.touched_departments(conn, after=self.horizon, upto=found.seq)
+                self._steps.append((self.horizon, found.seq, frozenset(departments)))
+                self.horizon = found.seq
+                self._advanced.set()
+                self._advanced = asyncio.Event()
+        return found.gap_pending
