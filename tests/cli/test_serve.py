@@ -1,0 +1,73 @@
+"""`grid-service serve --workers 2`: two processes on one port, one database."""
+
+import asyncio
+import os
+import socket
+import sys
+
+import aiohttp
+
+from tests.api.helpers import IN_CELL_1, report
+from tests.conftest import FIXTURE_CONFIG, bearer, make_token
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_two_workers_serve_one_port_and_wake_each_others_long_polls(db_url, db):
+    inspector = await make_token(db, "inspector")
+    clerk = await make_token(db, "department", "urban_management")
+    port = free_port()
+    env = {
+        **os.environ,
+        "GRID_SERVICE_DATABASE_URL": db_url,
+        "GRID_SERVICE_CONFIG": str(FIXTURE_CONFIG),
+        "GRID_SERVICE_LOG_LEVEL": "WARNING",
+    }
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "grid_service",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):  # bounded: up to 20 s for both workers to start
+                try:
+                    async with session.get(f"{base}/readyz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.2)
+            async with session.get(f"{base}/api/v1/queue", headers=bearer(clerk)) as r:
+                cursor = (await r.json())["cursor"]
+            polls = [
+                asyncio.create_task(
+                    session.get(f"{base}/api/v1/queue", params={"after": cursor, "wait": "20"}, headers=bearer(clerk))
+                )
+                for _ in range(4)  # spread over both workers by the kernel
+            ]
+            await asyncio.sleep(0.3)
+            async with session.post(
+                f"{base}/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(inspector)
+            ) as r:
+                case_id = (await r.json())["case_id"]
+            for poll in asyncio.as_completed(polls, timeout=20):
+                response = await poll
+                assert [c["id"] for c in (await response.json())["cases"]] == [case_id]
+    finally:
+        server.terminate()
+        output, _ = await asyncio.wait_for(server.communicate(), timeout=20)
+    assert output.decode().count("listening on") == 2
