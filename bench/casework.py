@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import orjson
 
-from bench.common import admin_url, free_port, fresh_database, load, make_tokens, process
+from bench.common import admin_url, fresh_database, load, make_tokens, service
 from bench.intake import bodies
 
 
@@ -100,15 +100,8 @@ def main() -> None:
         inspector, clerk = make_tokens(
             database, [("bench", "inspector", None), ("clerk", "department", "urban_management")]
         )
-        port = free_port()
-        env = {
-            "GRID_SERVICE_DATABASE_URL": database,
-            "GRID_SERVICE_LOG_LEVEL": "WARNING",
-            "GRID_SERVICE_POOL_MAX_SIZE": "40",
-        }
-        command = [sys.executable, "-m", "grid_service", "serve", "--port", str(port), "--workers", str(args.workers)]
-        with process(command, port=port, env=env):
-            asyncio.run(run(f"http://127.0.0.1:{port}", inspector, clerk, args))
+        with service(database, workers=args.workers) as url:
+            asyncio.run(run(url, inspector, clerk, args))
 
 
 if __name__ == "__main__":

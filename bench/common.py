@@ -193,3 +193,17 @@ def make_tokens(database_url: str, specs: list[tuple[str, str, str | None]]) -> 
             await conn.close()
 
     return asyncio.run(run())
+
+
+@contextlib.contextmanager
+def service(database_url: str, *, workers: int) -> Iterator[str]:
+    """`grid-service serve` with ``workers`` processes on a free port; yields its base URL."""
+    port = free_port()
+    env = {
+        "GRID_SERVICE_DATABASE_URL": database_url,
+        "GRID_SERVICE_LOG_LEVEL": "WARNING",
+        "GRID_SERVICE_POOL_MAX_SIZE": "40",
+    }
+    command = [sys.executable, "-m", "grid_service", "serve", "--port", str(port), "--workers", str(workers)]
+    with process(command, port=port, env=env):
+        yield f"http://127.0.0.1:{port}"

@@ -24,7 +24,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import admin_url, cli, free_port, fresh_database, load, process
+from bench.common import admin_url, cli, free_port, fresh_database, load, process, service
 from grid_service.config import read_config_dir
 from grid_service.settings import DEFAULT_CONFIG_DIR
 
@@ -95,17 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     with admin_url() as admin, fresh_database(admin) as service_db, fresh_database(admin) as baseline_db:
         token = cli(service_db, "token", "create", "--role", "inspector", "--name", "bench")
-        service_port, baseline_port = free_port(), free_port()
-        service_cmd = [
-            sys.executable,
-            "-m",
-            "grid_service",
-            "serve",
-            "--port",
-            str(service_port),
-            "--workers",
-            str(args.workers),
-        ]
+        baseline_port = free_port()
         baseline_cmd = [
             sys.executable,
             str(Path(__file__).with_name("baseline_server.py")),
@@ -113,13 +103,8 @@ def main() -> None:
             str(baseline_port),
             str(args.workers),
         ]
-        env = {
-            "GRID_SERVICE_DATABASE_URL": service_db,
-            "GRID_SERVICE_LOG_LEVEL": "WARNING",
-            "GRID_SERVICE_POOL_MAX_SIZE": "40",
-        }
-        with process(service_cmd, port=service_port, env=env), process(baseline_cmd, port=baseline_port):
-            asyncio.run(measure(f"http://127.0.0.1:{service_port}", f"http://127.0.0.1:{baseline_port}", token, args))
+        with service(service_db, workers=args.workers) as url, process(baseline_cmd, port=baseline_port):
+            asyncio.run(measure(url, f"http://127.0.0.1:{baseline_port}", token, args))
 
 
 if __name__ == "__main__":

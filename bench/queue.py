@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import admin_url, free_port, fresh_database, make_tokens, process
+from bench.common import admin_url, fresh_database, make_tokens, service
 from bench.intake import bodies
 
 DEPARTMENTS = [
@@ -132,15 +132,8 @@ def main() -> None:
         clerks: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for n, (department, token) in enumerate(zip(departments, clerk_tokens, strict=True)):
             clerks[department].append((n, token))
-        port = free_port()
-        env = {
-            "GRID_SERVICE_DATABASE_URL": database,
-            "GRID_SERVICE_LOG_LEVEL": "WARNING",
-            "GRID_SERVICE_POOL_MAX_SIZE": "40",
-        }
-        command = [sys.executable, "-m", "grid_service", "serve", "--port", str(port), "--workers", str(args.workers)]
-        with process(command, port=port, env=env):
-            asyncio.run(run(f"http://127.0.0.1:{port}", inspector, clerks, args))
+        with service(database, workers=args.workers) as url:
+            asyncio.run(run(url, inspector, clerks, args))
 
 
 if __name__ == "__main__":

@@ -12,17 +12,18 @@ import asyncpg
 
 from grid_service.db.pool import Conn
 
-SELECT_CASE = """
+# A case as every read presents it: its columns and the names of its category, cell and department.
+CASE_READ = """
 SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, k.name AS category_name, c.urgent,
        c.lon, c.lat, c.grid_version, c.grid_code, g.name AS grid_name, c.department, d.name AS department_name,
        c.routing_rule, c.created_at, c.dispatched_at, c.deadline_at, c.rework_count, c.report_count,
-       c.updated_at
-  FROM cases c
+       c.updated_at{extra}
+  FROM {source}
   JOIN categories k ON k.code = c.category
   LEFT JOIN grid_cells g ON g.version = c.grid_version AND g.code = c.grid_code
   LEFT JOIN departments d ON d.code = c.department
- WHERE c.id = $1
 """
+SELECT_CASE = CASE_READ.format(extra="", source="cases c") + " WHERE c.id = $1"
 SELECT_EVENTS = "SELECT seq, type, at, actor, note, data FROM events WHERE case_id = $1 ORDER BY seq"
 
 
@@ -105,19 +106,14 @@ async def append_event(
     return seq
 
 
-LIST_CASES = """
-SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, k.name AS category_name, c.urgent,
-       c.lon, c.lat, c.grid_version, c.grid_code, g.name AS grid_name, c.department, d.name AS department_name,
-       c.routing_rule, c.created_at, c.dispatched_at, c.deadline_at, c.rework_count, c.report_count,
-       c.updated_at
-  FROM cases c
-  JOIN categories k ON k.code = c.category
-  LEFT JOIN grid_cells g ON g.version = c.grid_version AND g.code = c.grid_code
-  LEFT JOIN departments d ON d.code = c.department
+LIST_CASES = (
+    CASE_READ.format(extra="", source="cases c")
+    + """
  WHERE {where}
  ORDER BY c.id DESC
  LIMIT {limit}
 """
+)
 # Filter clauses: constants with a numbered placeholder slot; values always travel as parameters.
 CLAUSES = {
     "statuses": "c.status = ANY(${n}::text[])",

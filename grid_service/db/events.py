@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from grid_service.db.cases import CASE_READ
 from grid_service.db.pool import Conn
 from grid_service.domain.horizon import LogEntry, safe_horizon
 
@@ -19,7 +20,8 @@ SELECT clock_timestamp() AS now,
        (SELECT min(xact_start) FROM pg_stat_activity
          WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()) AS oldest_writer
 """
-QUEUE = """
+QUEUE = (
+    """
 WITH changed AS (
     SELECT e.case_id, max(e.seq) AS last_seq
       FROM events e JOIN cases c ON c.id = e.case_id
@@ -31,16 +33,10 @@ WITH changed AS (
      ORDER BY last_seq
      LIMIT $4
 )
-SELECT ch.last_seq, c.id, c.case_no, c.status, c.pending_reason, c.category, k.name AS category_name, c.urgent,
-       c.lon, c.lat, c.grid_version, c.grid_code, g.name AS grid_name, c.department, d.name AS department_name,
-       c.routing_rule, c.created_at, c.dispatched_at, c.deadline_at, c.rework_count, c.report_count, c.updated_at
-  FROM changed ch
-  JOIN cases c ON c.id = ch.case_id
-  JOIN categories k ON k.code = c.category
-  LEFT JOIN grid_cells g ON g.version = c.grid_version AND g.code = c.grid_code
-  LEFT JOIN departments d ON d.code = c.department
- ORDER BY ch.last_seq
 """
+    + CASE_READ.format(extra=", ch.last_seq", source="changed ch JOIN cases c ON c.id = ch.case_id")
+    + " ORDER BY ch.last_seq"
+)
 HORIZON_SCAN = 10_000  # events examined per call; a reader further behind catches up over several calls
 
 

@@ -46,7 +46,7 @@ INTAKE_FIELDS: tuple[tuple[str, str], ...] = (
 _FIELD_COUNT = len(INTAKE_FIELDS)
 # Built once from the constant above: placeholders and type names only, never values.
 INTAKE_BATCH = (
-    "SELECT ord, outcome FROM intake_batch("  # noqa: S608
+    "SELECT ord, outcome FROM intake_batch("
     + ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(INTAKE_FIELDS, start=1))
     + f", ${_FIELD_COUNT + 1}::boolean[], ${_FIELD_COUNT + 2}::integer[], ${_FIELD_COUNT + 3}::text[],"
     + f" ${_FIELD_COUNT + 4}::bigint[])"
