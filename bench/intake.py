@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-reports", type=int, default=50_000)
-    parser.add_argument("--batch-concurrency", type=int, default=4)
+    parser.add_argument("--batch-concurrency", type=int, default=8)
     args = parser.parse_args()
     with admin_url() as admin, fresh_database(admin) as service_db, fresh_database(admin) as baseline_db:
         token = cli(service_db, "token", "create", "--role", "inspector", "--name", "bench")

@@ -43,6 +43,7 @@ async def database_pool(app: web.Application) -> AsyncIterator[None]:
         await migrate(conn)
     app[keys.DATABASE_URL] = url
     app[keys.POOL] = pool
+    app[keys.NOTIFIER] = Notifier()  # writers tell it after committing events; see event_listener
     app[keys.TOKENS] = TokenCache(settings.token_cache_s)
     yield
     await pool.close()
@@ -56,6 +57,7 @@ async def intake_writer(app: web.Application) -> AsyncIterator[None]:
         timeout=settings.db_timeout_s,
         max_items=settings.intake_chunk,
         max_in_flight=settings.intake_in_flight,
+        on_commit=app[keys.NOTIFIER].published,
     )
     app[keys.INTAKE] = committer
     yield
@@ -109,19 +111,17 @@ async def _follow_configuration(app: web.Application, holder: ConfigHolder) -> N
 
 
 async def event_listener(app: web.Application) -> AsyncIterator[None]:
-    """The worker's LISTEN connection; queue long-polls wait on its notifier."""
+    """The worker's LISTEN (and NOTIFY) connection, and the tracker long-polls wait on."""
     settings = app[keys.SETTINGS]
-    notifier = Notifier()
+    notifier = app[keys.NOTIFIER]
     tracker = EventTracker(
         app[keys.POOL],
         notifier,
         settle=dt.timedelta(seconds=settings.event_gap_settle_s),
         timeout=settings.db_timeout_s,
     )
-    app[keys.NOTIFIER] = notifier
     app[keys.TRACKER] = tracker
     tasks = [asyncio.create_task(listen(app[keys.DATABASE_URL], notifier)), asyncio.create_task(tracker.run())]
-    await asyncio.wait_for(tracker.ready.wait(), timeout=settings.db_timeout_s * 2)
     yield
     for task in tasks:
         task.cancel()

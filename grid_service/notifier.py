@@ -1,8 +1,13 @@
 """Wake-ups for readers of the event log, from PostgreSQL LISTEN/NOTIFY.
 
 Each worker keeps one dedicated connection LISTENing on ``grid_events`` (never
-a pooled one: a pooled connection is handed to other work). Every transaction
-that appends events notifies on commit, whichever worker or host made it.
+a pooled one: a pooled connection is handed to other work). Code that commits
+events calls ``Notifier.published()`` after the commit; the worker then sends
+one NOTIFY on its dedicated connection for everything committed since its
+last one, which wakes the waiters of every worker and host. The NOTIFY is not
+sent from inside the writing transactions on purpose: PostgreSQL serialises
+the commits of notifying transactions, which would cap intake.
+
 When the connection is lost the listener reconnects with backoff and wakes
 every waiter, who then re-reads from its own cursor: nothing is missed across
 a reconnect, because the cursor, not the notification, says what is new.
@@ -34,6 +39,12 @@ class Notifier:
     def __init__(self) -> None:
         self._event = asyncio.Event()
         self.waiters = 0
+        self._to_publish = asyncio.Event()
+
+    def published(self) -> None:
+        """Events were committed here: wake this worker's waiters now and tell the other workers."""
+        self.wake()
+        self._to_publish.set()
 
     def wake(self) -> None:
         self._event.set()
@@ -63,6 +74,12 @@ async def listen(url: str, notifier: Notifier, *, max_backoff: float = 5.0) -> N
     def on_notify(*_: Any) -> None:
         notifier.wake()
 
+    async def publish(conn: asyncpg.Connection) -> None:
+        while True:
+            await notifier._to_publish.wait()
+            notifier._to_publish.clear()  # commits from here on go into the next NOTIFY
+            await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+
     while True:
         conn: asyncpg.Connection | None = None
         try:
@@ -72,7 +89,11 @@ async def listen(url: str, notifier: Notifier, *, max_backoff: float = 5.0) -> N
             await conn.add_listener(CHANNEL, on_notify)
             backoff = 0.1
             notifier.wake()  # anything committed while we were not listening is found by the readers' cursors
-            await lost.wait()
+            publisher = asyncio.create_task(publish(conn))
+            try:
+                await asyncio.wait([publisher, asyncio.create_task(lost.wait())], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                publisher.cancel()
             log.warning("event listener connection lost; reconnecting")
         except asyncio.CancelledError:
             raise

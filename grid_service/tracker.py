@@ -3,7 +3,9 @@
 On every wake-up (a NOTIFY, or a short timer while a sequence gap may still
 fill) the tracker advances the worker's safe horizon once and records which
 departments' queues have news in the newly safe range. A waiting long-poll
-queries the database only when its own department has news.
+queries the database only when its own department has news. While no
+long-poll waits, the tracker reads nothing; when one arrives it restarts from
+the end of the log and has every waiter look once for itself.
 """
 
 from __future__ import annotations
@@ -34,18 +36,27 @@ class EventTracker:
         self.horizon = 0
         self._steps: deque[tuple[int, int, frozenset[str]]] = deque(maxlen=REMEMBERED_RANGES)
         self._advanced = asyncio.Event()
-        self.ready = asyncio.Event()
+        self.waiters = 0
+        self._following = False  # False while nobody waits: the log is not read for nothing
 
     def ticket(self) -> asyncio.Event:
         return self._advanced
 
     async def wait(self, ticket: asyncio.Event, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await ticket.wait()
+        self.waiters += 1
+        if not self._following:
+            self._notifier.wake()  # start following now
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await ticket.wait()
+        finally:
+            self.waiters -= 1
 
     def news_for(self, department: str, after: int) -> bool | None:
-        """Whether (after, horizon] holds news for ``department``; None when that range is no longer known."""
+        """Whether (after, horizon] holds news for ``department``; None when that is not known."""
+        if not self._following:
+            return None
         if after >= self.horizon:
             return False
         if not self._steps or self._steps[0][0] > after:
@@ -53,24 +64,31 @@ class EventTracker:
         return any(upto > after and department in departments for _, upto, departments in self._steps)
 
     async def run(self) -> None:
-        """Until cancelled: follow the log, starting from its current end."""
-        while True:
-            try:
-                async with self._pool.acquire(timeout=self._timeout) as conn:
-                    self.horizon = await db_events.last_seq(conn)
-                break
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                await asyncio.sleep(0.5)
-        self.ready.set()
+        """Until cancelled: follow the log while long-polls wait, from where it ends when they start."""
         while True:
             ticket = self._notifier.ticket()
             gap_pending = False
             try:
-                gap_pending = await self._advance()
+                if self.waiters == 0:
+                    self._following = False  # nobody waits: stop reading until somebody does
+                else:
+                    if not self._following:
+                        await self._restart()
+                    gap_pending = await self._advance()
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("event tracker could not read the log (%s)", type(exc).__name__)
                 gap_pending = True
             await self._notifier.wait(ticket, GAP_RECHECK_S if gap_pending else 30.0)
+
+    async def _restart(self) -> None:
+        """Follow again from the current end of the log; earlier ranges are unknown (readers query)."""
+        async with self._pool.acquire(timeout=self._timeout) as conn:
+            self.horizon = await db_events.last_seq(conn)
+        self._steps.clear()
+        self._following = True
+        # Whatever was committed while nobody followed is unknown here: every waiter looks once itself.
+        self._advanced.set()
+        self._advanced = asyncio.Event()
 
     async def _advance(self) -> bool:
         async with self._pool.acquire(timeout=self._timeout) as conn:

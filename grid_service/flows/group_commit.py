@@ -30,6 +30,7 @@ import asyncio
 import functools
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -42,8 +43,17 @@ CONNECTION_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionEr
 
 
 class GroupCommitter:
-    def __init__(self, pool: asyncpg.Pool, *, timeout: float, max_items: int = 50, max_in_flight: int = 2) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        timeout: float,
+        max_items: int = 50,
+        max_in_flight: int = 2,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
         self._pool = pool
+        self._on_commit = on_commit  # told after every committed transaction
         self._timeout = timeout
         self._max_items = max_items
         self._max_in_flight = max_in_flight
@@ -121,6 +131,7 @@ class GroupCommitter:
             for item in batch:
                 await self._flush([item])
             return
+        self._on_commit()
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             _settle(future, result=outcome)
 

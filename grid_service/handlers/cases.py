@@ -149,6 +149,7 @@ def action_handler(action: Action, body_model: type[BaseModel]) -> Callable[[web
             now=request.app[keys.CLOCK](),
             timeout=request.app[keys.SETTINGS].db_timeout_s,
         )
+        request.app[keys.NOTIFIER].published()
         return json_response(await _read_case(request, case_id, after_action=True))
 
     handle.__name__ = f"case_{action.value}"
