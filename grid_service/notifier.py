@@ -26,6 +26,7 @@ import asyncpg
 log = logging.getLogger(__name__)
 
 CHANNEL = "grid_events"
+PUBLISH_EVERY_S = 0.01
 
 
 class Notifier:
@@ -79,6 +80,9 @@ async def listen(url: str, notifier: Notifier, *, max_backoff: float = 5.0) -> N
             await notifier._to_publish.wait()
             notifier._to_publish.clear()  # commits from here on go into the next NOTIFY
             await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+            # Under load, one NOTIFY covers every commit of the next few milliseconds: each NOTIFY
+            # is a transaction that signals every listening backend.
+            await asyncio.sleep(PUBLISH_EVERY_S)
 
     while True:
         conn: asyncpg.Connection | None = None

@@ -53,14 +53,15 @@ async def department_queue(request: web.Request) -> web.Response:
         ticket = tracker.ticket()  # taken before looking, so an advance during the look still wakes us
         # The first look always reads the database; after a wake-up the worker's tracker says whether
         # this department has news at all, so a thousand idle long-polls do not each query per commit.
-        if not first and tracker.news_for(department, scanned) is False:
+        news = None if first else tracker.news_for(department, scanned)
+        if news is False:
             scanned = max(scanned, tracker.horizon)
             rows: list[Any] = []
             upto = scanned
         else:
             async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
-                found = await db_events.horizon(conn, scanned, settle=settle)
-                upto = found.seq
+                # With news, the tracker's horizon is already known to be safe; otherwise find it.
+                upto = tracker.horizon if news else (await db_events.horizon(conn, scanned, settle=settle)).seq
                 rows = []
                 if upto > scanned:
                     rows = await db_events.department_queue(
