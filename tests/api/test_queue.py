@@ -4,9 +4,20 @@ import asyncio
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from grid_service import keys
 from grid_service.app import create_app
 from tests.api.helpers import IN_CELL_1, IN_CELL_2, IN_STREET_2, report
 from tests.conftest import bearer, settings_for
+
+
+async def parked(client) -> None:
+    """Until a long-poll of this worker is waiting for news (bounded: 10 s)."""
+    tracker = client.server.app[keys.TRACKER]
+    for _ in range(1000):
+        if tracker.waiters:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no long-poll started waiting")
 
 
 async def poll(client, token, after=None, wait=0, **extra):
@@ -54,7 +65,7 @@ async def test_paging_with_a_limit_neither_skips_nor_repeats(client, tokens):
 async def test_a_long_poll_wakes_when_a_change_is_committed(client, tokens):
     page = await poll(client, tokens["department"])
     waiting = asyncio.create_task(poll(client, tokens["department"], page["cursor"], wait=20))
-    await asyncio.sleep(0.2)
+    await parked(client)  # so that only a wake-up can deliver what follows
     assert not waiting.done()
     case_id = await submit(client, tokens)
     woken = await asyncio.wait_for(waiting, timeout=20)
@@ -67,7 +78,7 @@ async def test_a_commit_on_one_worker_wakes_a_long_poll_on_another(db_url, clien
     try:
         page = await poll(other, tokens["department"])
         waiting = asyncio.create_task(poll(other, tokens["department"], page["cursor"], wait=20))
-        await asyncio.sleep(0.2)
+        await parked(other)
         case_id = await submit(client, tokens)  # the first worker commits
         woken = await asyncio.wait_for(waiting, timeout=20)
         assert [c["id"] for c in woken["cases"]] == [case_id]

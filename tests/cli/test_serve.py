@@ -59,6 +59,8 @@ async def test_two_workers_serve_one_port_and_wake_each_others_long_polls(db_url
                 )
                 for _ in range(4)  # spread over both workers by the kernel
             ]
+            # The wake-up path itself is proven in tests/api/test_queue.py (where "parked" can be
+            # observed); here a poll that had not parked yet would find the case on its first look.
             await asyncio.sleep(0.3)
             async with session.post(
                 f"{base}/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(inspector)
