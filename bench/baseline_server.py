@@ -6,6 +6,7 @@ Usage: python bench/baseline_server.py DATABASE_URL PORT [WORKERS]
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import sys
 import uuid
 
@@ -64,5 +65,11 @@ if __name__ == "__main__":
     processes = [multiprocessing.Process(target=run, args=(database_url, listen_port)) for _ in range(workers)]
     for p in processes:
         p.start()
+
+    def stop(signum: int, frame: object) -> None:  # the workers are forked: stop them with the parent
+        for p in processes:
+            p.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
     for p in processes:
         p.join()

@@ -40,6 +40,18 @@ async def test_the_event_log_refuses_updates_and_deletes(client, tokens, db):
         await db.execute("DELETE FROM events")
 
 
+async def test_cases_and_reports_are_never_deleted(client, tokens, db):
+    from tests.api.helpers import report
+    from tests.conftest import bearer
+
+    await client.post("/api/v1/reports", json=report(), headers=bearer(tokens["inspector"]))
+    with pytest.raises(asyncpg.RaiseError, match="never deleted"):
+        await db.execute("DELETE FROM reports")
+    with pytest.raises(asyncpg.RaiseError, match="never deleted"):
+        await db.execute("DELETE FROM cases")
+    assert await db.fetchval("SELECT count(*) FROM reports") == await db.fetchval("SELECT count(*) FROM cases") == 1
+
+
 @pytest.fixture
 def config_copy(tmp_path: Path) -> Path:
     target = tmp_path / "config"
