@@ -76,6 +76,12 @@ class Grid:
     def get(self, code: str) -> Cell | None:
         return self._by_code.get(code)
 
+    def cells_in_box(self, min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> list[Cell]:
+        """The cells that touch a lon/lat box, in code order."""
+        parts = self._tree.query(shapely.box(min_lon, min_lat, max_lon, max_lat), predicate="intersects")
+        owners = sorted({int(owner) for owner in self._part_owner[parts]})
+        return [self.cells[owner] for owner in owners]
+
     def assign(self, lon: float, lat: float) -> Assignment | None:
         """Assign one WGS84 point; see the module docstring for the rule."""
         owner = self._index.lowest_owner(lon, lat)

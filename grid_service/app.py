@@ -29,5 +29,12 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] = utc_now
     app.cleanup_ctx.append(contexts.intake_writer)
     app.cleanup_ctx.append(contexts.event_listener)
     app.cleanup_ctx.append(contexts.configuration)
+    app.on_shutdown.append(_close_feeds)
     setup_routes(app)
     return app
+
+
+async def _close_feeds(app: web.Application) -> None:
+    """Live feeds never end by themselves; end them so that shutdown drains every other request."""
+    if keys.FEED in app:
+        app[keys.FEED].close_all()

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import secrets
 import signal
 import sys
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from grid_service.db import config_store
 from grid_service.db import tokens as db_tokens
 from grid_service.db.migrate import migrate
 from grid_service.db.pool import connect
+from grid_service.demo import Demo, DemoError, DemoTokens
 from grid_service.logs import configure_logging
 from grid_service.schemas import Role
 from grid_service.settings import Settings
@@ -67,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     revoke = token.add_parser("revoke", help="revoke a token by name")
     revoke.add_argument("name")
+
+    demo = sub.add_parser("demo", help="drive believable traffic against a running server (the map comes alive)")
+    demo.add_argument("--url", help="the running server (default: http://HOST:PORT from the settings)")
+    demo.add_argument("--rate", type=float, default=2.0, help="new reports per second")
+    demo.add_argument("--duration", type=float, help="seconds to run (default: until interrupted)")
+    demo.add_argument("--seed", type=int)
     return parser
 
 
@@ -98,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(asyncio.run(_token_create(settings, args.role, args.department, args.name)))
         elif args.command == "token" and args.token_command == "revoke":
             print(asyncio.run(_token_revoke(settings, args.name)))
+        elif args.command == "demo":
+            _demo(settings, args)
     except (CommandError, ConfigError, GridFileError) as exc:
         print(f"grid-service: {exc}", file=sys.stderr)
         sys.exit(1)
@@ -180,6 +190,39 @@ async def _token_revoke(settings: Settings, name: str) -> str:
     if not await _with_db(settings, revoke):
         raise CommandError(f"no active token named {name!r}")
     return f"revoked {name!r}"
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> None:
+    base_url = args.url or f"http://{settings.host}:{settings.port}"
+    run = f"demo-{secrets.token_hex(3)}"  # token names are unique; each run makes its own
+
+    async def make_tokens(conn: Any) -> tuple[DemoTokens, str]:
+        async def make(role: str, name: str, department: str | None = None) -> str:
+            token = new_token()
+            await db_tokens.insert_token(
+                conn, name=f"{run}-{name}", role=role, department=department, token_hash=hash_token(token)
+            )
+            return token
+
+        departments = [r["code"] for r in await conn.fetch("SELECT code FROM departments WHERE active ORDER BY code")]
+        tokens = DemoTokens(
+            inspectors=[await make("inspector", f"inspector-{n}") for n in range(1, 4)],
+            dispatcher=await make("dispatcher", "dispatcher"),
+            departments={code: await make("department", code, code) for code in departments},
+        )
+        return tokens, await make("viewer", "wall")
+
+    tokens, viewer = asyncio.run(_with_db(settings, make_tokens))
+    print(f"demo traffic against {base_url} at {args.rate} reports/s (tokens named {run}-*); Ctrl-C stops it")
+    print(f"watch it: {base_url}/map?access_token={viewer}", flush=True)
+    demo = Demo(base_url, tokens, rate=args.rate, seed=args.seed)
+    try:
+        counts = asyncio.run(demo.run(args.duration))
+    except KeyboardInterrupt:
+        counts = demo.counts
+    except (DemoError, OSError) as exc:
+        raise CommandError(str(exc)) from exc
+    print("calls made:", ", ".join(f"{key}: {n}" for key, n in sorted(counts.items())))
 
 
 def serve(settings: Settings) -> None:

@@ -17,6 +17,7 @@ from grid_service.db import config_store
 from grid_service.db.embedded import start_embedded
 from grid_service.db.migrate import migrate
 from grid_service.db.pool import create_pool
+from grid_service.feed import FeedHub
 from grid_service.flows.group_commit import GroupCommitter
 from grid_service.notifier import Notifier, listen
 from grid_service.settings import Settings, mask_url
@@ -111,7 +112,7 @@ async def _follow_configuration(app: web.Application, holder: ConfigHolder) -> N
 
 
 async def event_listener(app: web.Application) -> AsyncIterator[None]:
-    """The worker's LISTEN (and NOTIFY) connection, and the tracker long-polls wait on."""
+    """The worker's LISTEN (and NOTIFY) connection, the tracker long-polls wait on, and the live feed."""
     settings = app[keys.SETTINGS]
     notifier = app[keys.NOTIFIER]
     tracker = EventTracker(
@@ -121,7 +122,20 @@ async def event_listener(app: web.Application) -> AsyncIterator[None]:
         timeout=settings.db_timeout_s,
     )
     app[keys.TRACKER] = tracker
-    tasks = [asyncio.create_task(listen(app[keys.DATABASE_URL], notifier)), asyncio.create_task(tracker.run())]
+    hub = FeedHub(
+        app[keys.POOL],
+        notifier,
+        config=lambda: app[keys.CONFIG].current,
+        clock=app[keys.CLOCK],
+        settle=dt.timedelta(seconds=settings.event_gap_settle_s),
+        timeout=settings.db_timeout_s,
+    )
+    app[keys.FEED] = hub
+    tasks = [
+        asyncio.create_task(listen(app[keys.DATABASE_URL], notifier)),
+        asyncio.create_task(tracker.run()),
+        asyncio.create_task(hub.run()),
+    ]
     yield
     for task in tasks:
         task.cancel()

@@ -9,6 +9,7 @@ import asyncpg
 from aiohttp import web
 
 from grid_service.auth import Principal, TokenCache
+from grid_service.feed import FeedHub
 from grid_service.flows.group_commit import GroupCommitter
 from grid_service.notifier import Notifier
 from grid_service.settings import Settings
@@ -20,6 +21,7 @@ DATABASE_URL = web.AppKey("database_url", str)
 POOL = web.AppKey("pool", asyncpg.Pool)
 NOTIFIER = web.AppKey("notifier", Notifier)
 TRACKER = web.AppKey("tracker", EventTracker)
+FEED = web.AppKey("feed", FeedHub)
 CONFIG = web.AppKey("config", ConfigHolder)
 TOKENS = web.AppKey("tokens", TokenCache)
 INTAKE = web.AppKey("intake", GroupCommitter)

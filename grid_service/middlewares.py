@@ -13,7 +13,7 @@ from aiohttp.typedefs import Handler
 
 from grid_service import keys
 from grid_service.errors import ApiError, DatabaseUnavailable, Forbidden, Unauthenticated
-from grid_service.handlers.common import json_response
+from grid_service.handlers.common import ACCESS_TOKEN, json_response
 from grid_service.routes import ROLE_RULES
 
 log = logging.getLogger("grid_service.access")
@@ -97,7 +97,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         return await handler(request)
     token = _bearer(request)
     if token is None:
-        raise Unauthenticated("send Authorization: Bearer <token>")
+        raise Unauthenticated("send Authorization: Bearer <token> (or ?access_token= on GET)")
     settings = request.app[keys.SETTINGS]
     caller = await request.app[keys.TOKENS].lookup(request.app[keys.POOL], token, settings.db_timeout_s)
     if caller is None:
@@ -113,4 +113,6 @@ def _bearer(request: web.Request) -> str | None:
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
+    if request.method == "GET":  # EventSource and page loads cannot set headers
+        return request.query.get(ACCESS_TOKEN) or None
     return None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from grid_service.handlers.common import ACCESS_TOKEN
 from grid_service.schemas import ErrorEnvelope
 
 if TYPE_CHECKING:
@@ -49,9 +50,21 @@ def build_document(routes: Sequence[Route], *, version: str) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": definitions.get("$defs", {}),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                # Browsers cannot set headers on EventSource or a page load: GET also takes the token here.
+                "access_token": {"type": "apiKey", "in": "query", "name": ACCESS_TOKEN},
+            },
         },
     }
+
+
+def _content(route: Route) -> dict[str, Any]:
+    if route.response is not None:
+        return {"content": {route.content_type: {"schema": _ref(route.response)}}}
+    if route.content_type != "application/json":
+        return {"content": {route.content_type: {"schema": {"type": "string"}}}}
+    return {}
 
 
 def _operation(route: Route) -> dict[str, Any]:
@@ -63,14 +76,14 @@ def _operation(route: Route) -> dict[str, Any]:
         "responses": {
             str(route.status): {
                 "description": "Success.",
-                **({"content": {"application/json": {"schema": _ref(route.response)}}} if route.response else {}),
+                **_content(route),
             }
         },
     }
     if route.roles is None:
         operation["security"] = []
     else:
-        operation["security"] = [{"bearer": []}]
+        operation["security"] = [{"bearer": []}] + ([{"access_token": []}] if route.method == "GET" else [])
         roles = ", ".join(sorted(r.value for r in route.roles))
         operation["description"] += f" Roles: {roles}."
     if route.body is not None:

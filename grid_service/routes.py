@@ -4,26 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 from pydantic import BaseModel
 
 from grid_service.domain.states import Action
-from grid_service.handlers import cases, catalogue, grids, health, media, openapi, queue, reports
+from grid_service.handlers import cases, catalogue, feed, grids, health, map_view, media, openapi, queue, reports
 from grid_service.schemas import (
     AcceptBody,
     BatchResponse,
     CancelBody,
+    CaseFeatureCollection,
     CaseIdPath,
     CaseList,
     CaseListQuery,
     CaseRead,
     CategoryList,
+    CellFeatureCollection,
     CellLocation,
     DepartmentList,
     DispatchBody,
+    FeedQuery,
+    GridsQuery,
     Health,
     LocateQuery,
+    MapCasesQuery,
     MediaStored,
     QueuePage,
     QueueQuery,
@@ -58,6 +64,7 @@ class Route:
     query: type[BaseModel] | None = None
     path_params: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
+    content_type: str = "application/json"
 
 
 INTAKE_ERRORS = (400, 409, 413, 415, 422, 503)
@@ -216,11 +223,80 @@ ROUTES: tuple[Route, ...] = (
         query=LocateQuery,
         errors=(404, 422),
     ),
+    Route(
+        "GET",
+        "/api/v1/grids",
+        map_view.grids,
+        "grids.list",
+        READERS,
+        "The current grid's cells touching the bbox (all without one), each with its open cases, as a GeoJSON "
+        "FeatureCollection.",
+        CellFeatureCollection,
+        query=GridsQuery,
+        errors=(422, 503),
+        content_type="application/geo+json",
+    ),
+    Route(
+        "GET",
+        "/api/v1/map/cases",
+        map_view.map_cases,
+        "map.cases",
+        READERS,
+        "Cases in the bbox (open ones, or all with status=all) as a GeoJSON FeatureCollection of points, each "
+        "with its light; seq is where the live feed continues (GET /api/v1/feed?after=seq). A department sees "
+        "its own cases only.",
+        CaseFeatureCollection,
+        query=MapCasesQuery,
+        errors=(422, 503),
+        content_type="application/geo+json",
+    ),
+    Route(
+        "GET",
+        "/api/v1/feed",
+        feed.feed,
+        "feed",
+        READERS,
+        "Every case event as Server-Sent Events: id is the event's sequence, event its type (case.created, "
+        "case.dispatched, ...), data the case as a GeoJSON Feature (as it is when the event is read) with the "
+        "event in properties.event. Filter by bbox, category and department (a department token gets its own). "
+        "Reconnect with Last-Event-ID (or ?after=) to receive every missed event first, then live ones: nothing "
+        "lost, nothing repeated. A comment line every 15 s keeps idle connections open; a client that falls "
+        "too far behind is disconnected and resumes by Last-Event-ID. 422 unknown_event_id when the id is "
+        "later than any event (reconnect without one).",
+        query=FeedQuery,
+        errors=(422, 503),
+        content_type="text/event-stream",
+    ),
+    Route(
+        "GET",
+        "/map",
+        map_view.page,
+        "map_view.page",
+        None,
+        "The command-center page: open it as /map?access_token=<viewer token>. The page holds no data itself; "
+        "it reads the API with the token.",
+        content_type="text/html",
+    ),
+    Route(
+        "GET",
+        "/map/settings.json",
+        map_view.page_settings,
+        "map.settings",
+        None,
+        "What the map page needs besides data: the optional tile-layer URL.",
+    ),
+)
+# Files the map page loads: Leaflet from its Python package, and the page's own script and style.
+STATIC: tuple[tuple[str, Path, str], ...] = (
+    ("/static/leaflet", map_view.LEAFLET_DIR, "static.leaflet"),
+    ("/static/map", map_view.PAGE_DIR, "static.map"),
 )
 
-ROLE_RULES: dict[str, frozenset[Role] | None] = {r.name: r.roles for r in ROUTES}
+ROLE_RULES: dict[str, frozenset[Role] | None] = {r.name: r.roles for r in ROUTES} | {n: None for _, _, n in STATIC}
 
 
 def setup_routes(app: web.Application) -> None:
     for route in ROUTES:
         app.router.add_route(route.method, route.path, route.handler, name=route.name)
+    for prefix, directory, name in STATIC:
+        app.router.add_static(prefix, directory, name=name)

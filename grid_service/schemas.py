@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="longitude, decimal degrees")]
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="latitude, decimal degrees")]
@@ -14,6 +14,32 @@ ClientId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 GridCode = Annotated[str, Field(pattern=r"^[0-9]{15}$")]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``minLon,minLat,maxLon,maxLat`` as numbers, checked."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise ValueError("bbox is minLon,minLat,maxLon,maxLat")
+    try:
+        min_lon, min_lat, max_lon, max_lat = (float(p) for p in parts)
+    except ValueError as exc:
+        raise ValueError("bbox values must be numbers") from exc
+    if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
+        raise ValueError("bbox must be minLon,minLat,maxLon,maxLat within -180..180 and -90..90, min before max")
+    return min_lon, min_lat, max_lon, max_lat
+
+
+def _check_bbox(text: str) -> str:
+    parse_bbox(text)
+    return text
+
+
+BBox = Annotated[
+    str,
+    Field(max_length=200, description="minLon,minLat,maxLon,maxLat (WGS84)", examples=["126.60,45.55,126.70,45.62"]),
+    AfterValidator(_check_bbox),
+]
 
 
 class Crs(StrEnum):
@@ -228,7 +254,7 @@ class CaseListQuery(_In):
     category: Code | None = None
     department: Code | None = None
     grid: Annotated[str, Field(pattern=r"^[0-9]{1,15}$")] | None = None
-    bbox: Annotated[str, Field(pattern=r"^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$")] | None = None
+    bbox: BBox | None = None
     overdue: bool | None = None
     after: Annotated[str, Field(max_length=64)] | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 50
@@ -290,3 +316,50 @@ class QueueCase(CaseSummary):
 class QueuePage(BaseModel):
     cases: list[QueueCase]
     cursor: str
+
+
+class FeedQuery(_In):
+    bbox: BBox | None = None
+    category: Code | None = None
+    department: Code | None = None  # a department token always gets its own department's cases
+    after: Annotated[int, Field(ge=0, description="resume after this event id (Last-Event-ID wins)")] | None = None
+
+
+class MapCasesQuery(_In):
+    bbox: BBox | None = None
+    status: Literal["open", "all"] = "open"
+
+
+class GridsQuery(_In):
+    bbox: BBox | None = None
+
+
+class CaseFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: GeoPoint
+    properties: dict[str, Any] = Field(description="the case as GET /api/v1/cases/{id} presents it, without reports")
+
+
+class CaseFeatureCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    features: list[CaseFeature]
+    seq: int = Field(description="the live feed continues after this event id (GET /api/v1/feed?after=)")
+
+
+class CellProperties(BaseModel):
+    code: str
+    name: str
+    open_cases: int
+
+
+class CellFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon, WGS84")
+    properties: CellProperties
+
+
+class CellFeatureCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    features: list[CellFeature]

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     event_gap_settle_s: float = Field(default=1.0, gt=0)  # see domain/horizon.py
     intake_chunk: int = Field(default=50, ge=1, le=500)  # most reports written by one shared transaction
     intake_in_flight: int = Field(default=2, ge=1, le=32)  # shared intake transactions per worker at once
+    feed_heartbeat_s: float = Field(default=15.0, gt=0)  # a comment line on idle live feeds
+    feed_buffer_events: int = Field(default=2000, ge=10)  # events queued for one slow feed before it is cut off
+    feed_send_timeout_s: float = Field(default=30.0, gt=0)  # a feed whose client accepts nothing for this long ends
 
 
 def mask_url(url: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from grid_service.db.pool import Conn
+from grid_service.schemas import parse_bbox
 
 # A case as every read presents it: its columns and the names of its category, cell and department.
 CASE_READ = """
@@ -147,7 +148,7 @@ class CaseFilter:
 
     @classmethod
     def from_query(cls, query: Any, *, now: dt.datetime) -> CaseFilter:
-        bbox = [float(v) for v in query.bbox.split(",")] if query.bbox else [None] * 4
+        bbox: tuple[float | None, ...] = parse_bbox(query.bbox) if query.bbox else (None, None, None, None)
         return cls(
             now=now,
             statuses=query.status.split(",") if query.status else None,

@@ -12,8 +12,8 @@ from aiohttp import web
 from grid_service import keys
 from grid_service.db import events as db_events
 from grid_service.errors import ValidationFailed, field_error
-from grid_service.handlers.cases import present_case
 from grid_service.handlers.common import json_response, principal, validate_query
+from grid_service.presenters import present_case
 from grid_service.schemas import QueueQuery, Role
 
 

@@ -1,0 +1,99 @@
+"""Reading the event log for the live feed and the map snapshots."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import asyncpg
+
+from grid_service.db.cases import CASE_READ
+from grid_service.db.pool import Conn
+
+# Events in (after, upto], each with its case as it is now; filters are optional (NULL: any).
+FEED_EVENTS = (
+    CASE_READ.format(
+        extra=", e.seq, e.type AS event_type, e.at AS event_at",
+        source="events e JOIN cases c ON c.id = e.case_id",
+    )
+    + """
+ WHERE e.seq > $1 AND e.seq <= $2
+   AND ($4::text IS NULL OR c.category = $4)
+   AND ($5::text IS NULL OR c.department = $5)
+   AND ($6::float8 IS NULL OR (c.lon BETWEEN $6 AND $8 AND c.lat BETWEEN $7 AND $9))
+ ORDER BY e.seq
+ LIMIT $3
+"""
+)
+# A position in the log with no gap below it that may still fill: the newest event written before
+# every transaction still writing began, and longer ago than the settle time (domain/horizon.py).
+SAFE_START = """
+WITH writers AS (
+    SELECT least(min(xact_start), clock_timestamp() - $1::interval) AS since
+      FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+)
+SELECT coalesce((SELECT e.seq FROM events e, writers w
+                  WHERE e.written_at < coalesce(w.since, clock_timestamp() - $1::interval)
+                  ORDER BY e.seq DESC LIMIT 1), 0)
+"""
+MAP_CASES = (
+    CASE_READ.format(extra="", source="cases c")
+    + """
+ WHERE ($1::boolean OR c.status NOT IN ('closed', 'cancelled'))
+   AND ($2::float8 IS NULL OR (c.lon BETWEEN $2 AND $4 AND c.lat BETWEEN $3 AND $5))
+   AND ($6::text IS NULL OR c.department = $6)
+ ORDER BY c.id
+"""
+)
+OPEN_PER_CELL = """
+SELECT grid_code, count(*) AS open_cases FROM cases
+ WHERE grid_version = $1 AND status NOT IN ('closed', 'cancelled')
+ GROUP BY grid_code
+"""
+LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM events"
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """Filters of a feed or a snapshot; None means any."""
+
+    category: str | None = None
+    department: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+
+    def matches(self, row: asyncpg.Record) -> bool:
+        if self.category is not None and row["category"] != self.category:
+            return False
+        if self.department is not None and row["department"] != self.department:
+            return False
+        if self.bbox is not None:
+            min_lon, min_lat, max_lon, max_lat = self.bbox
+            return min_lon <= row["lon"] <= max_lon and min_lat <= row["lat"] <= max_lat
+        return True
+
+
+async def events(conn: Conn, *, after: int, upto: int, limit: int, area: Area | None = None) -> list[asyncpg.Record]:
+    area = area or Area()
+    box = area.bbox or (None, None, None, None)
+    return await conn.fetch(FEED_EVENTS, after, upto, limit, area.category, area.department, *box)
+
+
+async def safe_start(conn: Conn, *, settle: dt.timedelta) -> int:
+    value: int = await conn.fetchval(SAFE_START, settle)
+    return value
+
+
+async def last_seq(conn: Conn) -> int:
+    value: int = await conn.fetchval(LAST_SEQ)
+    return value
+
+
+async def map_cases(
+    conn: Conn, *, include_closed: bool, bbox: tuple[float, float, float, float] | None, department: str | None
+) -> list[asyncpg.Record]:
+    box = bbox or (None, None, None, None)
+    return await conn.fetch(MAP_CASES, include_closed, *box, department)
+
+
+async def open_cases_per_cell(conn: Conn, *, grid_version: int) -> dict[str, int]:
+    return {r["grid_code"]: r["open_cases"] for r in await conn.fetch(OPEN_PER_CELL, grid_version)}

@@ -1,0 +1,215 @@
+"""`grid-service demo`: believable traffic against a running server, so that the map comes alive.
+
+Inspectors report the configured categories around the grid (some twice, as
+duplicates; a few outside it); each department long-polls its queue, accepts,
+resolves and sometimes rejects; the dispatcher re-dispatches what waits;
+inspectors verify resolved cases and sometimes fail the check. Everything goes
+through the public API, as real clients would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+DESCRIPTIONS = {
+    "illegal_construction": ["楼顶私自加盖彩钢房", "小区绿地内违建围墙", "沿街违规搭建棚厦"],
+    "outdoor_barbecue": ["夜市路边露天烧烤，油烟大", "居民楼下烧烤摊占用人行道"],
+    "street_occupation": ["商户出店经营，占用盲道", "水果摊占道经营"],
+    "construction_dust": ["工地渣土未苫盖", "运输车辆遗撒，扬尘严重"],
+    "cooking_fumes": ["饭店油烟直排", "油烟净化器未开启"],
+    "straw_burning": ["田间焚烧秸秆，浓烟", "路边焚烧落叶杂草"],
+    "exposed_garbage": ["垃圾箱满溢", "道路边暴露垃圾成堆"],
+    "illegal_small_ads": ["电线杆小广告", "墙体喷涂办证广告"],
+    "small_coal_boiler": ["小锅炉冒黑烟", "燃煤小锅炉未拆除"],
+    "road_damage": ["路面坑槽", "井盖破损"],
+    "road_snow_ice": ["人行道积雪结冰未清", "路口冰包影响通行"],
+    "safety_hazard": ["广告牌松动有坠落风险", "消防通道堵塞"],
+}
+OUTSIDE_SHARE = 0.04  # reports beyond the grid: they wait for the dispatcher as outside_grid
+DUPLICATE_SHARE = 0.10  # a second report of a spot already reported
+REJECT_SHARE = 0.08
+FAIL_CHECK_SHARE = 0.15
+
+
+class DemoError(RuntimeError):
+    """The demo cannot run against this server."""
+
+
+@dataclass
+class DemoTokens:
+    inspectors: list[str]
+    dispatcher: str
+    departments: dict[str, str]  # department code -> token
+
+
+@dataclass
+class World:
+    categories: list[str]
+    departments: list[str]
+    bbox: tuple[float, float, float, float]
+    recent: list[tuple[str, float, float]] = field(default_factory=list)  # (category, lon, lat)
+
+
+class Demo:
+    def __init__(self, base_url: str, tokens: DemoTokens, *, rate: float, seed: int | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.tokens = tokens
+        self.rate = rate
+        self.random = random.Random(seed)
+        self.counts: dict[str, int] = {}
+        self._working: set[asyncio.Task[None]] = set()
+
+    async def run(self, duration: float | None) -> dict[str, int]:
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            self.session = session
+            world = await self._world()
+            tasks = [
+                asyncio.create_task(self._inspectors(world)),
+                asyncio.create_task(self._dispatcher(world)),
+                asyncio.create_task(self._verifier()),
+                *(asyncio.create_task(self._department(code)) for code in self.tokens.departments),
+            ]
+            try:
+                if duration is None:
+                    await asyncio.gather(*tasks)
+                else:
+                    await asyncio.sleep(duration)
+            finally:
+                for task in [*tasks, *self._working]:
+                    task.cancel()
+                await asyncio.gather(*tasks, *self._working, return_exceptions=True)
+        return self.counts
+
+    async def _call(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with self.session.request(method, self.base_url + path, json=body, headers=headers) as response:
+            answer = await response.json(content_type=None)
+        key = f"{method} {path.split('?')[0].rsplit('/', 1)[-1]} {response.status}"
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return response.status, answer
+
+    async def _world(self) -> World:
+        token = self.tokens.dispatcher
+        status, categories = await self._call("GET", "/api/v1/categories", token)
+        if status == 401:
+            raise DemoError(
+                f"the server at {self.base_url} does not know the demo's tokens: run the demo with the same "
+                "GRID_SERVICE_DATABASE_URL (or GRID_SERVICE_DATA_DIR) as the server"
+            )
+        _, departments = await self._call("GET", "/api/v1/departments", token)
+        _, cells = await self._call("GET", "/api/v1/grids", token)
+        xs = [x for f in cells["features"] for x, _ in _points(f["geometry"])]
+        ys = [y for f in cells["features"] for _, y in _points(f["geometry"])]
+        return World(
+            categories=[c["code"] for c in categories["categories"]],
+            departments=[d["code"] for d in departments["departments"]],
+            bbox=(min(xs), min(ys), max(xs), max(ys)),
+        )
+
+    async def _inspectors(self, world: World) -> None:
+        while True:
+            await asyncio.sleep(self.random.expovariate(self.rate))
+            await self._report(world)
+
+    async def _report(self, world: World) -> None:
+        rng = self.random
+        min_lon, min_lat, max_lon, max_lat = world.bbox
+        draw = rng.random()
+        if draw < DUPLICATE_SHARE and world.recent:
+            category, lon, lat = rng.choice(world.recent)
+            lon, lat = lon + rng.uniform(-5e-5, 5e-5), lat + rng.uniform(-5e-5, 5e-5)  # a few metres away
+        elif draw < DUPLICATE_SHARE + OUTSIDE_SHARE:
+            category = rng.choice(world.categories)
+            lon, lat = max_lon + rng.uniform(0.01, 0.03), rng.uniform(min_lat, max_lat)
+        else:
+            category = rng.choice(world.categories)
+            lon, lat = rng.uniform(min_lon, max_lon), rng.uniform(min_lat, max_lat)
+            world.recent = [*world.recent[-49:], (category, lon, lat)]
+        body = {
+            "client_id": uuid.uuid4().hex,
+            "category": category,
+            "description": rng.choice(DESCRIPTIONS.get(category, ["现场巡查发现问题"])),
+            "urgent": rng.random() < 0.1,
+            "location": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+        }
+        await self._call("POST", "/api/v1/reports", rng.choice(self.tokens.inspectors), body)
+
+    async def _department(self, department: str) -> None:
+        """Long-poll the queue; accept (or reject) what arrives, resolve it a little later."""
+        token = self.tokens.departments[department]
+        cursor = ""
+        while True:
+            status, page = await self._call("GET", f"/api/v1/queue?wait=20&after={cursor}", token)
+            if status != 200:
+                await asyncio.sleep(2)
+                continue
+            cursor = page["cursor"]
+            for case in page["cases"]:
+                if case["department"] and case["department"]["code"] == department:
+                    work = asyncio.create_task(self._work(case, token))
+                    self._working.add(work)
+                    work.add_done_callback(self._working.discard)
+
+    async def _work(self, case: dict[str, Any], token: str) -> None:
+        rng = self.random
+        path = f"/api/v1/cases/{case['id']}"
+        if case["status"] == "dispatched":
+            await asyncio.sleep(rng.uniform(2, 15))
+            if rng.random() < REJECT_SHARE:
+                await self._call("POST", f"{path}/reject", token, {"reason": "not_our_responsibility"})
+                return
+            await self._call("POST", f"{path}/accept", token, {})
+            await asyncio.sleep(rng.uniform(5, 40))
+            await self._call("POST", f"{path}/resolve", token, {"note": "已处置 handled"})
+        elif case["status"] == "in_progress" and case["rework_count"]:
+            await asyncio.sleep(rng.uniform(5, 30))  # sent back by a failed check: work it again
+            await self._call("POST", f"{path}/resolve", token, {"note": "已整改 reworked"})
+
+    async def _dispatcher(self, world: World) -> None:
+        """Send waiting cases somewhere sensible; cancel a few reported outside the district."""
+        rng = self.random
+        token = self.tokens.dispatcher
+        while True:
+            await asyncio.sleep(5)
+            status, page = await self._call("GET", "/api/v1/cases?status=pending_dispatch&limit=50", token)
+            if status != 200:
+                continue
+            for case in page["cases"]:
+                await asyncio.sleep(rng.uniform(0.2, 1.5))
+                path = f"/api/v1/cases/{case['id']}"
+                if case["pending_reason"] == "outside_grid" and rng.random() < 0.5:
+                    await self._call("POST", f"{path}/cancel", token, {"note": "不在辖区 outside the district"})
+                else:
+                    department = rng.choice(world.departments)
+                    await self._call("POST", f"{path}/dispatch", token, {"department": department})
+
+    async def _verifier(self) -> None:
+        rng = self.random
+        while True:
+            await asyncio.sleep(2)
+            inspector = rng.choice(self.tokens.inspectors)
+            status, page = await self._call("GET", "/api/v1/cases?status=resolved&limit=50", inspector)
+            if status != 200:
+                continue
+            for case in page["cases"]:
+                await asyncio.sleep(rng.uniform(0.1, 0.6))
+                passed = rng.random() >= FAIL_CHECK_SHARE
+                note = "核查通过 checked on site" if passed else "现场仍有问题 still there"
+                with contextlib.suppress(aiohttp.ClientError):
+                    await self._call(
+                        "POST", f"/api/v1/cases/{case['id']}/verify", inspector, {"passed": passed, "note": note}
+                    )
+
+
+def _points(geometry: dict[str, Any]) -> list[tuple[float, float]]:
+    if geometry["type"] == "Polygon":
+        return [tuple(p) for p in geometry["coordinates"][0]]  # type: ignore[misc]
+    return [tuple(p) for polygon in geometry["coordinates"] for p in polygon[0]]  # type: ignore[misc]

@@ -1,0 +1,179 @@
+"""The live feed: one reader of the event log per worker, fanned out to every subscriber.
+
+The hub follows the log while anybody subscribes, up to the safe horizon
+(domain/horizon.py), so an event that commits after a higher one is still
+delivered, and in order. Each event is read once, with its case, and encoded
+once; subscribers only filter and queue the encoded frame.
+
+A subscriber is told the hub's position when it joins: every later event
+reaches its queue, and it reads what it missed before that position from the
+database itself. Both parts come in sequence order and a subscriber never
+sends a sequence at or below the last one it sent, so nothing is repeated;
+both stop at safe horizons, so nothing is skipped.
+
+A subscriber that does not keep up is cut off once its queue holds
+``buffer_events`` frames (the server never buffers without bound); its client
+reconnects with Last-Event-ID and catches up from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import orjson
+
+from grid_service.db import events as db_events
+from grid_service.db import feed as db_feed
+from grid_service.notifier import Notifier
+from grid_service.presenters import present_case
+from grid_service.snapshot import ConfigSnapshot
+
+log = logging.getLogger(__name__)
+
+GAP_RECHECK_S = 0.02  # while a gap may still fill, look again this often
+PAGE = 1000  # events read per query
+
+
+def case_feature(row: asyncpg.Record, snapshot: ConfigSnapshot, now: dt.datetime) -> dict[str, Any]:
+    """A case as a GeoJSON Feature: the point, and the case as every read presents it."""
+    properties = present_case(row, snapshot, now)
+    geometry = properties.pop("location")
+    return {"type": "Feature", "id": properties["id"], "geometry": geometry, "properties": properties}
+
+
+def event_frame(row: asyncpg.Record, snapshot: ConfigSnapshot, now: dt.datetime) -> bytes:
+    """One Server-Sent Event: the sequence as its id, the event type, the case as a Feature."""
+    feature = case_feature(row, snapshot, now)
+    feature["properties"]["event"] = {
+        "seq": row["seq"],
+        "type": row["event_type"],
+        "at": row["event_at"].astimezone(snapshot.calendar.timezone).isoformat(),
+    }
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (row["seq"], row["event_type"].encode(), orjson.dumps(feature))
+
+
+class Subscriber:
+    def __init__(self, area: db_feed.Area, *, buffer_events: int, on_overflow: Callable[[], None]) -> None:
+        self.area = area
+        self._limit = buffer_events
+        self._on_overflow = on_overflow
+        self.frames: deque[tuple[int, bytes]] = deque()
+        self.ready = asyncio.Event()
+        self.closed = False
+
+    def offer(self, seq: int, frame: bytes) -> None:
+        if self.closed:
+            return
+        if len(self.frames) >= self._limit:
+            self.close()
+            self._on_overflow()
+            return
+        self.frames.append((seq, frame))
+        self.ready.set()
+
+    def close(self) -> None:
+        """Stop: the sender finishes what it is writing and ends the response."""
+        self.closed = True
+        self.frames.clear()
+        self.ready.set()
+
+    def take(self) -> list[tuple[int, bytes]]:
+        frames = list(self.frames)
+        self.frames.clear()
+        self.ready.clear()
+        return frames
+
+
+class FeedHub:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        notifier: Notifier,
+        *,
+        config: Callable[[], ConfigSnapshot],
+        clock: Callable[[], dt.datetime],
+        settle: dt.timedelta,
+        timeout: float,
+    ) -> None:
+        self._pool = pool
+        self._notifier = notifier
+        self._config = config
+        self._clock = clock
+        self._settle = settle
+        self._timeout = timeout
+        self._subscribers: set[Subscriber] = set()
+        self._joining = 0  # subscribers waiting for the hub to find its position
+        self._wanted = asyncio.Event()  # somebody subscribes: follow the log
+        self._positioned = asyncio.Event()
+        self.position = 0  # every event up to here was offered to the current subscribers
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    async def subscribe(self, subscriber: Subscriber) -> int:
+        """Join; every event after the returned position will be offered to ``subscriber``."""
+        self._joining += 1
+        try:
+            self._wanted.set()
+            self._notifier.wake()
+            async with asyncio.timeout(self._timeout):
+                await self._positioned.wait()
+        finally:
+            self._joining -= 1
+        self._subscribers.add(subscriber)
+        return self.position
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
+
+    def close_all(self) -> None:
+        """Shutting down: end every feed (clients reconnect to another worker with Last-Event-ID)."""
+        for subscriber in list(self._subscribers):
+            subscriber.close()
+
+    async def run(self) -> None:
+        """Until cancelled: follow the log while anybody subscribes."""
+        while True:
+            if not self._subscribers and not self._joining and self._positioned.is_set():
+                # Nobody listens: stop reading; the next subscriber starts from a fresh position.
+                self._positioned.clear()
+                self._wanted.clear()
+            await self._wanted.wait()
+            ticket = self._notifier.ticket()
+            gap_pending = False
+            try:
+                if not self._positioned.is_set():
+                    async with self._pool.acquire(timeout=self._timeout) as conn:
+                        self.position = await db_feed.safe_start(conn, settle=self._settle)
+                    self._positioned.set()
+                    continue  # subscribers may join now; read on the next pass
+                gap_pending = await self._advance()
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("live feed could not read the log (%s)", type(exc).__name__)
+                gap_pending = True
+            await self._notifier.wait(ticket, GAP_RECHECK_S if gap_pending else 15.0)
+
+    async def _advance(self) -> bool:
+        async with self._pool.acquire(timeout=self._timeout) as conn:
+            found = await db_events.horizon(conn, self.position, settle=self._settle)
+            while self.position < found.seq:
+                rows = await db_feed.events(conn, after=self.position, upto=found.seq, limit=PAGE)
+                self._fan_out(rows)
+                self.position = rows[-1]["seq"] if len(rows) == PAGE else found.seq
+        return found.gap_pending
+
+    def _fan_out(self, rows: list[asyncpg.Record]) -> None:
+        snapshot, now = self._config(), self._clock()
+        for row in rows:
+            listeners = [s for s in self._subscribers if s.area.matches(row)]
+            if listeners:
+                frame = event_frame(row, snapshot, now)
+                for subscriber in listeners:
+                    subscriber.offer(row["seq"], frame)

@@ -1,0 +1,91 @@
+"""The command center's map: case and cell snapshots as GeoJSON, and the page itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import weakref
+from pathlib import Path
+from typing import Any
+
+import orjson
+import shapely
+import xstatic.pkg.leaflet
+from aiohttp import web
+
+from geo.grid import Grid
+from grid_service import keys
+from grid_service.db import feed as db_feed
+from grid_service.feed import case_feature
+from grid_service.handlers.common import principal, validate_query
+from grid_service.schemas import GridsQuery, MapCasesQuery, Role, parse_bbox
+
+PAGE_DIR = Path(__file__).resolve().parents[1] / "static"
+LEAFLET_DIR = Path(xstatic.pkg.leaflet.BASE_DIR)
+# Cell outlines as GeoJSON, computed once per loaded grid (the grid object is replaced on reload).
+_OUTLINES: weakref.WeakKeyDictionary[Grid, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
+
+
+def geojson_response(body: dict[str, Any]) -> web.Response:
+    return web.Response(body=orjson.dumps(body), content_type="application/geo+json")
+
+
+async def map_cases(request: web.Request) -> web.Response:
+    query = validate_query(MapCasesQuery, request)
+    caller = principal(request)
+    settings = request.app[keys.SETTINGS]
+    async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            # Taken first, in the same snapshot: every event up to seq is reflected in the cases read,
+            # so a client that follows the feed after seq misses nothing.
+            seq = await db_feed.safe_start(conn, settle=dt.timedelta(seconds=settings.event_gap_settle_s))
+            rows = await db_feed.map_cases(
+                conn,
+                include_closed=query.status == "all",
+                bbox=parse_bbox(query.bbox) if query.bbox else None,
+                department=caller.department if caller.role is Role.DEPARTMENT else None,
+            )
+    snapshot, now = request.app[keys.CONFIG].current, request.app[keys.CLOCK]()
+    features = [case_feature(row, snapshot, now) for row in rows]
+    return geojson_response({"type": "FeatureCollection", "features": features, "seq": seq})
+
+
+def _outlines(grid: Grid) -> dict[str, dict[str, Any]]:
+    outlines = _OUTLINES.get(grid)
+    if outlines is None:
+        geometries = shapely.to_geojson([cell.geometry for cell in grid.cells])
+        outlines = {cell.code: orjson.loads(g) for cell, g in zip(grid.cells, geometries, strict=True)}
+        _OUTLINES[grid] = outlines
+    return outlines
+
+
+async def grids(request: web.Request) -> web.Response:
+    query = validate_query(GridsQuery, request)
+    snapshot = request.app[keys.CONFIG].current
+    grid = snapshot.grid
+    cells = grid.cells_in_box(*parse_bbox(query.bbox)) if query.bbox else list(grid.cells)
+    counts: dict[str, int] = {}
+    if snapshot.grid_version is not None and cells:
+        settings = request.app[keys.SETTINGS]
+        async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+            counts = await db_feed.open_cases_per_cell(conn, grid_version=snapshot.grid_version)
+    outlines = _outlines(grid)
+    features = [
+        {
+            "type": "Feature",
+            "id": cell.code,
+            "geometry": outlines[cell.code],
+            "properties": {"code": cell.code, "name": cell.name, "open_cases": counts.get(cell.code, 0)},
+        }
+        for cell in cells
+    ]
+    return geojson_response({"type": "FeatureCollection", "features": features})
+
+
+async def page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(PAGE_DIR / "map.html", headers={"Cache-Control": "no-cache"})
+
+
+async def page_settings(request: web.Request) -> web.Response:
+    """What the page needs to know that is not data: the optional tile layer."""
+    settings = request.app[keys.SETTINGS]
+    return web.json_response({"tile_url": settings.tile_url})

@@ -1,0 +1,286 @@
+// The command-center wall screen: grid cells, every open case coloured by its light, live from the feed.
+// Every string that came from a user is put into the page as text (textContent), never as HTML.
+"use strict";
+
+(() => {
+  const EVENT_TYPES = [
+    "case.created", "case.dispatched", "case.accepted", "case.resolved", "case.closed", "case.rejected",
+    "case.reopened", "case.cancelled", "case.warning", "case.overdue", "case.escalated", "case.reported_again",
+  ];
+  const RUNNING = new Set(["dispatched", "in_progress"]);
+  const FINISHED = new Set(["closed", "cancelled"]);
+  const COLOURS = { green: "#22c55e", yellow: "#facc15", red: "#ef4444", blue: "#38bdf8", grey: "#64748b" };
+  const STATUS_NAMES = {
+    pending_dispatch: "待派遣 pending dispatch", dispatched: "已派遣 dispatched", in_progress: "处置中 in progress",
+    resolved: "待核查 awaiting check", closed: "已结案 closed", cancelled: "已撤销 cancelled",
+  };
+  const TIME = new Intl.DateTimeFormat("zh-CN", {
+    timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
+  });
+  const CLOCK = new Intl.DateTimeFormat("zh-CN", {
+    timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  });
+  const RECONNECT_MS = 3000;
+
+  const token = takeToken();
+  const cases = new Map(); // case id -> GeoJSON Feature, as last read
+  const markers = new Map(); // case id -> Leaflet circle marker
+  const cells = new Map(); // cell code -> Leaflet layer
+  const closedHere = new Set(); // cases seen closing since the page opened
+  let feed = null;
+  let renderQueued = false;
+
+  const REASONS = { outside_grid: "网格外 outside grid", no_rule: "无派遣规则 no rule", rejected: "被退回 rejected" };
+  const map = L.map("map", { preferCanvas: true, zoomSnap: 0.25, attributionControl: false });
+  map.setView([45.58, 126.67], 12);
+
+  function takeToken() {
+    // The token arrives once in the address (?access_token=) and is kept for this tab only, out of the URL.
+    const url = new URL(window.location.href);
+    const given = url.searchParams.get("access_token");
+    if (given) {
+      sessionStorage.setItem("grid-service-token", given);
+      url.searchParams.delete("access_token");
+      history.replaceState(null, "", url.pathname + url.search + url.hash);
+    }
+    return given || sessionStorage.getItem("grid-service-token");
+  }
+
+  async function api(path) {
+    const response = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
+    if (!response.ok) throw new Error(`${path} answered ${response.status}`);
+    return response.json();
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function showProblem(message) {
+    const box = document.getElementById("problem");
+    box.textContent = message;
+    box.hidden = !message;
+  }
+
+  function formatTime(iso) {
+    return iso ? TIME.format(new Date(iso)) : "—";
+  }
+
+  function isOverdue(p, now) {
+    return RUNNING.has(p.status) && p.deadline_at !== null && Date.parse(p.deadline_at) <= now;
+  }
+
+  function colourOf(p, now) {
+    if (FINISHED.has(p.status)) return "grey";
+    if (isOverdue(p, now)) return "red";
+    if (RUNNING.has(p.status)) return p.light || "green";
+    return "blue";
+  }
+
+  function styleOf(p, now) {
+    const colour = COLOURS[colourOf(p, now)];
+    const finished = FINISHED.has(p.status);
+    return {
+      radius: p.urgent ? 7 : 5, color: "#0b1220", weight: 1, fillColor: colour,
+      fillOpacity: finished ? 0.45 : 0.95,
+    };
+  }
+
+  function upsert(feature) {
+    const p = feature.properties;
+    const previous = cases.get(feature.id);
+    cases.set(feature.id, feature);
+    if (p.status === "closed" && previous && previous.properties.status !== "closed") closedHere.add(feature.id);
+    const [lon, lat] = feature.geometry.coordinates;
+    let marker = markers.get(feature.id);
+    if (!marker) {
+      marker = L.circleMarker([lat, lon], styleOf(p, Date.now())).addTo(map);
+      marker.on("click", () => openCase(feature.id));
+      markers.set(feature.id, marker);
+    } else {
+      marker.setLatLng([lat, lon]);
+      marker.setStyle(styleOf(p, Date.now()));
+    }
+    queueRender();
+  }
+
+  function queueRender() {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(() => {
+      renderQueued = false;
+      render();
+    });
+  }
+
+  function render() {
+    const now = Date.now();
+    const counts = { pending_dispatch: 0, dispatched: 0, in_progress: 0, resolved: 0, overdue: 0 };
+    const perCell = new Map();
+    const overdue = [];
+    const pending = [];
+    for (const feature of cases.values()) {
+      const p = feature.properties;
+      if (p.status in counts) counts[p.status] += 1;
+      if (!FINISHED.has(p.status) && p.grid) perCell.set(p.grid.code, (perCell.get(p.grid.code) || 0) + 1);
+      if (isOverdue(p, now)) {
+        counts.overdue += 1;
+        overdue.push(feature);
+      }
+      if (p.status === "pending_dispatch") pending.push(feature);
+    }
+    counts.closed = closedHere.size;
+    for (const item of document.querySelectorAll("#counters li")) {
+      item.querySelector("b").textContent = counts[item.dataset.status] ?? 0;
+    }
+    overdue.sort((a, b) => Date.parse(a.properties.deadline_at) - Date.parse(b.properties.deadline_at));
+    pending.sort((a, b) => Date.parse(a.properties.created_at) - Date.parse(b.properties.created_at));
+    fillList("overdue-list", "overdue-count", overdue, (p) => `超期 since ${formatTime(p.deadline_at)}`);
+    fillList("pending-list", "pending-count", pending, (p) => `${REASONS[p.pending_reason] || ""} · ${formatTime(p.created_at)}`);
+    for (const [code, layer] of cells) {
+      const open = perCell.get(code) || 0;
+      layer.setStyle({ fillOpacity: Math.min(0.08 + open * 0.12, 0.6), fillColor: open ? "#f97316" : "#1e3a5f" });
+    }
+  }
+
+  function fillList(listId, countId, features, describe) {
+    const list = document.getElementById(listId);
+    document.getElementById(countId).textContent = features.length;
+    const items = features.slice(0, 200).map((feature) => {
+      const p = feature.properties;
+      const item = element("li", isOverdueClass(p));
+      item.dataset.caseId = feature.id;
+      item.append(element("span", "no", p.case_no), " ", element("span", "", p.category.name));
+      item.append(element("span", "meta", `${p.grid ? p.grid.name : "网格外 outside grid"} · ${describe(p)}`));
+      item.addEventListener("click", () => openCase(feature.id));
+      return item;
+    });
+    list.replaceChildren(...items);
+  }
+
+  function isOverdueClass(p) {
+    return isOverdue(p, Date.now()) ? "red" : "";
+  }
+
+  async function openCase(id) {
+    const marker = markers.get(id);
+    if (!marker) return;
+    map.panTo(marker.getLatLng());
+    const content = element("div", "case-popup");
+    marker.bindPopup(content, { maxWidth: 360 }).openPopup();
+    try {
+      const c = await api(`/api/v1/cases/${encodeURIComponent(id)}`);
+      content.append(element("h3", "", `${c.case_no} · ${c.category.name}`));
+      const facts = element("dl");
+      const rows = [
+        ["状态 status", STATUS_NAMES[c.status] || c.status],
+        ["部门 department", c.department ? c.department.name : "—"],
+        ["网格 cell", c.grid ? `${c.grid.name} (${c.grid.code})` : "网格外 outside grid"],
+        ["时限 deadline", formatTime(c.deadline_at)],
+        ["上报 reports", c.report_count],
+      ];
+      for (const [label, value] of rows) facts.append(element("dt", "", label), element("dd", "", value));
+      content.append(facts);
+      const reports = element("ul", "reports");
+      for (const r of c.reports) {
+        reports.append(element("li", "", `${formatTime(r.received_at)} ${r.description || "(无描述 no description)"}`));
+      }
+      content.append(reports);
+    } catch (error) {
+      content.append(element("p", "", `无法读取 could not read the case: ${error.message}`));
+    }
+    marker.getPopup().update();
+  }
+
+  async function loadCells() {
+    const collection = await api("/api/v1/grids");
+    const layer = L.geoJSON(collection, {
+      style: { color: "#3b5b8c", weight: 0.6, fillColor: "#1e3a5f", fillOpacity: 0.08 },
+      onEachFeature: (feature, cellLayer) => {
+        cells.set(feature.properties.code, cellLayer);
+        cellLayer.bindTooltip(() => element("span", "cell-label", `${feature.properties.name} ${feature.properties.code}`));
+      },
+    }).addTo(map);
+    if (collection.features.length) map.fitBounds(layer.getBounds(), { padding: [10, 10] });
+  }
+
+  async function loadCases() {
+    const collection = await api("/api/v1/map/cases?status=open");
+    for (const marker of markers.values()) marker.remove();
+    markers.clear();
+    cases.clear();
+    for (const feature of collection.features) upsert(feature);
+    return collection.seq;
+  }
+
+  function setLive(on, text) {
+    const live = document.getElementById("live");
+    live.className = on ? "live on" : "live off";
+    live.textContent = text;
+  }
+
+  function follow(after) {
+    const url = `/api/v1/feed?after=${after}&access_token=${encodeURIComponent(token)}`;
+    feed = new EventSource(url);
+    const onEvent = (message) => upsert(JSON.parse(message.data));
+    for (const type of EVENT_TYPES) feed.addEventListener(type, onEvent);
+    feed.onopen = () => {
+      setLive(true, "实时 live");
+      showProblem("");
+    };
+    feed.onerror = () => {
+      if (feed.readyState === EventSource.CLOSED) {
+        // The server refused to resume (or is gone for good): start again from a fresh snapshot.
+        setLive(false, "重新加载 reloading");
+        feed.close();
+        setTimeout(start, RECONNECT_MS);
+      } else {
+        setLive(false, "重连中 reconnecting"); // the browser resumes with Last-Event-ID by itself
+      }
+    };
+  }
+
+  async function start() {
+    try {
+      if (feed) feed.close();
+      follow(await loadCases());
+    } catch (error) {
+      setLive(false, "离线 offline");
+      showProblem(`无法连接 cannot reach the service: ${error.message}`);
+      setTimeout(start, RECONNECT_MS);
+    }
+  }
+
+  function tick() {
+    document.getElementById("clock").textContent = CLOCK.format(new Date());
+  }
+
+  async function main() {
+    tick();
+    setInterval(tick, 1000);
+    setInterval(() => {
+      // Deadlines pass without events: recolour what turned overdue.
+      const now = Date.now();
+      for (const [id, feature] of cases) markers.get(id)?.setStyle(styleOf(feature.properties, now));
+      queueRender();
+    }, 30000);
+    if (!token) {
+      showProblem("打开 /map?access_token=<token> (a viewer token)");
+      return;
+    }
+    try {
+      const settings = await (await fetch("/map/settings.json")).json();
+      if (settings.tile_url) L.tileLayer(settings.tile_url, { maxZoom: 19 }).addTo(map);
+      await loadCells();
+    } catch (error) {
+      showProblem(`无法读取网格 cannot read the grid: ${error.message}`);
+    }
+    await start();
+  }
+
+  window.commandCenter = { cases, markers, openCase, ready: main() };
+})();
