@@ -58,10 +58,13 @@ class World:
 
 
 class Demo:
-    def __init__(self, base_url: str, tokens: DemoTokens, *, rate: float, seed: int | None = None) -> None:
+    def __init__(
+        self, base_url: str, tokens: DemoTokens, *, rate: float, seed: int | None = None, pace: float = 1.0
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.tokens = tokens
         self.rate = rate
+        self.pace = pace  # scales every think time (tests run the same story faster)
         self.random = random.Random(seed)
         self.counts: dict[str, int] = {}
         self._working: set[asyncio.Task[None]] = set()
@@ -87,6 +90,9 @@ class Demo:
                     task.cancel()
                 await asyncio.gather(*tasks, *self._working, return_exceptions=True)
         return self.counts
+
+    async def _pause(self, seconds: float) -> None:
+        await asyncio.sleep(seconds * self.pace)
 
     async def _call(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"}
@@ -149,7 +155,7 @@ class Demo:
         while True:
             status, page = await self._call("GET", f"/api/v1/queue?wait=20&after={cursor}", token)
             if status != 200:
-                await asyncio.sleep(2)
+                await self._pause(2)
                 continue
             cursor = page["cursor"]
             for case in page["cases"]:
@@ -162,15 +168,15 @@ class Demo:
         rng = self.random
         path = f"/api/v1/cases/{case['id']}"
         if case["status"] == "dispatched":
-            await asyncio.sleep(rng.uniform(2, 15))
+            await self._pause(rng.uniform(2, 15))
             if rng.random() < REJECT_SHARE:
                 await self._call("POST", f"{path}/reject", token, {"reason": "not_our_responsibility"})
                 return
             await self._call("POST", f"{path}/accept", token, {})
-            await asyncio.sleep(rng.uniform(5, 40))
+            await self._pause(rng.uniform(5, 40))
             await self._call("POST", f"{path}/resolve", token, {"note": "已处置 handled"})
         elif case["status"] == "in_progress" and case["rework_count"]:
-            await asyncio.sleep(rng.uniform(5, 30))  # sent back by a failed check: work it again
+            await self._pause(rng.uniform(5, 30))  # sent back by a failed check: work it again
             await self._call("POST", f"{path}/resolve", token, {"note": "已整改 reworked"})
 
     async def _dispatcher(self, world: World) -> None:
@@ -178,12 +184,12 @@ class Demo:
         rng = self.random
         token = self.tokens.dispatcher
         while True:
-            await asyncio.sleep(5)
+            await self._pause(5)
             status, page = await self._call("GET", "/api/v1/cases?status=pending_dispatch&limit=50", token)
             if status != 200:
                 continue
             for case in page["cases"]:
-                await asyncio.sleep(rng.uniform(0.2, 1.5))
+                await self._pause(rng.uniform(0.2, 1.5))
                 path = f"/api/v1/cases/{case['id']}"
                 if case["pending_reason"] == "outside_grid" and rng.random() < 0.5:
                     await self._call("POST", f"{path}/cancel", token, {"note": "不在辖区 outside the district"})
@@ -194,13 +200,13 @@ class Demo:
     async def _verifier(self) -> None:
         rng = self.random
         while True:
-            await asyncio.sleep(2)
+            await self._pause(2)
             inspector = rng.choice(self.tokens.inspectors)
             status, page = await self._call("GET", "/api/v1/cases?status=resolved&limit=50", inspector)
             if status != 200:
                 continue
             for case in page["cases"]:
-                await asyncio.sleep(rng.uniform(0.1, 0.6))
+                await self._pause(rng.uniform(0.1, 0.6))
                 passed = rng.random() >= FAIL_CHECK_SHARE
                 note = "核查通过 checked on site" if passed else "现场仍有问题 still there"
                 with contextlib.suppress(aiohttp.ClientError):

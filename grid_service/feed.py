@@ -151,7 +151,7 @@ class FeedHub:
             try:
                 if not self._positioned.is_set():
                     async with self._pool.acquire(timeout=self._timeout) as conn:
-                        self.position = await db_feed.safe_start(conn, settle=self._settle)
+                        self.position = await db_feed.live_position(conn, settle=self._settle)
                     self._positioned.set()
                     continue  # subscribers may join now; read on the next pass
                 gap_pending = await self._advance()

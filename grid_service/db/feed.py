@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from grid_service.db import events as db_events
 from grid_service.db.cases import CASE_READ
 from grid_service.db.pool import Conn
 
@@ -78,9 +79,16 @@ async def events(conn: Conn, *, after: int, upto: int, limit: int, area: Area | 
     return await conn.fetch(FEED_EVENTS, after, upto, limit, area.category, area.department, *box)
 
 
-async def safe_start(conn: Conn, *, settle: dt.timedelta) -> int:
-    value: int = await conn.fetchval(SAFE_START, settle)
-    return value
+async def live_position(conn: Conn, *, settle: dt.timedelta) -> int:
+    """The newest position in the log with no gap below it that may still fill, found without knowing
+    an earlier one: a conservative start, then forward to the safe horizon. Call it outside a
+    transaction, so that everything up to it is committed before any later read's snapshot."""
+    position: int = await conn.fetchval(SAFE_START, settle)
+    while True:
+        found = await db_events.horizon(conn, position, settle=settle)
+        if found.seq == position:
+            return position
+        position = found.seq
 
 
 async def last_seq(conn: Conn) -> int:

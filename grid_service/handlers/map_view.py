@@ -34,16 +34,15 @@ async def map_cases(request: web.Request) -> web.Response:
     caller = principal(request)
     settings = request.app[keys.SETTINGS]
     async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            # Taken first, in the same snapshot: every event up to seq is reflected in the cases read,
-            # so a client that follows the feed after seq misses nothing.
-            seq = await db_feed.safe_start(conn, settle=dt.timedelta(seconds=settings.event_gap_settle_s))
-            rows = await db_feed.map_cases(
-                conn,
-                include_closed=query.status == "all",
-                bbox=parse_bbox(query.bbox) if query.bbox else None,
-                department=caller.department if caller.role is Role.DEPARTMENT else None,
-            )
+        # Found before the cases are read: every event up to seq is committed, so reflected in them,
+        # and a client that follows the feed after seq misses nothing (later ones arrive twice, harmlessly).
+        seq = await db_feed.live_position(conn, settle=dt.timedelta(seconds=settings.event_gap_settle_s))
+        rows = await db_feed.map_cases(
+            conn,
+            include_closed=query.status == "all",
+            bbox=parse_bbox(query.bbox) if query.bbox else None,
+            department=caller.department if caller.role is Role.DEPARTMENT else None,
+        )
     snapshot, now = request.app[keys.CONFIG].current, request.app[keys.CLOCK]()
     features = [case_feature(row, snapshot, now) for row in rows]
     return geojson_response({"type": "FeatureCollection", "features": features, "seq": seq})

@@ -1,0 +1,85 @@
+"""The command-center page in headless Chromium: clean load, live updates, user text shown as text."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.api.helpers import FAR_AWAY, IN_CELL_1, report
+from tests.conftest import bearer
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+@dataclass
+class PageLog:
+    errors: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+async def wall(browser, client, tokens):
+    """The map page as the wall screen opens it, with what it logged and requested."""
+    context = await browser.new_context(viewport={"width": 1600, "height": 900})
+    page = await context.new_page()
+    log = PageLog()
+    page.on("console", lambda m: log.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: log.errors.append(str(e)))
+    page.on("dialog", lambda d: log.dialogs.append(d.message))
+    host = urlsplit(str(client.make_url("/"))).hostname
+
+    def on_request(request: Any) -> None:
+        if urlsplit(request.url).hostname != host and not request.url.startswith("data:"):
+            log.outside.append(request.url)
+
+    page.on("request", on_request)
+    page.log = log
+    yield page
+    await context.close()
+
+
+async def open_map(page, client, token) -> None:
+    await page.goto(str(client.make_url(f"/map?access_token={token}")))
+    await page.wait_for_selector("#live.on", timeout=10_000)  # the feed is connected
+
+
+async def test_the_page_loads_cleanly_and_requests_nothing_outside_the_host(wall, client, tokens):
+    await client.post("/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(tokens["inspector"]))
+    await open_map(wall, client, tokens["viewer"])
+    assert await wall.evaluate("window.commandCenter.cases.size") == 1
+    assert await wall.locator("#counters li[data-status=dispatched] b").text_content() == "1"
+    assert "access_token" not in wall.url, "the token is taken out of the address bar"
+    assert wall.log.errors == [] and wall.log.outside == [] and wall.log.dialogs == []
+
+
+async def test_a_report_appears_on_the_map_within_two_seconds(wall, client, tokens):
+    await open_map(wall, client, tokens["viewer"])
+    response = await client.post("/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(tokens["inspector"]))
+    case_id = (await response.json())["case_id"]
+    submitted = time.monotonic()
+    await wall.wait_for_function(f"window.commandCenter.cases.has({case_id!r})", timeout=2_000)
+    assert time.monotonic() - submitted < 2.0
+    await wall.wait_for_function(
+        "document.querySelector('#counters li[data-status=dispatched] b').textContent === '1'", timeout=2_000
+    )
+    assert wall.log.errors == []
+
+
+async def test_a_hostile_description_renders_as_text(wall, client, tokens):
+    body = report(point=FAR_AWAY, description=HOSTILE)  # outside the grid: listed as pending dispatch
+    response = await client.post("/api/v1/reports", json=body, headers=bearer(tokens["inspector"]))
+    case_no = (await response.json())["case_no"]
+    await open_map(wall, client, tokens["viewer"])
+    item = wall.locator("#pending-list li").first
+    assert case_no in await item.text_content()
+    await item.click()
+    popup = wall.locator(".case-popup .reports li")
+    await popup.wait_for(timeout=5_000)
+    assert HOSTILE in await popup.text_content()
+    assert await wall.locator(".case-popup img").count() == 0
+    assert wall.log.dialogs == [] and wall.log.errors == []

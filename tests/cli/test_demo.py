@@ -1,0 +1,72 @@
+"""grid-service demo: the whole story through the public API, and the command around it."""
+
+import asyncio
+import sys
+
+from grid_service.demo import Demo, DemoTokens
+from tests.conftest import make_token
+
+
+async def test_the_demo_reports_works_dispatches_and_verifies_cases(client, db):
+    departments = ["housing", "sanitation", "street_office", "urban_management"]
+    tokens = DemoTokens(
+        inspectors=[await make_token(db, "inspector") for _ in range(2)],
+        dispatcher=await make_token(db, "dispatcher"),
+        departments={code: await make_token(db, "department", code) for code in departments},
+    )
+    demo = Demo(str(client.make_url("")), tokens, rate=25, seed=7, pace=0.05)
+    counts = await demo.run(duration=6)
+    assert counts.get("POST reports 201", 0) > 50
+    assert not [key for key in counts if key.endswith((" 500", " 422", " 401", " 403"))], counts
+    statuses = {r["status"]: r["n"] for r in await db.fetch("SELECT status, count(*) AS n FROM cases GROUP BY 1")}
+    assert statuses.get("closed", 0) > 0 and statuses.get("in_progress", 0) + statuses.get("resolved", 0) > 0, statuses
+    kinds = {r["type"] for r in await db.fetch("SELECT DISTINCT type FROM events")}
+    assert {"case.created", "case.dispatched", "case.accepted", "case.resolved", "case.closed"} <= kinds, kinds
+    assert {"case.reported_again", "case.rejected"} & kinds, "duplicates and rejections happen too"
+    outside = await db.fetchval("SELECT count(*) FROM cases WHERE pending_reason = 'outside_grid'")
+    dispatched_later = await db.fetchval(
+        "SELECT count(*) FROM events WHERE type = 'case.dispatched' AND actor <> 'routing'"
+    )
+    assert outside + dispatched_later > 0
+
+
+async def test_the_demo_command_prints_the_map_address_and_what_it_did(client, db_url):
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "grid_service",
+        "demo",
+        "--url",
+        str(client.make_url("")),
+        "--rate",
+        "10",
+        "--duration",
+        "3",
+        env={"GRID_SERVICE_DATABASE_URL": db_url, "GRID_SERVICE_LOG_LEVEL": "WARNING", "PATH": ""},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    text = out.decode()
+    assert "/map?access_token=gs_" in text
+    assert "POST reports 201" in text
+
+
+async def test_the_demo_says_clearly_when_the_server_is_not_there(db_url):
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "grid_service",
+        "demo",
+        "--url",
+        "http://127.0.0.1:9",
+        "--duration",
+        "1",
+        env={"GRID_SERVICE_DATABASE_URL": db_url, "GRID_SERVICE_LOG_LEVEL": "WARNING", "PATH": ""},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 1
+    assert err.decode().startswith("grid-service: ") and "Traceback" not in err.decode()
