@@ -129,6 +129,7 @@ async def event_listener(app: web.Application) -> AsyncIterator[None]:
         clock=app[keys.CLOCK],
         settle=dt.timedelta(seconds=settings.event_gap_settle_s),
         timeout=settings.db_timeout_s,
+        interval=settings.feed_interval_s,
     )
     app[keys.FEED] = hub
     tasks = [

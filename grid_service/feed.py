@@ -22,7 +22,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 GAP_RECHECK_S = 0.02  # while a gap may still fill, look again this often
 PAGE = 1000  # events read per query
+DIRECT_WRITE_MAX = 32 * 1024  # larger writes go through the subscriber's sender, which may wait
 
 
 def case_feature(row: asyncpg.Record, snapshot: ConfigSnapshot, now: dt.datetime) -> dict[str, Any]:
@@ -59,22 +60,56 @@ def event_frame(row: asyncpg.Record, snapshot: ConfigSnapshot, now: dt.datetime)
 
 
 class Subscriber:
-    def __init__(self, area: db_feed.Area, *, buffer_events: int, on_overflow: Callable[[], None]) -> None:
+    """One client of the feed: its filter, the last sequence it was sent, and frames queued for it.
+
+    While its connection keeps up, the hub writes to it directly (one write per read of the log,
+    no task switch); otherwise frames queue for its own sender task, which writes them in order.
+    """
+
+    def __init__(
+        self,
+        area: db_feed.Area,
+        *,
+        buffer_events: int,
+        on_overflow: Callable[[], None],
+        write: Callable[[bytes], Awaitable[None]],
+        backlog: Callable[[], int],
+    ) -> None:
         self.area = area
         self._limit = buffer_events
         self._on_overflow = on_overflow
+        self._write = write
+        self._backlog = backlog  # bytes written but not yet taken by the kernel
         self.frames: deque[tuple[int, bytes]] = deque()
         self.ready = asyncio.Event()
         self.closed = False
+        self.sent = 0  # the highest sequence written to the client
+        self._idle = False  # the sender waits with nothing queued: the hub may write itself
 
-    def offer(self, seq: int, frame: bytes) -> None:
+    async def deliver(self, items: list[tuple[int, bytes]], everything: bytes, count: int) -> None:
+        """The frames of one read of the log that this subscriber wants, in order; ``everything`` is
+        all ``count`` frames of that read joined, reused when it wants every one of them."""
         if self.closed:
             return
-        if len(self.frames) >= self._limit:
-            self.close()
-            self._on_overflow()
+        fresh = items if items[0][0] > self.sent else [item for item in items if item[0] > self.sent]
+        if not fresh:
             return
-        self.frames.append((seq, frame))
+        if self._idle and self._backlog() == 0:
+            payload = everything if len(fresh) == count else b"".join(frame for _, frame in fresh)
+            if len(payload) <= DIRECT_WRITE_MAX:
+                # Nothing is pending anywhere, so this write cannot wait for the client: no task switch.
+                self.sent = fresh[-1][0]
+                try:
+                    await self._write(payload)
+                except ConnectionError:
+                    self.close()
+                return
+        for seq, frame in fresh:
+            if len(self.frames) >= self._limit:
+                self.close()
+                self._on_overflow()
+                return
+            self.frames.append((seq, frame))
         self.ready.set()
 
     def close(self) -> None:
@@ -83,11 +118,27 @@ class Subscriber:
         self.frames.clear()
         self.ready.set()
 
-    def take(self) -> list[tuple[int, bytes]]:
-        frames = list(self.frames)
-        self.frames.clear()
-        self.ready.clear()
-        return frames
+    async def send(self, after: int, replay: Callable[[int], Awaitable[int]]) -> None:
+        """The sender: what the client missed (``replay`` writes from the database and returns where it
+        stopped), then whatever the hub queues, until closed or the client goes away."""
+        self.sent = after
+        try:
+            self.sent = await replay(self.sent)
+            while not self.closed:
+                if not self.frames:
+                    self._idle = True
+                    self.ready.clear()
+                    await self.ready.wait()
+                    self._idle = False
+                fresh = [(seq, frame) for seq, frame in self.frames if seq > self.sent]
+                self.frames.clear()
+                if fresh and not self.closed:
+                    self.sent = fresh[-1][0]
+                    await self._write(b"".join(frame for _, frame in fresh))
+        except ConnectionError:
+            # The client went away, or stalled: the kernel gives up on unacknowledged data after
+            # feed_send_timeout_s (TCP_USER_TIMEOUT), and a client whose queue fills is cut off.
+            self.closed = True
 
 
 class FeedHub:
@@ -100,9 +151,11 @@ class FeedHub:
         clock: Callable[[], dt.datetime],
         settle: dt.timedelta,
         timeout: float,
+        interval: float = 0.05,
     ) -> None:
         self._pool = pool
         self._notifier = notifier
+        self._interval = interval  # the least time between two reads of the log
         self._config = config
         self._clock = clock
         self._settle = settle
@@ -154,7 +207,11 @@ class FeedHub:
                         self.position = await db_feed.live_position(conn, settle=self._settle)
                     self._positioned.set()
                     continue  # subscribers may join now; read on the next pass
+                started = asyncio.get_running_loop().time()
                 gap_pending = await self._advance()
+                # Gather what commits meanwhile into the next read: a thousand subscribers cost one
+                # wake-up and one write each per read, however many events it brings.
+                await asyncio.sleep(max(0.0, started + self._interval - asyncio.get_running_loop().time()))
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("live feed could not read the log (%s)", type(exc).__name__)
                 gap_pending = True
@@ -165,15 +222,21 @@ class FeedHub:
             found = await db_events.horizon(conn, self.position, settle=self._settle)
             while self.position < found.seq:
                 rows = await db_feed.events(conn, after=self.position, upto=found.seq, limit=PAGE)
-                self._fan_out(rows)
+                await self._fan_out(rows)
                 self.position = rows[-1]["seq"] if len(rows) == PAGE else found.seq
         return found.gap_pending
 
-    def _fan_out(self, rows: list[asyncpg.Record]) -> None:
+    async def _fan_out(self, rows: list[asyncpg.Record]) -> None:
         snapshot, now = self._config(), self._clock()
+        wanted: dict[Subscriber, list[tuple[int, bytes]]] = {}
+        frames = []
         for row in rows:
             listeners = [s for s in self._subscribers if s.area.matches(row)]
             if listeners:
-                frame = event_frame(row, snapshot, now)
+                item = (row["seq"], event_frame(row, snapshot, now))
+                frames.append(item[1])
                 for subscriber in listeners:
-                    subscriber.offer(row["seq"], frame)
+                    wanted.setdefault(subscriber, []).append(item)
+        everything = b"".join(frames)
+        for subscriber, items in wanted.items():
+            await subscriber.deliver(items, everything, len(frames))

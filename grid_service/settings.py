@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     intake_in_flight: int = Field(default=2, ge=1, le=32)  # shared intake transactions per worker at once
     feed_heartbeat_s: float = Field(default=15.0, gt=0)  # a comment line on idle live feeds
     feed_buffer_events: int = Field(default=2000, ge=10)  # events queued for one slow feed before it is cut off
-    feed_send_timeout_s: float = Field(default=30.0, gt=0)  # a feed whose client accepts nothing for this long ends
+    feed_send_timeout_s: float = Field(default=30.0, gt=0)  # a feed whose client acknowledges nothing this long ends
+    feed_interval_s: float = Field(default=0.05, ge=0, le=1)  # least time between two reads of the log by a worker
 
 
 def mask_url(url: str) -> str:

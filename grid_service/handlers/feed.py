@@ -13,7 +13,6 @@ from grid_service.errors import ValidationFailed, field_error
 from grid_service.feed import PAGE, Subscriber, event_frame
 from grid_service.handlers.common import principal, validate_query
 from grid_service.schemas import FeedQuery, Role, parse_bbox
-from grid_service.settings import Settings
 
 LAST_EVENT_ID = "Last-Event-ID"
 
@@ -52,15 +51,35 @@ async def feed(request: web.Request) -> web.StreamResponse:
         if request.transport is not None:
             request.transport.abort()
 
-    subscriber = Subscriber(area, buffer_events=settings.feed_buffer_events, on_overflow=cut_off)
+    def backlog() -> int:
+        transport = request.transport
+        return transport.get_write_buffer_size() if transport is not None else 1
+
+    response = EventSourceResponse(ping_interval=settings.feed_heartbeat_s, send_timeout=settings.feed_send_timeout_s)
+    subscriber = Subscriber(
+        area,
+        buffer_events=settings.feed_buffer_events,
+        on_overflow=cut_off,
+        write=response.write,
+        backlog=backlog,
+    )
     hub = app[keys.FEED]
     joined_at = await hub.subscribe(subscriber)
     try:
-        response = EventSourceResponse(
-            ping_interval=settings.feed_heartbeat_s, send_timeout=settings.feed_send_timeout_s
-        )
         await response.prepare(request)
-        sender = asyncio.create_task(_stream(request, response, subscriber, area, resume, joined_at))
+
+        async def replay(sent: int) -> int:
+            """What the client missed before it joined, from the database, page by page."""
+            while sent < joined_at:
+                async with pool.acquire(timeout=settings.db_timeout_s) as conn:
+                    rows = await db_feed.events(conn, after=sent, upto=joined_at, limit=PAGE, area=area)
+                snapshot, now = app[keys.CONFIG].current, app[keys.CLOCK]()
+                if rows:
+                    await response.write(b"".join(event_frame(row, snapshot, now) for row in rows))
+                sent = rows[-1]["seq"] if len(rows) == PAGE else joined_at
+            return sent
+
+        sender = asyncio.create_task(subscriber.send(joined_at if resume is None else resume, replay))
         gone = asyncio.create_task(response.wait())  # ends when a heartbeat cannot be written
         try:
             await asyncio.wait({sender, gone}, return_when=asyncio.FIRST_COMPLETED)
@@ -71,38 +90,3 @@ async def feed(request: web.Request) -> web.StreamResponse:
     finally:
         hub.unsubscribe(subscriber)
     return response
-
-
-async def _stream(
-    request: web.Request,
-    response: EventSourceResponse,
-    subscriber: Subscriber,
-    area: db_feed.Area,
-    resume: int | None,
-    joined_at: int,
-) -> None:
-    """Send what the client missed before it joined (from the database), then what the hub offers."""
-    app = request.app
-    settings = app[keys.SETTINGS]
-    sent = joined_at if resume is None else resume
-    try:
-        while sent < joined_at:
-            async with app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
-                rows = await db_feed.events(conn, after=sent, upto=joined_at, limit=PAGE, area=area)
-            snapshot, now = app[keys.CONFIG].current, app[keys.CLOCK]()
-            if rows:
-                await _send(response, b"".join(event_frame(row, snapshot, now) for row in rows), settings)
-            sent = rows[-1]["seq"] if len(rows) == PAGE else joined_at
-        while not subscriber.closed:
-            await subscriber.ready.wait()
-            fresh = [(seq, frame) for seq, frame in subscriber.take() if seq > sent]
-            if fresh:
-                await _send(response, b"".join(frame for _, frame in fresh), settings)
-                sent = fresh[-1][0]
-    except (ConnectionError, TimeoutError):
-        return  # the client went away or stalled; it resumes by Last-Event-ID
-
-
-async def _send(response: EventSourceResponse, data: bytes, settings: Settings) -> None:
-    async with asyncio.timeout(settings.feed_send_timeout_s):
-        await response.write(data)

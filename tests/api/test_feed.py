@@ -172,16 +172,22 @@ async def test_bad_feed_requests_get_clear_errors(client, tokens):
     assert (await client.get("/api/v1/feed")).status == 401
 
 
-def test_a_subscriber_that_falls_behind_is_cut_off_not_buffered():
-    cut = []
-    subscriber = Subscriber(db_feed.Area(), buffer_events=3, on_overflow=lambda: cut.append(True))
-    for seq in range(1, 4):
-        subscriber.offer(seq, b"x")
-    assert not cut and len(subscriber.frames) == 3
-    subscriber.offer(4, b"x")
+async def test_a_subscriber_that_falls_behind_is_cut_off_not_buffered():
+    cut, written = [], []
+
+    async def write(data: bytes) -> None:
+        written.append(data)
+
+    subscriber = Subscriber(
+        db_feed.Area(), buffer_events=3, on_overflow=lambda: cut.append(True), write=write, backlog=lambda: 1
+    )
+    frames = [(seq, b"x") for seq in range(1, 5)]
+    await subscriber.deliver(frames[:3], b"xxx", 3)
+    assert not cut and len(subscriber.frames) == 3 and not written, "a backlog: frames wait for the sender"
+    await subscriber.deliver(frames[3:], b"x", 1)
     assert cut == [True] and subscriber.closed and not subscriber.frames
-    subscriber.offer(5, b"x")
-    assert not subscriber.frames and cut == [True]
+    await subscriber.deliver([(5, b"x")], b"x", 1)
+    assert not subscriber.frames and not written and cut == [True]
 
 
 async def test_a_stalled_client_is_disconnected_and_catches_up_by_last_event_id(db_url, tokens, db):
