@@ -23,7 +23,6 @@ import datetime as dt
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import asyncpg
 import orjson
@@ -31,7 +30,7 @@ import orjson
 from grid_service.db import events as db_events
 from grid_service.db import feed as db_feed
 from grid_service.notifier import Notifier
-from grid_service.presenters import present_case
+from grid_service.presenters import map_feature
 from grid_service.snapshot import ConfigSnapshot
 
 log = logging.getLogger(__name__)
@@ -41,16 +40,9 @@ PAGE = 1000  # events read per query
 DIRECT_WRITE_MAX = 32 * 1024  # larger writes go through the subscriber's sender, which may wait
 
 
-def case_feature(row: asyncpg.Record, snapshot: ConfigSnapshot, now: dt.datetime) -> dict[str, Any]:
-    """A case as a GeoJSON Feature: the point, and the case as every read presents it."""
-    properties = present_case(row, snapshot, now)
-    geometry = properties.pop("location")
-    return {"type": "Feature", "id": properties["id"], "geometry": geometry, "properties": properties}
-
-
 def event_frame(row: asyncpg.Record, snapshot: ConfigSnapshot, now: dt.datetime) -> bytes:
-    """One Server-Sent Event: the sequence as its id, the event type, the case as a Feature."""
-    feature = case_feature(row, snapshot, now)
+    """One Server-Sent Event: the sequence as its id, the event type, the case as a map Feature."""
+    feature = map_feature(row, snapshot, now)
     feature["properties"]["event"] = {
         "seq": row["seq"],
         "type": row["event_type"],

@@ -334,11 +334,35 @@ class GridsQuery(_In):
     bbox: BBox | None = None
 
 
+class FeedEventRead(BaseModel):
+    seq: int
+    type: str
+    at: dt.datetime
+
+
+class MapCaseProperties(BaseModel):
+    """A case as the map and the feed carry it; names come from the catalogue and the cell layer."""
+
+    id: str
+    case_no: str
+    status: CaseStatus
+    pending_reason: PendingReason | None
+    category: str
+    department: str | None
+    grid: str | None = Field(description="the cell's code")
+    urgent: bool
+    created_at: dt.datetime
+    deadline_at: dt.datetime | None
+    light: Light | None
+    overdue: bool
+    event: FeedEventRead | None = Field(default=None, description="in the live feed: the event this is")
+
+
 class CaseFeature(BaseModel):
     type: Literal["Feature"]
     id: str
     geometry: GeoPoint
-    properties: dict[str, Any] = Field(description="the case as GET /api/v1/cases/{id} presents it, without reports")
+    properties: MapCaseProperties
 
 
 class CaseFeatureCollection(BaseModel):

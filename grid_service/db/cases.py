@@ -17,7 +17,7 @@ from grid_service.schemas import parse_bbox
 CASE_READ = """
 SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, k.name AS category_name, c.urgent,
        c.lon, c.lat, c.grid_version, c.grid_code, g.name AS grid_name, c.department, d.name AS department_name,
-       c.routing_rule, c.created_at, c.dispatched_at, c.deadline_at, c.rework_count, c.report_count,
+       c.routing_rule, c.created_at, c.dispatched_at, c.deadline_at, c.warn_at, c.rework_count, c.report_count,
        c.updated_at{extra}
   FROM {source}
   JOIN categories k ON k.code = c.category
@@ -38,7 +38,7 @@ async def case_events(conn: Conn, case_id: uuid.UUID) -> list[asyncpg.Record]:
 
 LOCK_CASE = """
 SELECT c.id, c.status, c.pending_reason, c.department, c.category, c.urgent, c.dispatched_at, c.deadline_at,
-       c.rework_count, c.routing_rule_id, c.routing_rule,
+       c.warn_at, c.rework_count, c.routing_rule_id, c.routing_rule,
        k.limit_hours::float8 AS limit_hours, k.urgent_limit_hours::float8 AS urgent_limit_hours, k.clock
   FROM cases c JOIN categories k ON k.code = c.category
  WHERE c.id = $1
@@ -47,8 +47,8 @@ SELECT c.id, c.status, c.pending_reason, c.department, c.category, c.urgent, c.d
 # Every mutable column is written explicitly: the flow computed each new value from the locked row.
 UPDATE_CASE = """
 UPDATE cases SET status = $2, pending_reason = $3, department = $4, dispatched_at = $5, deadline_at = $6,
-                 rework_count = $7, routing_rule_id = $8, routing_rule = $9, updated_at = $10
- WHERE id = $1 AND status = $11
+                 warn_at = $7, rework_count = $8, routing_rule_id = $9, routing_rule = $10, updated_at = $11
+ WHERE id = $1 AND status = $12
 RETURNING id
 """
 INSERT_EVENT = """
@@ -63,6 +63,7 @@ class CaseChange:
     department: str | None
     dispatched_at: dt.datetime | None
     deadline_at: dt.datetime | None
+    warn_at: dt.datetime | None
     rework_count: int
     routing_rule_id: int | None
     routing_rule: dict[str, Any] | None
@@ -84,6 +85,7 @@ async def apply_change(conn: Conn, case_id: uuid.UUID, change: CaseChange, *, ex
         change.department,
         change.dispatched_at,
         change.deadline_at,
+        change.warn_at,
         change.rework_count,
         change.routing_rule_id,
         change.routing_rule,

@@ -8,12 +8,17 @@ from dataclasses import dataclass
 import asyncpg
 
 from grid_service.db import events as db_events
-from grid_service.db.cases import CASE_READ
 from grid_service.db.pool import Conn
 
+# A case as the map and the feed present it (presenters.map_feature): no names, no joins.
+MAP_CASE = """
+SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, c.department, c.grid_code, c.urgent,
+       c.lon, c.lat, c.created_at, c.deadline_at, c.warn_at{extra}
+  FROM {source}
+"""
 # Events in (after, upto], each with its case as it is now; filters are optional (NULL: any).
 FEED_EVENTS = (
-    CASE_READ.format(
+    MAP_CASE.format(
         extra=", e.seq, e.type AS event_type, e.at AS event_at",
         source="events e JOIN cases c ON c.id = e.case_id",
     )
@@ -38,7 +43,7 @@ SELECT coalesce((SELECT e.seq FROM events e, writers w
                   ORDER BY e.seq DESC LIMIT 1), 0)
 """
 MAP_CASES = (
-    CASE_READ.format(extra="", source="cases c")
+    MAP_CASE.format(extra="", source="cases c")
     + """
  WHERE ($1::boolean OR c.status NOT IN ('closed', 'cancelled'))
    AND ($2::float8 IS NULL OR (c.lon BETWEEN $2 AND $4 AND c.lat BETWEEN $3 AND $5))

@@ -3,10 +3,16 @@
 Applied versions are recorded in ``schema_migrations`` inside the database, so
 the database itself says what it contains. A transaction-level advisory lock
 makes concurrent starters (several workers) apply each file exactly once.
+
+Function definitions (``sql/functions/*.sql``) are not history: each file
+drops and creates its functions, and is run again, after the numbered
+migrations, whenever its text differs from the one recorded in
+``schema_functions``. Changing a function is an edit, not a copy of it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from pathlib import Path
@@ -16,6 +22,7 @@ from grid_service.db.pool import Conn
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "sql" / "migrations"
+FUNCTIONS_DIR = MIGRATIONS_DIR.parent / "functions"
 _FILE_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x6772_6964_6D69_67  # "gridmig"
 
@@ -26,7 +33,19 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at timestamptz NOT NULL DEFAULT now()
 )
 """
+CREATE_FUNCTIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_functions (
+    name       text PRIMARY KEY,
+    sha256     text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
 SELECT_APPLIED = "SELECT version FROM schema_migrations"
+SELECT_FUNCTION = "SELECT sha256 FROM schema_functions WHERE name = $1"
+RECORD_FUNCTION = """
+INSERT INTO schema_functions (name, sha256) VALUES ($1, $2)
+ON CONFLICT (name) DO UPDATE SET sha256 = excluded.sha256, applied_at = now()
+"""
 INSERT_APPLIED = "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)"
 
 
@@ -43,12 +62,17 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
     return files
 
 
-async def migrate(conn: Conn, directory: Path = MIGRATIONS_DIR) -> list[str]:
-    """Apply every pending migration; return the names applied."""
+def function_files(directory: Path = FUNCTIONS_DIR) -> list[tuple[str, str]]:
+    return [(path.name, path.read_text(encoding="utf-8")) for path in sorted(directory.glob("*.sql"))]
+
+
+async def migrate(conn: Conn, directory: Path = MIGRATIONS_DIR, functions: Path = FUNCTIONS_DIR) -> list[str]:
+    """Apply every pending migration, then every changed function definition; return the names applied."""
     applied_now: list[str] = []
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
         await conn.execute(CREATE_TABLE)
+        await conn.execute(CREATE_FUNCTIONS_TABLE)
     for version, path in migration_files(directory):
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
@@ -59,4 +83,14 @@ async def migrate(conn: Conn, directory: Path = MIGRATIONS_DIR) -> list[str]:
             await conn.execute(INSERT_APPLIED, version, path.name)
             applied_now.append(path.name)
             log.info("applied migration %s", path.name)
+    for name, text in function_files(functions):
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+            if await conn.fetchval(SELECT_FUNCTION, name) == digest:
+                continue
+            await conn.execute(text)
+            await conn.execute(RECORD_FUNCTION, name, digest)
+            applied_now.append(f"functions/{name}")
+            log.info("applied function definition %s", name)
     return applied_now

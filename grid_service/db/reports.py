@@ -40,6 +40,7 @@ INTAKE_FIELDS: tuple[tuple[str, str], ...] = (
     ("routing_rule_id", "integer"),
     ("routing_rule", "jsonb"),
     ("deadline_at", "timestamptz"),
+    ("warn_at", "timestamptz"),
     ("duplicate_radius_m", "float8"),
     ("duplicate_window_hours", "float8"),
 )

@@ -1,44 +1,49 @@
-"""Traffic lights: how much of a case's time limit is used (SPEC §3)."""
+"""Traffic lights: how much of a case's time limit is used (SPEC §3).
+
+green under 80 % of the limit used, yellow from 80 %, red once overdue. The
+fraction is measured on the category's clock, so a working-hours case does
+not creep towards yellow over a weekend. The instant the case turns yellow
+(``warning_at``) is computed once, when the deadline is set, and stored with
+the case: every read then only compares instants, and the warning sweep can
+find the cases that turned yellow with an index.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from grid_service.domain.calendar import WorkingCalendar
-from grid_service.domain.deadlines import Clock, working_time_between
+from grid_service.domain.deadlines import Clock, add_working_time, working_time_between
 from grid_service.schemas import CaseStatus, Light
 
 YELLOW_FROM = 0.8
-RUNNING = frozenset({CaseStatus.DISPATCHED, CaseStatus.IN_PROGRESS})
+RUNNING = frozenset({CaseStatus.DISPATCHED, CaseStatus.IN_PROGRESS})  # a status string is found here too
+
+
+def warning_at(
+    dispatched_at: dt.datetime, deadline_at: dt.datetime, clock: Clock, calendar: WorkingCalendar
+) -> dt.datetime:
+    """The first instant at which 80 % of the time from dispatch to deadline is used, on ``clock``."""
+    if clock is Clock.NATURAL:
+        return dispatched_at + (deadline_at - dispatched_at) * YELLOW_FROM
+    limit = working_time_between(dispatched_at, deadline_at, calendar)
+    if limit <= dt.timedelta():
+        return dispatched_at
+    return add_working_time(dispatched_at.astimezone(calendar.timezone), limit * YELLOW_FROM, calendar)
 
 
 def light(
-    *,
-    status: CaseStatus,
-    dispatched_at: dt.datetime | None,
-    deadline_at: dt.datetime | None,
-    now: dt.datetime,
-    clock: Clock,
-    calendar: WorkingCalendar,
+    *, status: str, warn_at: dt.datetime | None, deadline_at: dt.datetime | None, now: dt.datetime
 ) -> Light | None:
-    """green under 80 % of the limit used, yellow from 80 %, red once overdue; None when no clock runs.
-
-    The fraction is measured on the category's clock, so a working-hours case
-    does not creep towards yellow over a weekend.
-    """
-    if status not in RUNNING or dispatched_at is None or deadline_at is None:
+    """The case's light now; None when no clock runs (pending, resolved, closed, cancelled)."""
+    if status not in RUNNING or deadline_at is None:
         return None
     if now >= deadline_at:
         return Light.RED
-    if clock is Clock.WORKING:
-        limit = working_time_between(dispatched_at, deadline_at, calendar)
-        used = working_time_between(dispatched_at, now, calendar)
-    else:
-        limit, used = deadline_at - dispatched_at, max(now - dispatched_at, dt.timedelta())
-    if limit <= dt.timedelta() or used / limit >= YELLOW_FROM:
+    if warn_at is None or now >= warn_at:
         return Light.YELLOW
     return Light.GREEN
 
 
-def is_overdue(*, status: CaseStatus, deadline_at: dt.datetime | None, now: dt.datetime) -> bool:
+def is_overdue(*, status: str, deadline_at: dt.datetime | None, now: dt.datetime) -> bool:
     return status in RUNNING and deadline_at is not None and now >= deadline_at

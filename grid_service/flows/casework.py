@@ -21,6 +21,7 @@ from grid_service.db import cases as db_cases
 from grid_service.db import media as db_media
 from grid_service.db.cases import CaseChange
 from grid_service.domain.deadlines import Clock, deadline
+from grid_service.domain.lights import warning_at
 from grid_service.domain.states import Action, InvalidTransition, transition
 from grid_service.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from grid_service.schemas import CaseStatus, PendingReason, Role
@@ -101,6 +102,7 @@ def _change(
         department=row["department"],
         dispatched_at=row["dispatched_at"],
         deadline_at=row["deadline_at"],
+        warn_at=row["warn_at"],
         rework_count=row["rework_count"],
         routing_rule_id=row["routing_rule_id"],
         routing_rule=row["routing_rule"],
@@ -131,6 +133,7 @@ def _change(
             department=department.code,
             dispatched_at=now,
             deadline_at=due,
+            warn_at=warning_at(now, due, category.clock, snapshot.calendar),
             routing_rule_id=None,
             routing_rule=routing,
         )
@@ -140,7 +143,12 @@ def _change(
         return change, data
     if action is Action.REJECT:
         change = dataclasses.replace(
-            keep, pending_reason=PendingReason.REJECTED.value, department=None, dispatched_at=None, deadline_at=None
+            keep,
+            pending_reason=PendingReason.REJECTED.value,
+            department=None,
+            dispatched_at=None,
+            deadline_at=None,
+            warn_at=None,
         )
         data.update({"reason": body.reason.value, "department": row["department"]})
         return change, data

@@ -23,6 +23,7 @@ from grid_service.auth import Principal
 from grid_service.db import reports as db_reports
 from grid_service.domain.deadlines import deadline
 from grid_service.domain.ids import uuid7
+from grid_service.domain.lights import warning_at
 from grid_service.domain.routing import choose_rule
 from grid_service.errors import Conflict, ValidationFailed, field_error
 from grid_service.schemas import CaseStatus, Crs, PendingReason, ReportCreate
@@ -109,7 +110,7 @@ def prepare(principal: Principal, report: ReportCreate, snapshot: ConfigSnapshot
 
     status = CaseStatus.PENDING_DISPATCH
     pending_reason: PendingReason | None = PendingReason.OUTSIDE_GRID
-    grid_code = department = deadline_at = None
+    grid_code = department = deadline_at = warn_at = None
     rule_dict: dict[str, object] | None = None
     rule_id: int | None = None
     assignment = snapshot.grid.assign(lon, lat)
@@ -123,6 +124,7 @@ def prepare(principal: Principal, report: ReportCreate, snapshot: ConfigSnapshot
             department, rule_id, rule_dict = rule.department, rule.id, rule.as_dict()
             deadline_at = deadline(now, category.limit_for(report.urgent), category.clock, snapshot.calendar)
             deadline_at = deadline_at.replace(microsecond=0)  # whole seconds: what people read and promise
+            warn_at = warning_at(now, deadline_at, category.clock, snapshot.calendar)
 
     keys = [lock_key(f"idem:{principal.token_id}:{report.client_id}")]
     if category.duplicate_radius_m > 0 and category.duplicate_window_hours > 0:
@@ -158,6 +160,7 @@ def prepare(principal: Principal, report: ReportCreate, snapshot: ConfigSnapshot
         "routing_rule_id": rule_id,
         "routing_rule": rule_dict,
         "deadline_at": deadline_at,
+        "warn_at": warn_at,
         "duplicate_radius_m": category.duplicate_radius_m,
         "duplicate_window_hours": category.duplicate_window_hours,
     }

@@ -15,8 +15,8 @@ from aiohttp import web
 from geo.grid import Grid
 from grid_service import keys
 from grid_service.db import feed as db_feed
-from grid_service.feed import case_feature
 from grid_service.handlers.common import principal, validate_query
+from grid_service.presenters import map_feature
 from grid_service.schemas import GridsQuery, MapCasesQuery, Role, parse_bbox
 
 PAGE_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -44,7 +44,7 @@ async def map_cases(request: web.Request) -> web.Response:
             department=caller.department if caller.role is Role.DEPARTMENT else None,
         )
     snapshot, now = request.app[keys.CONFIG].current, request.app[keys.CLOCK]()
-    features = [case_feature(row, snapshot, now) for row in rows]
+    features = [map_feature(row, snapshot, now) for row in rows]
     return geojson_response({"type": "FeatureCollection", "features": features, "seq": seq})
 
 

@@ -27,6 +27,8 @@
   const cases = new Map(); // case id -> GeoJSON Feature, as last read
   const markers = new Map(); // case id -> Leaflet circle marker
   const cells = new Map(); // cell code -> Leaflet layer
+  const cellNames = new Map(); // cell code -> name
+  const categoryNames = new Map(); // category code -> name
   const closedHere = new Set(); // cases seen closing since the page opened
   let feed = null;
   let renderQueued = false;
@@ -126,7 +128,7 @@
     for (const feature of cases.values()) {
       const p = feature.properties;
       if (p.status in counts) counts[p.status] += 1;
-      if (!FINISHED.has(p.status) && p.grid) perCell.set(p.grid.code, (perCell.get(p.grid.code) || 0) + 1);
+      if (!FINISHED.has(p.status) && p.grid) perCell.set(p.grid, (perCell.get(p.grid) || 0) + 1);
       if (isOverdue(p, now)) {
         counts.overdue += 1;
         overdue.push(feature);
@@ -154,8 +156,9 @@
       const p = feature.properties;
       const item = element("li", isOverdueClass(p));
       item.dataset.caseId = feature.id;
-      item.append(element("span", "no", p.case_no), " ", element("span", "", p.category.name));
-      item.append(element("span", "meta", `${p.grid ? p.grid.name : "网格外 outside grid"} · ${describe(p)}`));
+      item.append(element("span", "no", p.case_no), " ", element("span", "", categoryNames.get(p.category) || p.category));
+      const cell = p.grid ? cellNames.get(p.grid) || p.grid : "网格外 outside grid";
+      item.append(element("span", "meta", `${cell} · ${describe(p)}`));
       item.addEventListener("click", () => openCase(feature.id));
       return item;
     });
@@ -202,6 +205,7 @@
       style: { color: "#3b5b8c", weight: 0.6, fillColor: "#1e3a5f", fillOpacity: 0.08 },
       onEachFeature: (feature, cellLayer) => {
         cells.set(feature.properties.code, cellLayer);
+        cellNames.set(feature.properties.code, feature.properties.name);
         cellLayer.bindTooltip(() => element("span", "cell-label", `${feature.properties.name} ${feature.properties.code}`));
       },
     }).addTo(map);
@@ -275,6 +279,7 @@
     try {
       const settings = await (await fetch("/map/settings.json")).json();
       if (settings.tile_url) L.tileLayer(settings.tile_url, { maxZoom: 19 }).addTo(map);
+      for (const c of (await api("/api/v1/categories")).categories) categoryNames.set(c.code, c.name);
       await loadCells();
     } catch (error) {
       showProblem(`无法读取网格 cannot read the grid: ${error.message}`);

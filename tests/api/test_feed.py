@@ -44,7 +44,7 @@ async def test_live_events_carry_their_sequence_type_and_the_case_as_a_feature(c
     assert feature["geometry"] == {"type": "Point", "coordinates": list(IN_CELL_1)}
     properties = feature["properties"]
     assert properties["status"] == "dispatched" and properties["light"] == "green"
-    assert properties["department"]["code"] == "urban_management"
+    assert properties["department"] == "urban_management" and properties["grid"] == "230108001001001"
     assert properties["event"]["seq"] == dispatched.id and properties["event"]["type"] == "case.dispatched"
 
     await client.post(f"/api/v1/cases/{case_id}/accept", json={}, headers=bearer(tokens["department"]))

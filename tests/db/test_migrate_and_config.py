@@ -21,8 +21,17 @@ async def test_migrations_are_recorded_in_the_database_and_applied_once(pg_admin
         first = await migrate(conn)
         second = await migrate(conn)
         recorded = [r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations ORDER BY version")]
+        functions = [r["name"] for r in await conn.fetch("SELECT name FROM schema_functions ORDER BY name")]
         await conn.close()
-        assert first == [p.name for _, p in migration_files()] == recorded
+        assert (
+            first
+            == [p.name for _, p in migration_files()] + [f"functions/{f}" for f in functions]
+            == [
+                *recorded,
+                *(f"functions/{f}" for f in functions),
+            ]
+        )
+        assert "intake_batch.sql" in functions
         assert second == []
     finally:
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
@@ -128,3 +137,15 @@ async def test_dropped_categories_become_inactive_and_are_refused(db, client, to
     assert await db.fetchval("SELECT active FROM categories WHERE code = 'exposed_garbage'") is False
     fresh = await snapshot(db)
     assert "exposed_garbage" not in fresh.categories
+
+
+async def test_a_function_definition_is_applied_again_only_when_it_changes(db, tmp_path):
+    functions = tmp_path / "functions"
+    functions.mkdir()
+    definition = functions / "answer.sql"
+    definition.write_text("CREATE OR REPLACE FUNCTION answer() RETURNS int LANGUAGE sql AS 'SELECT 41';")
+    assert await migrate(db, functions=functions) == ["functions/answer.sql"]
+    assert await migrate(db, functions=functions) == []
+    definition.write_text("CREATE OR REPLACE FUNCTION answer() RETURNS int LANGUAGE sql AS 'SELECT 42';")
+    assert await migrate(db, functions=functions) == ["functions/answer.sql"]
+    assert await db.fetchval("SELECT answer()") == 42
