@@ -157,8 +157,8 @@
       const item = element("li", isOverdueClass(p));
       item.dataset.caseId = feature.id;
       item.append(element("span", "no", p.case_no), " ", element("span", "", categoryNames.get(p.category) || p.category));
-      const cell = p.grid ? cellNames.get(p.grid) || p.grid : "网格外 outside grid";
-      item.append(element("span", "meta", `${cell} · ${describe(p)}`));
+      const where = p.grid ? `${cellNames.get(p.grid) || p.grid} · ` : "";
+      item.append(element("span", "meta", `${where}${describe(p)}`));
       item.addEventListener("click", () => openCase(feature.id));
       return item;
     });

@@ -1,4 +1,4 @@
-"""`grid-service serve --workers 2`: two processes on one port, one database."""
+"""`grid-service serve --workers 2`: two processes on one port, one database, a graceful stop."""
 
 import asyncio
 import os
@@ -69,7 +69,23 @@ async def test_two_workers_serve_one_port_and_wake_each_others_long_polls(db_url
             for poll in asyncio.as_completed(polls, timeout=20):
                 response = await poll
                 assert [c["id"] for c in (await response.json())["cases"]] == [case_id]
+
+            # Live feeds never end by themselves; a graceful stop ends them, and does not wait for them.
+            feeds = [
+                await session.get(f"{base}/api/v1/feed", params={"after": "0"}, headers=bearer(clerk))
+                for _ in range(4)
+            ]
+            for feed in feeds:
+                assert (await asyncio.wait_for(feed.content.readline(), 10)).startswith(b"id: ")
+            stopping = asyncio.get_running_loop().time()
+            server.terminate()
+            for feed in feeds:
+                async with asyncio.timeout(10):
+                    await feed.read()  # to the end of the stream: the server closed it
+            output, _ = await asyncio.wait_for(server.communicate(), timeout=20)
+            assert asyncio.get_running_loop().time() - stopping < 10
     finally:
-        server.terminate()
-        output, _ = await asyncio.wait_for(server.communicate(), timeout=20)
+        if server.returncode is None:
+            server.terminate()
+            output, _ = await asyncio.wait_for(server.communicate(), timeout=20)
     assert output.decode().count("listening on") == 2
