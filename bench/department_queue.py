@@ -1,6 +1,6 @@
 """Queue wake latency: department clients long-polling while reports are committed through the API.
 
-Usage: python bench/queue.py [--clients 50] [--rate 200] [--seconds 15] [--workers 2]
+Usage: python bench/department_queue.py [--clients 50] [--rate 200] [--seconds 15] [--workers 2]
 
 Starts grid-service with N workers; 50 department clients long-poll
 GET /api/v1/queue (spread over the departments that receive cases) while a
