@@ -54,3 +54,17 @@ async def upload_photo(client: Any, token: str, *, first_hex: str | None = None)
     )
     assert response.status == 201, await response.text()
     return str((await response.json())["id"])
+
+
+async def hold_next_sequence(db_url: str, case_id: str) -> tuple[asyncpg.Connection, Any, int]:
+    """A writer that takes the next event sequence number for the case and keeps its transaction
+    open (the commit-order trap): (its connection, the open transaction, the number it holds)."""
+    writer = await asyncpg.connect(db_url)
+    tx = writer.transaction()
+    await tx.start()
+    seq = await writer.fetchval(
+        "INSERT INTO events (case_id, type, at, actor, data) VALUES ($1::uuid, 'case.warning', now(), 'test', '{}')"
+        " RETURNING seq",
+        case_id,
+    )
+    return writer, tx, seq

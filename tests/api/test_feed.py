@@ -4,14 +4,13 @@ import asyncio
 import contextlib
 import socket
 
-import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 
 from grid_service import keys
 from grid_service.app import create_app
 from grid_service.db import feed as db_feed
 from grid_service.feed import Subscriber
-from tests.api.helpers import FAR_AWAY, IN_CELL_1, IN_CELL_2, IN_STREET_2, report
+from tests.api.helpers import FAR_AWAY, IN_CELL_1, IN_CELL_2, IN_STREET_2, hold_next_sequence, report
 from tests.api.sse import EventReader
 from tests.conftest import bearer, settings_for
 
@@ -101,14 +100,7 @@ async def test_filters_by_category_department_and_bbox(client, tokens):
 async def test_a_lower_sequence_committing_last_is_delivered_first_and_once(client, tokens, db_url, db):
     case_id = await submit(client, tokens)
     feed = await subscribe(client, tokens["viewer"])
-    writer = await asyncpg.connect(db_url)
-    tx = writer.transaction()
-    await tx.start()
-    low = await writer.fetchval(
-        "INSERT INTO events (case_id, type, at, actor, data) VALUES ($1::uuid, 'case.warning', now(), 'test', '{}')"
-        " RETURNING seq",
-        case_id,
-    )
+    writer, tx, low = await hold_next_sequence(db_url, case_id)
     await submit(client, tokens, IN_CELL_2)  # commits two higher numbers
     assert await feed.silent_for(0.5), "nothing may pass a number that may still commit"
     await tx.commit()

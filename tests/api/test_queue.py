@@ -6,7 +6,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from grid_service import keys
 from grid_service.app import create_app
-from tests.api.helpers import IN_CELL_1, IN_CELL_2, IN_STREET_2, report
+from tests.api.helpers import IN_CELL_1, IN_CELL_2, IN_STREET_2, hold_next_sequence, report
 from tests.conftest import bearer, settings_for
 
 
@@ -92,14 +92,7 @@ async def test_a_lower_sequence_committing_last_is_neither_skipped_nor_repeated(
     assert [c["id"] for c in start["cases"]] == [case_id]
 
     # Writer A takes the next sequence number and holds its transaction open.
-    writer_a = await __import__("asyncpg").connect(db_url)
-    tx = writer_a.transaction()
-    await tx.start()
-    low_seq = await writer_a.fetchval(
-        "INSERT INTO events (case_id, type, at, actor, data) VALUES ($1::uuid, 'case.noted', now(), 'test', '{}')"
-        " RETURNING seq",
-        case_id,
-    )
+    writer_a, tx, low_seq = await hold_next_sequence(db_url, case_id)
     # Writer B commits a higher number.
     later_case = await submit(client, tokens, IN_CELL_2)
     high_seq = await db.fetchval("SELECT max(seq) FROM events")

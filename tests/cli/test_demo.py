@@ -30,43 +30,31 @@ async def test_the_demo_reports_works_dispatches_and_verifies_cases(client, db):
     assert outside + dispatched_later > 0
 
 
-async def test_the_demo_command_prints_the_map_address_and_what_it_did(client, db_url):
+async def demo_command(db_url: str, *args: str) -> tuple[int, str, str]:
+    """`grid-service demo ARGS` as a user runs it, on the test database; (exit code, stdout, stderr)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "grid_service",
         "demo",
-        "--url",
-        str(client.make_url("")),
-        "--rate",
-        "10",
-        "--duration",
-        "3",
+        *args,
         env={"GRID_SERVICE_DATABASE_URL": db_url, "GRID_SERVICE_LOG_LEVEL": "WARNING", "PATH": ""},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, err.decode()
-    text = out.decode()
-    assert "/map?access_token=gs_" in text
-    assert "POST reports 201" in text
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_the_demo_command_prints_the_map_address_and_what_it_did(client, db_url):
+    code, out, err = await demo_command(db_url, "--url", str(client.make_url("")), "--rate", "10", "--duration", "3")
+    assert code == 0, err
+    assert "/map?access_token=gs_" in out
+    assert "POST reports 201" in out
 
 
 async def test_the_demo_says_clearly_when_the_server_is_not_there(db_url):
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "grid_service",
-        "demo",
-        "--url",
-        "http://127.0.0.1:9",
-        "--duration",
-        "1",
-        env={"GRID_SERVICE_DATABASE_URL": db_url, "GRID_SERVICE_LOG_LEVEL": "WARNING", "PATH": ""},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 1
-    assert err.decode().startswith("grid-service: ") and "Traceback" not in err.decode()
+    code, _, err = await demo_command(db_url, "--url", "http://127.0.0.1:9", "--duration", "1")
+    assert code == 1
+    assert err.startswith("grid-service: ") and "Traceback" not in err

@@ -72,8 +72,7 @@ async def test_two_workers_serve_one_port_and_wake_each_others_long_polls(db_url
 
             # Live feeds never end by themselves; a graceful stop ends them, and does not wait for them.
             feeds = [
-                await session.get(f"{base}/api/v1/feed", params={"after": "0"}, headers=bearer(clerk))
-                for _ in range(4)
+                await session.get(f"{base}/api/v1/feed", params={"after": "0"}, headers=bearer(clerk)) for _ in range(4)
             ]
             for feed in feeds:
                 assert (await asyncio.wait_for(feed.content.readline(), 10)).startswith(b"id: ")
