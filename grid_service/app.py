@@ -29,6 +29,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] = utc_now
     app.cleanup_ctx.append(contexts.intake_writer)
     app.cleanup_ctx.append(contexts.event_listener)
     app.cleanup_ctx.append(contexts.configuration)
+    app.cleanup_ctx.append(contexts.deadline_watch)
     app.on_shutdown.append(_close_feeds)
     setup_routes(app)
     return app

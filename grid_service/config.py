@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,11 @@ class RuleConfig(_Strict):
     category: str = Field(min_length=1)
     area: str = Field(default="", pattern=r"^[0-9]{0,15}$")
     department: Code
+
+
+class EscalationConfig(_Strict):
+    after_hours: float = Field(ge=0, le=24 * 366, description="hours past the deadline, on the natural clock")
+    to: str = Field(min_length=1, max_length=200, description="the level the case goes up to")
 
 
 class CalendarConfig(_Strict):
@@ -120,6 +126,7 @@ class ConfigBundle:
     calendar: CalendarConfig
     cells: tuple[Cell, ...]
     grid_digest: str  # sha256 of the grid files, so an unchanged grid does not make a new version
+    escalation: tuple[EscalationConfig, ...] = ()  # rung 1, 2, ... in order
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
@@ -193,6 +200,15 @@ def read_config_dir(directory: Path, *, grid_crs: str | None = None) -> ConfigBu
             problems.append(f"routing.toml: rule {index}: duplicate rule for ({rule.category!r}, {rule.area!r})")
         seen_rules.add((rule.category, rule.area))
 
+    escalation: list[EscalationConfig] = []
+    if (directory / "escalation.toml").exists():  # optional: without it nothing escalates
+        escalation = _items(
+            _read_toml(directory / "escalation.toml", problems), "level", EscalationConfig, "escalation.toml", problems
+        )
+        for index, (lower, higher) in enumerate(itertools.pairwise(escalation), start=2):
+            if higher.after_hours <= lower.after_hours:
+                problems.append(f"escalation.toml: level {index}: after_hours must grow from one level to the next")
+
     calendar: CalendarConfig | None = None
     try:
         calendar = CalendarConfig.model_validate(_read_toml(directory / "calendar.toml", problems))
@@ -215,6 +231,7 @@ def read_config_dir(directory: Path, *, grid_crs: str | None = None) -> ConfigBu
         calendar=calendar,
         cells=tuple(cells),
         grid_digest=digest,
+        escalation=tuple(escalation),
     )
 
 

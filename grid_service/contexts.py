@@ -17,6 +17,7 @@ from grid_service.db import config_store
 from grid_service.db.embedded import start_embedded
 from grid_service.db.migrate import migrate
 from grid_service.db.pool import create_pool
+from grid_service.deadline_watch import DeadlineWatch
 from grid_service.feed import FeedHub
 from grid_service.flows.group_commit import GroupCommitter
 from grid_service.notifier import Notifier, listen
@@ -143,3 +144,22 @@ async def event_listener(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def deadline_watch(app: web.Application) -> AsyncIterator[None]:
+    """The worker's deadline watch (warnings, overdue cases, escalations), after the configuration."""
+    settings = app[keys.SETTINGS]
+    watch = DeadlineWatch(
+        app[keys.POOL],
+        config=lambda: app[keys.CONFIG].current,
+        clock=app[keys.CLOCK],
+        on_change=app[keys.NOTIFIER].published,
+        interval=settings.deadline_sweep_s,
+        timeout=settings.db_timeout_s,
+    )
+    app[keys.WATCH] = watch
+    task = asyncio.create_task(watch.run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -9,6 +9,7 @@ import asyncpg
 from aiohttp import web
 
 from grid_service.auth import Principal, TokenCache
+from grid_service.deadline_watch import DeadlineWatch
 from grid_service.feed import FeedHub
 from grid_service.flows.group_commit import GroupCommitter
 from grid_service.notifier import Notifier
@@ -22,6 +23,7 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 NOTIFIER = web.AppKey("notifier", Notifier)
 TRACKER = web.AppKey("tracker", EventTracker)
 FEED = web.AppKey("feed", FeedHub)
+WATCH = web.AppKey("watch", DeadlineWatch)
 CONFIG = web.AppKey("config", ConfigHolder)
 TOKENS = web.AppKey("tokens", TokenCache)
 INTAKE = web.AppKey("intake", GroupCommitter)

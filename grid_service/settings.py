@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     feed_heartbeat_s: float = Field(default=15.0, gt=0)  # a comment line on idle live feeds
     feed_buffer_events: int = Field(default=2000, ge=10)  # events queued for one slow feed before it is cut off
     feed_send_timeout_s: float = Field(default=30.0, gt=0)  # a feed whose client acknowledges nothing this long ends
+    deadline_sweep_s: float = Field(default=30.0, gt=0)  # each worker records what fell due at least this often
     feed_interval_s: float = Field(default=0.05, ge=0, le=1)  # least time between two reads of the log by a worker
 
 

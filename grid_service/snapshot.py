@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from geo.grid import Grid
 from grid_service.config import CategoryConfig, DepartmentConfig
+from grid_service.db.deadline_watch import Rung
 from grid_service.domain.calendar import WorkingCalendar
 from grid_service.domain.routing import Rule
 
@@ -19,3 +20,4 @@ class ConfigSnapshot:
     calendar: WorkingCalendar
     grid: Grid
     grid_version: int | None
+    escalation: tuple[Rung, ...] = ()  # the escalation ladder, rung 1 first

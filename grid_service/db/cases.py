@@ -47,7 +47,11 @@ SELECT c.id, c.status, c.pending_reason, c.department, c.category, c.urgent, c.d
 # Every mutable column is written explicitly: the flow computed each new value from the locked row.
 UPDATE_CASE = """
 UPDATE cases SET status = $2, pending_reason = $3, department = $4, dispatched_at = $5, deadline_at = $6,
-                 warn_at = $7, rework_count = $8, routing_rule_id = $9, routing_rule = $10, updated_at = $11
+                 warn_at = $7, rework_count = $8, routing_rule_id = $9, routing_rule = $10, updated_at = $11,
+                 -- a new deadline is watched afresh (the right-hand sides read the old row)
+                 warned_at = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN NULL ELSE warned_at END,
+                 overdue_at = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN NULL ELSE overdue_at END,
+                 escalation_level = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN 0 ELSE escalation_level END
  WHERE id = $1 AND status = $12
 RETURNING id
 """

@@ -10,6 +10,7 @@ import shapely
 
 from geo.grid import Cell, Grid
 from grid_service.config import CalendarConfig, CategoryConfig, ConfigBundle, DepartmentConfig, Weekday
+from grid_service.db.deadline_watch import Rung
 from grid_service.db.pool import Conn
 from grid_service.domain.routing import WILDCARD, Rule
 from grid_service.snapshot import ConfigSnapshot
@@ -36,6 +37,9 @@ DELETE_CALENDAR = "DELETE FROM calendar; DELETE FROM calendar_periods; DELETE FR
 INSERT_CALENDAR = """
 INSERT INTO calendar (timezone, working_weekdays, official_holidays) VALUES ($1, $2, $3)
 """
+DELETE_ESCALATION = "DELETE FROM escalation_levels"
+INSERT_ESCALATION = "INSERT INTO escalation_levels (level, after_hours, name) VALUES ($1, $2, $3)"
+SELECT_ESCALATION = "SELECT level, after_hours, name FROM escalation_levels ORDER BY level"
 INSERT_PERIOD = "INSERT INTO calendar_periods (starts, ends) VALUES ($1, $2)"
 INSERT_DAY = "INSERT INTO calendar_days (day, kind) VALUES ($1, $2)"
 LATEST_GRID = "SELECT version, digest FROM grid_versions ORDER BY version DESC LIMIT 1"
@@ -77,6 +81,10 @@ async def store_bundle(conn: Conn, bundle: ConfigBundle) -> int:
             [(None if r.category == WILDCARD else r.category, r.area, r.department) for r in bundle.rules],
         )
         await _store_calendar(conn, bundle.calendar)
+        await conn.execute(DELETE_ESCALATION)
+        await conn.executemany(
+            INSERT_ESCALATION, [(n, e.after_hours, e.to) for n, e in enumerate(bundle.escalation, start=1)]
+        )
         latest = await conn.fetchrow(LATEST_GRID)
         if latest is None or latest["digest"] != bundle.grid_digest:
             await store_grid(conn, bundle.cells, source=bundle.source, digest=bundle.grid_digest)
@@ -139,6 +147,7 @@ async def read_snapshot(conn: Conn, *, snap_m: float) -> ConfigSnapshot | None:
         calendar_row = await conn.fetchrow(SELECT_CALENDAR)
         periods = await conn.fetch(SELECT_PERIODS)
         days = await conn.fetch(SELECT_DAYS)
+        ladder = await conn.fetch(SELECT_ESCALATION)
         latest = await conn.fetchrow(LATEST_GRID)
         cell_rows = await conn.fetch(SELECT_GRID_CELLS, latest["version"]) if latest else []
     if calendar_row is None:
@@ -160,6 +169,7 @@ async def read_snapshot(conn: Conn, *, snap_m: float) -> ConfigSnapshot | None:
         calendar=calendar.build(),
         grid=grid,
         grid_version=latest["version"] if latest else None,
+        escalation=tuple(Rung(r["level"], r["after_hours"], r["name"]) for r in ladder),
     )
 
 

@@ -93,3 +93,18 @@ def test_calendar_problems_are_named(config_copy):
     problems = problems_of(config_copy)
     assert any("calendar.toml: timezone" in p and "Mars/Olympus" in p for p in problems)
     assert any("calendar.toml: working_hours" in p for p in problems)
+
+
+def test_the_escalation_ladder_is_optional_and_checked(config_copy):
+    assert [(e.after_hours, e.to) for e in read_config_dir(config_copy).escalation] == [
+        (2, "section head"),
+        (24, "district command center"),
+    ]
+    (config_copy / "escalation.toml").write_text(
+        '[[level]]\nafter_hours = 24\nto = "a"\n\n[[level]]\nafter_hours = 4\nto = "b"\n\n[[level]]\nto = "c"\n'
+    )
+    problems = problems_of(config_copy)
+    assert "escalation.toml: level 2: after_hours must grow from one level to the next" in problems
+    assert any(p.startswith("escalation.toml: level 3: after_hours:") for p in problems), problems
+    (config_copy / "escalation.toml").unlink()
+    assert read_config_dir(config_copy).escalation == ()

@@ -1,0 +1,113 @@
+"""The deadline watch's writes: warnings, overdue cases and escalations, each recorded once.
+
+Every statement picks its cases with FOR UPDATE SKIP LOCKED and re-checks the
+"not yet recorded" condition on the locked row, then marks the case and
+appends the event in the same statement. Any number of workers may run it at
+once: a case is marked by exactly one of them, and its event is written once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from grid_service.db.pool import Conn
+
+WARN = """
+WITH due AS (
+    SELECT id FROM cases
+     WHERE status IN ('dispatched', 'in_progress') AND warned_at IS NULL AND warn_at <= $1
+     ORDER BY warn_at
+     LIMIT $2
+       FOR UPDATE SKIP LOCKED
+), marked AS (
+    UPDATE cases c SET warned_at = $1 FROM due WHERE c.id = due.id
+    RETURNING c.id, c.warn_at, c.deadline_at, c.department
+)
+INSERT INTO events (case_id, type, at, actor, data)
+SELECT m.id, 'case.warning', $1, 'clock',
+       jsonb_build_object('warn_at', m.warn_at, 'deadline_at', m.deadline_at, 'department', m.department)
+  FROM marked m ORDER BY m.warn_at
+RETURNING seq
+"""
+OVERDUE = """
+WITH due AS (
+    SELECT id FROM cases
+     WHERE status IN ('dispatched', 'in_progress') AND overdue_at IS NULL AND deadline_at <= $1
+     ORDER BY deadline_at
+     LIMIT $2
+       FOR UPDATE SKIP LOCKED
+), marked AS (
+    UPDATE cases c SET overdue_at = $1 FROM due WHERE c.id = due.id
+    RETURNING c.id, c.deadline_at, c.department
+)
+INSERT INTO events (case_id, type, at, actor, data)
+SELECT m.id, 'case.overdue', $1, 'clock', jsonb_build_object('deadline_at', m.deadline_at, 'department', m.department)
+  FROM marked m ORDER BY m.deadline_at
+RETURNING seq
+"""
+# $3..$5: the ladder as parallel arrays (level, hours past the deadline, name), $6 its first rung.
+ESCALATE = """
+WITH ladder AS (
+    SELECT * FROM unnest($3::smallint[], $4::float8[], $5::text[]) AS l (level, after_hours, name)
+), due AS (
+    SELECT id, escalation_level, deadline_at FROM cases
+     WHERE status IN ('dispatched', 'in_progress') AND overdue_at IS NOT NULL
+       AND escalation_level < (SELECT max(level) FROM ladder)
+       AND deadline_at <= $1::timestamptz - make_interval(secs => $6 * 3600)  -- the index's range, then:
+       AND EXISTS (SELECT 1 FROM ladder l
+                    WHERE l.level > escalation_level
+                      AND deadline_at + make_interval(secs => l.after_hours * 3600) <= $1)
+     ORDER BY deadline_at
+     LIMIT $2
+       FOR UPDATE SKIP LOCKED
+), reached AS (
+    SELECT d.id, l.level, l.name, l.after_hours, d.deadline_at
+      FROM due d JOIN ladder l
+        ON l.level > d.escalation_level AND d.deadline_at + make_interval(secs => l.after_hours * 3600) <= $1
+), raised AS (
+    UPDATE cases c SET escalation_level = r.level
+      FROM (SELECT id, max(level) AS level FROM reached GROUP BY id) AS r
+     WHERE c.id = r.id
+    RETURNING c.id, c.department
+)
+INSERT INTO events (case_id, type, at, actor, data)
+SELECT r.id, 'case.escalated', $1, 'clock',
+       jsonb_build_object('level', r.level, 'to', r.name, 'after_hours', r.after_hours,
+                          'deadline_at', r.deadline_at, 'department', x.department)
+  FROM reached r JOIN raised x ON x.id = r.id
+ ORDER BY r.deadline_at, r.id, r.level
+RETURNING seq
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Rung:
+    level: int
+    after_hours: float
+    name: str
+
+
+async def record_warnings(conn: Conn, *, now: dt.datetime, limit: int) -> int:
+    return len(await conn.fetch(WARN, now, limit))
+
+
+async def record_overdue(conn: Conn, *, now: dt.datetime, limit: int) -> int:
+    return len(await conn.fetch(OVERDUE, now, limit))
+
+
+async def record_escalations(conn: Conn, *, now: dt.datetime, ladder: Sequence[Rung], limit: int) -> int:
+    """Events written (one per rung a case reaches); a batch may hold fewer cases than ``limit``."""
+    if not ladder:
+        return 0
+    rows = await conn.fetch(
+        ESCALATE,
+        now,
+        limit,
+        [r.level for r in ladder],
+        [r.after_hours for r in ladder],
+        [r.name for r in ladder],
+        min(r.after_hours for r in ladder),
+    )
+    return len(rows)

@@ -1,0 +1,86 @@
+"""The deadline watch: every worker records warnings, overdue cases and escalations as they fall due.
+
+There is no leader to lose: each worker sweeps on its own, at least every
+``interval`` (a little less, at random, so that workers do not sweep in
+step), and the database makes every record happen once (db/deadline_watch.py).
+A case is noticed at most ``interval`` (plus one sweep) after it falls due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import asyncpg
+
+from grid_service.db import deadline_watch as db_watch
+from grid_service.snapshot import ConfigSnapshot
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000  # cases marked per statement (and per transaction)
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    warnings: int
+    overdue: int
+    escalations: int
+
+    @property
+    def events(self) -> int:
+        return self.warnings + self.overdue + self.escalations
+
+
+class DeadlineWatch:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        config: Callable[[], ConfigSnapshot],
+        clock: Callable[[], dt.datetime],
+        on_change: Callable[[], None],
+        interval: float,
+        timeout: float,
+    ) -> None:
+        self._pool = pool
+        self._config = config
+        self._clock = clock
+        self._on_change = on_change  # told when events were written (wakes feeds and queues)
+        self._interval = interval
+        self._timeout = timeout
+
+    async def run(self) -> None:
+        """Until cancelled."""
+        while True:
+            await asyncio.sleep(self._interval * random.uniform(0.5, 1.0))
+            try:
+                await self.sweep()
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("deadline watch could not sweep (%s); trying again", type(exc).__name__)
+
+    async def sweep(self) -> Sweep:
+        """One pass: everything that has fallen due by now, in batches, each batch its own transaction."""
+        now = self._clock()
+        ladder = self._config().escalation
+        counts = []
+        for record in (
+            lambda conn: db_watch.record_warnings(conn, now=now, limit=BATCH),
+            lambda conn: db_watch.record_overdue(conn, now=now, limit=BATCH),
+            lambda conn: db_watch.record_escalations(conn, now=now, ladder=ladder, limit=BATCH),
+        ):
+            total = 0
+            while True:
+                async with self._pool.acquire(timeout=self._timeout) as conn:
+                    written = await record(conn)
+                total += written
+                if written:
+                    self._on_change()
+                if written < BATCH:  # a full batch may leave more behind; a short one cannot
+                    break
+            counts.append(total)
+        return Sweep(*counts)
