@@ -56,7 +56,11 @@ UPDATE cases SET status = $2, pending_reason = $3, department = $4, dispatched_a
 RETURNING id
 """
 INSERT_EVENT = """
-INSERT INTO events (case_id, type, at, actor, note, data) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq
+INSERT INTO events (case_id, type, at, actor, note, data, department, deadline_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq
+"""
+LAST_RESOLUTION_ON_TIME = """
+SELECT (data->>'on_time')::boolean FROM events WHERE case_id = $1 AND type = 'case.resolved' ORDER BY seq DESC LIMIT 1
 """
 
 
@@ -108,9 +112,18 @@ async def append_event(
     actor: str,
     note: str | None,
     data: dict[str, Any],
+    department: str | None,
+    deadline_at: dt.datetime | None = None,
 ) -> int:
-    seq: int = await conn.fetchval(INSERT_EVENT, case_id, type, at, actor, note, data)
+    """Append one event; ``department`` is whom it counts for in the statistics."""
+    seq: int = await conn.fetchval(INSERT_EVENT, case_id, type, at, actor, note, data, department, deadline_at)
     return seq
+
+
+async def last_resolution_on_time(conn: Conn, case_id: uuid.UUID) -> bool | None:
+    """Whether the case's latest resolution came at or before the deadline in force then."""
+    value: bool | None = await conn.fetchval(LAST_RESOLUTION_ON_TIME, case_id)
+    return value
 
 
 LIST_CASES = (

@@ -25,9 +25,10 @@ WITH due AS (
     UPDATE cases c SET warned_at = $1 FROM due WHERE c.id = due.id
     RETURNING c.id, c.warn_at, c.deadline_at, c.department
 )
-INSERT INTO events (case_id, type, at, actor, data)
+INSERT INTO events (case_id, type, at, actor, data, department)
 SELECT m.id, 'case.warning', $1, 'clock',
-       jsonb_build_object('warn_at', m.warn_at, 'deadline_at', m.deadline_at, 'department', m.department)
+       jsonb_build_object('warn_at', m.warn_at, 'deadline_at', m.deadline_at, 'department', m.department),
+       m.department
   FROM marked m ORDER BY m.warn_at
 RETURNING seq
 """
@@ -42,8 +43,9 @@ WITH due AS (
     UPDATE cases c SET overdue_at = $1 FROM due WHERE c.id = due.id
     RETURNING c.id, c.deadline_at, c.department
 )
-INSERT INTO events (case_id, type, at, actor, data)
-SELECT m.id, 'case.overdue', $1, 'clock', jsonb_build_object('deadline_at', m.deadline_at, 'department', m.department)
+INSERT INTO events (case_id, type, at, actor, data, department)
+SELECT m.id, 'case.overdue', $1, 'clock', jsonb_build_object('deadline_at', m.deadline_at, 'department', m.department),
+       m.department
   FROM marked m ORDER BY m.deadline_at
 RETURNING seq
 """
@@ -72,10 +74,11 @@ WITH ladder AS (
      WHERE c.id = r.id
     RETURNING c.id, c.department
 )
-INSERT INTO events (case_id, type, at, actor, data)
+INSERT INTO events (case_id, type, at, actor, data, department)
 SELECT r.id, 'case.escalated', $1, 'clock',
        jsonb_build_object('level', r.level, 'to', r.name, 'after_hours', r.after_hours,
-                          'deadline_at', r.deadline_at, 'department', x.department)
+                          'deadline_at', r.deadline_at, 'department', x.department),
+       x.department
   FROM reached r JOIN raised x ON x.id = r.id
  ORDER BY r.deadline_at, r.id, r.level
 RETURNING seq

@@ -79,10 +79,21 @@ async def act(
                 ],
             )
         change, data = _change(action, row, rule.to, body, caller, snapshot, now)
+        if rule.to is CaseStatus.CLOSED:  # closed on time when its last resolution met the deadline
+            data["on_time"] = await db_cases.last_resolution_on_time(conn, case_id)
         if not await db_cases.apply_change(conn, case_id, change, expected_status=current.value):
             raise Conflict("the case changed meanwhile; retry", code="invalid_transition")
         await db_cases.append_event(
-            conn, case_id, type=rule.event, at=now, actor=caller.actor, note=getattr(body, "note", None), data=data
+            conn,
+            case_id,
+            type=rule.event,
+            at=now,
+            actor=caller.actor,
+            note=getattr(body, "note", None),
+            data=data,
+            # whom the event counts for: a rejection counts against the department that rejected
+            department=row["department"] if action is Action.REJECT else change.department,
+            deadline_at=change.deadline_at if action is Action.DISPATCH else None,
         )
 
 
@@ -141,6 +152,9 @@ def _change(
             {"department": department.code, "previous_department": row["department"], "deadline_at": due.isoformat()}
         )
         return change, data
+    if action is Action.RESOLVE:
+        data["on_time"] = row["deadline_at"] is not None and now <= row["deadline_at"]
+        return keep, data
     if action is Action.REJECT:
         change = dataclasses.replace(
             keep,

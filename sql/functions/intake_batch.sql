@@ -137,20 +137,23 @@ BEGIN
             RETURNING c.id
         ),
         logged AS (  -- one insert so that each case's events get ascending sequence numbers in order
-            INSERT INTO events (case_id, type, at, actor, data)
-            SELECT e.case_id, e.type, e.at, e.actor, e.data FROM (
+            INSERT INTO events (case_id, type, at, actor, data, department, deadline_at)
+            SELECT e.case_id, e.type, e.at, e.actor, e.data, e.department, e.deadline_at FROM (
                 SELECT j.ord, 0 AS step, j.join_case_id AS case_id, 'case.reported_again' AS type, j.at, j.actor,
-                       jsonb_build_object('report_id', j.report_id) AS data
+                       jsonb_build_object('report_id', j.report_id) AS data, NULL::text AS department,
+                       NULL::timestamptz AS deadline_at
                   FROM planned j WHERE j.join_case_id IS NOT NULL
                 UNION ALL
                 SELECT f.ord, 1, f.case_id, 'case.created', f.at, f.actor,
                        jsonb_build_object('report_id', f.report_id, 'grid', f.grid_code,
-                                          'pending_reason', f.pending_reason)
+                                          'pending_reason', f.pending_reason),
+                       f.department, NULL
                   FROM planned f WHERE f.new_case_no IS NOT NULL
                 UNION ALL
                 SELECT f.ord, 2, f.case_id, 'case.dispatched', f.at, 'routing',
                        jsonb_build_object('department', f.department, 'deadline_at', f.deadline_at,
-                                          'routing_rule', f.routing_rule)
+                                          'routing_rule', f.routing_rule),
+                       f.department, f.deadline_at
                   FROM planned f WHERE f.new_case_no IS NOT NULL AND f.status = 'dispatched'
             ) AS e ORDER BY e.ord, e.step
             RETURNING seq

@@ -43,8 +43,8 @@ async def test_a_case_goes_from_dispatch_to_closure_with_every_step_recorded(cli
     ]
     assert [e["seq"] for e in history] == sorted(e["seq"] for e in history)
     assert history[2]["note"] == "on our way" and history[2]["actor"].startswith("department:")
-    assert history[3]["data"]["media"] == [photo]
-    assert history[4]["data"] == {"from": "resolved", "passed": True}
+    assert history[3]["data"]["media"] == [photo] and history[3]["data"]["on_time"] is True
+    assert history[4]["data"] == {"from": "resolved", "passed": True, "on_time": True}
     assert case["light"] is None and case["overdue"] is False
 
 
