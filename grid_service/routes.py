@@ -10,7 +10,19 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from grid_service.domain.states import Action
-from grid_service.handlers import cases, catalogue, feed, grids, health, map_view, media, openapi, queue, reports
+from grid_service.handlers import (
+    cases,
+    catalogue,
+    feed,
+    grids,
+    health,
+    map_view,
+    media,
+    openapi,
+    queue,
+    reports,
+    stats,
+)
 from grid_service.schemas import (
     AcceptBody,
     BatchResponse,
@@ -39,6 +51,8 @@ from grid_service.schemas import (
     ReportCreate,
     ResolveBody,
     Role,
+    StatsAnswer,
+    StatsQuery,
     VerifyBody,
 )
 
@@ -266,6 +280,20 @@ ROUTES: tuple[Route, ...] = (
         query=FeedQuery,
         errors=(422, 503),
         content_type="text/event-stream",
+    ),
+    Route(
+        "GET",
+        "/api/v1/stats",
+        stats.stats,
+        "stats",
+        frozenset({Role.DISPATCHER, Role.VIEWER, Role.ADMIN}),
+        "Performance for a period, per department, category, street or grid cell, computed from the event log "
+        "(so a past period always gives the same figures): reported, dispatched, closed, closed on time, due, "
+        "overdue open, rejected, reworked, closure rate (closed / due), on-time rate (closed on time / due), "
+        "rework rate (reworked / closed), median hours to close. Accept: text/csv gives the groups as CSV.",
+        StatsAnswer,
+        query=StatsQuery,
+        errors=(422, 503),
     ),
     Route(
         "GET",

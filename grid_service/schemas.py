@@ -387,3 +387,43 @@ class CellFeature(BaseModel):
 class CellFeatureCollection(BaseModel):
     type: Literal["FeatureCollection"]
     features: list[CellFeature]
+
+
+class StatsQuery(_In):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: AwareDatetime | dt.date | None = Field(
+        default=None,
+        alias="from",
+        description="start of the period (a date is midnight in the city); default: 30 days before to",
+    )
+    end: AwareDatetime | dt.date | None = Field(
+        default=None,
+        alias="to",
+        description="end of the period, excluded (a date is midnight in the city); default: now",
+    )
+    group_by: Literal["department", "category", "street", "grid"] = "department"
+
+
+class StatsGroup(BaseModel):
+    key: str | None = Field(description="department or category code, street (9-digit grid prefix) or cell code")
+    name: str | None
+    reported: int
+    dispatched: int
+    closed: int
+    closed_on_time: int
+    due: int
+    overdue_open: int
+    rejected: int
+    reworked: int
+    closure_rate: float | None = Field(description="closed / due")
+    on_time_rate: float | None = Field(description="closed_on_time / due")
+    rework_rate: float | None = Field(description="reworked / closed")
+    median_hours_to_close: float | None
+
+
+class StatsAnswer(BaseModel):
+    start: dt.datetime = Field(alias="from")
+    end: dt.datetime = Field(alias="to")
+    group_by: str
+    groups: list[StatsGroup]
