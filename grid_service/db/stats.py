@@ -73,4 +73,8 @@ SELECT key, coalesce(reported, 0) AS reported, coalesce(dispatched, 0) AS dispat
 
 
 async def figures(conn: Conn, *, start: dt.datetime, end: dt.datetime, group_by: GroupBy) -> list[asyncpg.Record]:
-    return await conn.fetch(STATS, start, end, group_by)
+    async with conn.transaction(readonly=True):
+        # The plan is costly enough for PostgreSQL to JIT-compile it, which takes longer than running
+        # it (0.9 of 1.6 s on a month of a million cases); it runs fast without.
+        await conn.execute("SET LOCAL jit = off")
+        return await conn.fetch(STATS, start, end, group_by)
