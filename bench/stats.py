@@ -117,9 +117,8 @@ async def load(database: str, cases: int, open_cases: int, now: dt.datetime) -> 
         await conn.execute("VACUUM ANALYZE cases")
         await conn.execute("VACUUM ANALYZE events")
         events: int = await conn.fetchval("SELECT count(*) FROM events")
-        print(
-            f"loaded {cases:,} cases, {events:,} events, {open_cases:,} open cases in {time.perf_counter() - started:.0f} s"
-        )
+        seconds = time.perf_counter() - started
+        print(f"loaded {cases:,} cases, {events:,} events, {open_cases:,} open cases in {seconds:.0f} s")
         return events
     finally:
         await conn.close()
