@@ -14,41 +14,27 @@ from dataclasses import dataclass
 
 from grid_service.db.pool import Conn
 
-WARN = """
+# {moment}: the column whose passing is recorded; {flag}: where it is recorded; {event}: the event type.
+_RECORD = """
 WITH due AS (
     SELECT id FROM cases
-     WHERE status IN ('dispatched', 'in_progress') AND warned_at IS NULL AND warn_at <= $1
-     ORDER BY warn_at
+     WHERE status IN ('dispatched', 'in_progress') AND {flag} IS NULL AND {moment} <= $1
+     ORDER BY {moment}
      LIMIT $2
        FOR UPDATE SKIP LOCKED
 ), marked AS (
-    UPDATE cases c SET warned_at = $1 FROM due WHERE c.id = due.id
+    UPDATE cases c SET {flag} = $1 FROM due WHERE c.id = due.id
     RETURNING c.id, c.warn_at, c.deadline_at, c.department
 )
 INSERT INTO events (case_id, type, at, actor, data, department)
-SELECT m.id, 'case.warning', $1, 'clock',
+SELECT m.id, '{event}', $1, 'clock',
        jsonb_build_object('warn_at', m.warn_at, 'deadline_at', m.deadline_at, 'department', m.department),
        m.department
-  FROM marked m ORDER BY m.warn_at
+  FROM marked m ORDER BY m.{moment}
 RETURNING seq
 """
-OVERDUE = """
-WITH due AS (
-    SELECT id FROM cases
-     WHERE status IN ('dispatched', 'in_progress') AND overdue_at IS NULL AND deadline_at <= $1
-     ORDER BY deadline_at
-     LIMIT $2
-       FOR UPDATE SKIP LOCKED
-), marked AS (
-    UPDATE cases c SET overdue_at = $1 FROM due WHERE c.id = due.id
-    RETURNING c.id, c.deadline_at, c.department
-)
-INSERT INTO events (case_id, type, at, actor, data, department)
-SELECT m.id, 'case.overdue', $1, 'clock', jsonb_build_object('deadline_at', m.deadline_at, 'department', m.department),
-       m.department
-  FROM marked m ORDER BY m.deadline_at
-RETURNING seq
-"""
+WARN = _RECORD.format(moment="warn_at", flag="warned_at", event="case.warning")
+OVERDUE = _RECORD.format(moment="deadline_at", flag="overdue_at", event="case.overdue")
 # $3..$5: the ladder as parallel arrays (level, hours past the deadline, name), $6 its first rung.
 ESCALATE = """
 WITH ladder AS (
