@@ -19,6 +19,7 @@ import asyncpg
 
 from grid_service.db import deadline_watch as db_watch
 from grid_service.snapshot import ConfigSnapshot
+from grid_service.tracker import LOG_READ_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class DeadlineWatch:
             await asyncio.sleep(self._interval * random.uniform(0.5, 1.0))
             try:
                 await self.sweep()
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except LOG_READ_ERRORS as exc:
                 log.warning("deadline watch could not sweep (%s); trying again", type(exc).__name__)
 
     async def sweep(self) -> Sweep:

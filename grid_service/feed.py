@@ -32,10 +32,10 @@ from grid_service.db import feed as db_feed
 from grid_service.notifier import Notifier
 from grid_service.presenters import map_feature
 from grid_service.snapshot import ConfigSnapshot
+from grid_service.tracker import GAP_RECHECK_S, LOG_READ_ERRORS
 
 log = logging.getLogger(__name__)
 
-GAP_RECHECK_S = 0.02  # while a gap may still fill, look again this often
 PAGE = 1000  # events read per query
 DIRECT_WRITE_MAX = 32 * 1024  # larger writes go through the subscriber's sender, which may wait
 
@@ -204,7 +204,7 @@ class FeedHub:
                 # Gather what commits meanwhile into the next read: a thousand subscribers cost one
                 # wake-up and one write each per read, however many events it brings.
                 await asyncio.sleep(max(0.0, started + self._interval - asyncio.get_running_loop().time()))
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except LOG_READ_ERRORS as exc:
                 log.warning("live feed could not read the log (%s)", type(exc).__name__)
                 gap_pending = True
             await self._notifier.wait(ticket, GAP_RECHECK_S if gap_pending else 15.0)

@@ -24,6 +24,8 @@ from grid_service.notifier import Notifier
 log = logging.getLogger(__name__)
 
 GAP_RECHECK_S = 0.02  # while a gap may still fill, look again this often even without a wake-up
+# What reading the log may fail with while the database is away; readers log it and try again.
+LOG_READ_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 REMEMBERED_RANGES = 4096  # recent (after, upto, departments) steps kept to answer "any news for me?"
 
 
@@ -75,7 +77,7 @@ class EventTracker:
                     if not self._following:
                         await self._restart()
                     gap_pending = await self._advance()
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except LOG_READ_ERRORS as exc:
                 log.warning("event tracker could not read the log (%s)", type(exc).__name__)
                 gap_pending = True
             await self._notifier.wait(ticket, GAP_RECHECK_S if gap_pending else 30.0)
