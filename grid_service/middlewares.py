@@ -70,7 +70,10 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
         if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, "http_error")
-        return _error_response(ApiError(exc.reason, code=code), status=exc.status)
+        response = _error_response(ApiError(exc.reason, code=code), status=exc.status)
+        if "Allow" in exc.headers:  # a 405 says which methods the path does take
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except DATABASE_DOWN as exc:
         error_log.warning("database unavailable: %r", exc, extra={"request_id": request.get(keys.REQUEST_ID)})
         response = _error_response(DatabaseUnavailable("the database is unavailable; retry shortly"))

@@ -32,9 +32,10 @@ ERROR_TEXT = {
 def build_document(routes: Sequence[Route], *, version: str) -> dict[str, Any]:
     models: set[type[BaseModel]] = {ErrorEnvelope}
     for route in routes:
-        models.update(m for m in (route.response, route.body) if m is not None)
+        models.update(m for m in (route.response, route.body, route.query, route.path_params) if m is not None)
+    inputs = {m for r in routes for m in (r.body, r.query, r.path_params) if m is not None}
     _, definitions = models_json_schema(
-        [(m, "validation" if any(m is r.body for r in routes) else "serialization") for m in models],
+        [(m, "validation" if m in inputs else "serialization") for m in models],
         ref_template=REF,
     )
     paths: dict[str, dict[str, Any]] = {}
@@ -102,7 +103,7 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     for location, model in (("path", route.path_params), ("query", route.query)):
         if model is None:
             continue
-        schema = model.model_json_schema()
+        schema = model.model_json_schema(ref_template=REF)  # nested types resolve in components
         required = set(schema.get("required", []))
         for name, prop in schema.get("properties", {}).items():
             parameters.append(

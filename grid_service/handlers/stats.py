@@ -17,6 +17,7 @@ from grid_service.schemas import StatsGroup, StatsQuery
 from grid_service.snapshot import ConfigSnapshot
 
 DEFAULT_PERIOD = dt.timedelta(days=30)
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 FIELDS = list(StatsGroup.model_fields)
 
 
@@ -67,6 +68,8 @@ async def stats(request: web.Request) -> web.StreamResponse:
     start = _instant(query.start, tz) if query.start else end - DEFAULT_PERIOD
     if start >= end:
         raise ValidationFailed("the period is empty", details=[field_error(["from"], "must be before to")])
+    if start < EARLIEST:  # before 1970 time zones carried odd offsets (+08:05:43) that no client expects
+        raise ValidationFailed("the period starts too early", details=[field_error(["from"], "must be after 1970")])
     settings = request.app[keys.SETTINGS]
     async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
         rows = await db_stats.figures(conn, start=start, end=end, group_by=query.group_by)

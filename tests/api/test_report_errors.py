@@ -104,7 +104,7 @@ async def test_unknown_route_and_wrong_method_use_the_envelope(client, tokens):
     assert missing.status == 404
     assert_envelope(await missing.json(), "not_found")
     wrong = await client.delete("/api/v1/reports", headers=bearer(tokens["admin"]))
-    assert wrong.status == 405
+    assert wrong.status == 405 and wrong.headers["Allow"] == "POST"
     assert_envelope(await wrong.json(), "method_not_allowed")
 
 

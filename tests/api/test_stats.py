@@ -168,7 +168,12 @@ async def test_stats_as_csv(history, tokens):
 
 
 async def test_stats_parameters_and_roles(client, tokens):
-    for params in ({"group_by": "weather"}, {"from": "yesterday"}, {"from": "2026-11-24", "to": "2026-11-23"}):
+    for params in (
+        {"group_by": "weather"},
+        {"from": "yesterday"},
+        {"from": "2026-11-24", "to": "2026-11-23"},
+        {"from": "0182-03-23T15:33:23Z"},
+    ):
         response = await client.get("/api/v1/stats", params=params, headers=bearer(tokens["viewer"]))
         assert response.status == 422, params
     for role in ("inspector", "department"):
