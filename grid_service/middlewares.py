@@ -13,7 +13,9 @@ from aiohttp.typedefs import Handler
 
 from grid_service import keys
 from grid_service.errors import ApiError, DatabaseUnavailable, Forbidden, Unauthenticated
+from grid_service.georeport import errors as open311_errors
 from grid_service.handlers.common import ACCESS_TOKEN, json_response
+from grid_service.handlers.open311 import PREFIX as OPEN311_PREFIX
 from grid_service.routes import ROLE_RULES
 
 log = logging.getLogger("grid_service.access")
@@ -65,26 +67,28 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
     try:
         return await handler(request)
     except ApiError as exc:
-        return _error_response(exc)
+        return _error_response(request, exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, "http_error")
-        response = _error_response(ApiError(exc.reason, code=code), status=exc.status)
+        response = _error_response(request, ApiError(exc.reason, code=code), status=exc.status)
         if "Allow" in exc.headers:  # a 405 says which methods the path does take
             response.headers["Allow"] = exc.headers["Allow"]
         return response
     except DATABASE_DOWN as exc:
         error_log.warning("database unavailable: %r", exc, extra={"request_id": request.get(keys.REQUEST_ID)})
-        response = _error_response(DatabaseUnavailable("the database is unavailable; retry shortly"))
+        response = _error_response(request, DatabaseUnavailable("the database is unavailable; retry shortly"))
         response.headers["Retry-After"] = RETRY_AFTER_S
         return response
     except Exception:
         error_log.exception("unhandled error", extra={"request_id": request.get(keys.REQUEST_ID)})
-        return _error_response(ApiError("internal error"))
+        return _error_response(request, ApiError("internal error"))
 
 
-def _error_response(exc: ApiError, status: int | None = None) -> web.Response:
+def _error_response(request: web.Request, exc: ApiError, status: int | None = None) -> web.Response:
+    if request.path.startswith(OPEN311_PREFIX):  # Open311 apps read errors in their own standard's shape
+        return open311_errors.error_response(request.path, status or exc.status, exc.message, exc.details)
     return json_response(exc.body(), status=status or exc.status)
 
 

@@ -33,6 +33,7 @@ def build_document(routes: Sequence[Route], *, version: str) -> dict[str, Any]:
     models: set[type[BaseModel]] = {ErrorEnvelope}
     for route in routes:
         models.update(m for m in (route.response, route.body, route.query, route.path_params) if m is not None)
+        models.add(route.error_model)
     inputs = {m for r in routes for m in (r.body, r.query, r.path_params) if m is not None}
     _, definitions = models_json_schema(
         [(m, "validation" if m in inputs else "serialization") for m in models],
@@ -40,7 +41,7 @@ def build_document(routes: Sequence[Route], *, version: str) -> dict[str, Any]:
     )
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+        paths.setdefault(document_path(route.path), {})[route.method.lower()] = _operation(route)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -60,9 +61,18 @@ def build_document(routes: Sequence[Route], *, version: str) -> dict[str, Any]:
     }
 
 
+def document_path(path: str) -> str:
+    """The router's path as OpenAPI writes it: placeholders without their patterns."""
+    return re.sub(r"{(\w+):[^}]+}", r"{\1}", path)
+
+
+XML_TEXT = {"text/xml": {"schema": {"type": "string", "description": "The same answer as XML (path ends in .xml)."}}}
+
+
 def _content(route: Route) -> dict[str, Any]:
     if route.response is not None:
-        return {"content": {route.content_type: {"schema": _ref(route.response)}}}
+        content = {route.content_type: {"schema": _ref(route.response)}}
+        return {"content": content | (XML_TEXT if route.also_xml else {})}
     if route.content_type != "application/json":
         return {"content": {route.content_type: {"schema": {"type": "string"}}}}
     return {}
@@ -88,12 +98,13 @@ def _operation(route: Route) -> dict[str, Any]:
         roles = ", ".join(sorted(r.value for r in route.roles))
         operation["description"] += f" Roles: {roles}."
     if route.body is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(route.body)}}}
+        operation["requestBody"] = {"required": True, "content": {route.body_type: {"schema": _ref(route.body)}}}
     codes = set(route.errors) | ({401, 403} if route.roles is not None else set())
     for code in sorted(codes):
+        content = {"application/json": {"schema": _ref(route.error_model)}}
         operation["responses"][str(code)] = {
-            "description": ERROR_TEXT[code],
-            "content": {"application/json": {"schema": _ref(ErrorEnvelope)}},
+            "description": (route.error_text or ERROR_TEXT)[code],
+            "content": content | (XML_TEXT if route.also_xml else {}),
         }
     return operation
 
@@ -109,7 +120,7 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
             parameters.append(
                 {"name": name, "in": location, "required": location == "path" or name in required, "schema": prop}
             )
-    for name in re.findall(r"{(\w+)}", route.path):
+    for name in re.findall(r"{(\w+)}", document_path(route.path)):
         if not any(p["name"] == name for p in parameters):
             parameters.append({"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
     return parameters

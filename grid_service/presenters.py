@@ -12,6 +12,11 @@ from grid_service.schemas import CaseStatus
 from grid_service.snapshot import ConfigSnapshot
 
 
+def point(lon: float | None, lat: float | None) -> dict[str, Any] | None:
+    """A GeoJSON point, or None for a case placed by address alone."""
+    return {"type": "Point", "coordinates": [lon, lat]} if lon is not None else None
+
+
 def _iso(value: dt.datetime | None, tz: dt.tzinfo) -> str | None:
     return value.astimezone(tz).isoformat() if value else None
 
@@ -32,7 +37,7 @@ def present_case(
         "pending_reason": row["pending_reason"],
         "category": {"code": row["category"], "name": row["category_name"]},
         "urgent": row["urgent"],
-        "location": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+        "location": point(row["lon"], row["lat"]),
         "grid": {"code": row["grid_code"], "name": row["grid_name"]} if row["grid_code"] else None,
         "department": ({"code": row["department"], "name": row["department_name"]} if row["department"] else None),
         "routing_rule": row["routing_rule"],
@@ -52,13 +57,14 @@ def present_case(
                 "client_id": r["client_id"],
                 "inspector": r["inspector"],
                 "duplicate": r["duplicate"],
-                "location": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+                "location": point(r["lon"], r["lat"]),
                 "crs": r["crs"],
                 "accuracy_m": r["accuracy_m"],
                 "urgent": r["urgent"],
                 "description": r["description"],
                 "address": r["address"],
                 "media": list(r["media"]),
+                "media_url": r["media_url"],
                 "observed_at": _iso(r["observed_at"], tz),
                 "received_at": _iso(r["received_at"], tz),
             }
@@ -90,7 +96,7 @@ def map_feature(row: asyncpg.Record, snapshot: ConfigSnapshot, now: dt.datetime)
     return {
         "type": "Feature",
         "id": str(row["id"]),
-        "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+        "geometry": point(row["lon"], row["lat"]),
         "properties": {
             "id": str(row["id"]),
             "case_no": row["case_no"],

@@ -60,6 +60,7 @@ class PendingReason(StrEnum):
     OUTSIDE_GRID = "outside_grid"
     NO_RULE = "no_rule"
     REJECTED = "rejected"
+    NO_LOCATION = "no_location"  # placed by address alone (Open311): the dispatcher places and dispatches it
 
 
 class Role(StrEnum):
@@ -85,10 +86,10 @@ class PointGeometry(_In):
     coordinates: tuple[Lon, Lat]
 
 
-class ReportCreate(_In):
+class _ReportFields(_In):
     client_id: ClientId
     category: Code
-    location: PointGeometry
+    location: PointGeometry | None
     crs: Crs = Crs.WGS84
     accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
     urgent: StrictBool = False
@@ -96,6 +97,17 @@ class ReportCreate(_In):
     address: Annotated[str, Field(max_length=500)] | None = None
     media: Annotated[list[Sha256], Field(max_length=20)] = []
     observed_at: AwareDatetime | None = None
+
+
+class ReportCreate(_ReportFields):
+    location: PointGeometry  # the native API always places a report (the field keeps its place in the hash)
+
+
+class ForeignReport(_ReportFields):
+    """A report that came through a standard other than ours (Open311): it may have no point, only an
+    address, and may link a photo kept elsewhere."""
+
+    media_url: Annotated[str, Field(max_length=2000)] | None = None
 
 
 MAX_BATCH = 500
@@ -158,13 +170,14 @@ class ReportRead(BaseModel):
     client_id: str
     inspector: str
     duplicate: bool
-    location: GeoPoint
+    location: GeoPoint | None
     crs: Crs
     accuracy_m: float | None
     urgent: bool
     description: str | None
     address: str | None
     media: list[str]
+    media_url: str | None
     observed_at: dt.datetime | None
     received_at: dt.datetime
 
@@ -185,7 +198,7 @@ class CaseSummary(BaseModel):
     pending_reason: PendingReason | None
     category: CodeName
     urgent: bool
-    location: GeoPoint
+    location: GeoPoint | None
     grid: CodeName | None
     department: CodeName | None
     routing_rule: dict[str, Any] | None

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     feed_send_timeout_s: float = Field(default=30.0, gt=0)  # a feed whose client acknowledges nothing this long ends
     deadline_sweep_s: float = Field(default=30.0, gt=0)  # each worker records what fell due at least this often
     feed_interval_s: float = Field(default=0.05, ge=0, le=1)  # least time between two reads of the log by a worker
+    open311_contact: str | None = None  # who runs this endpoint, as Open311 discovery tells apps
+    open311_key_service: str | None = None  # how an app obtains an api_key, as discovery tells it
 
 
 def mask_url(url: str) -> str:

@@ -74,7 +74,11 @@ class Area:
             return False
         if self.bbox is not None:
             min_lon, min_lat, max_lon, max_lat = self.bbox
-            return min_lon <= row["lon"] <= max_lon and min_lat <= row["lat"] <= max_lat
+            lon: float | None = row["lon"]
+            lat: float | None = row["lat"]
+            if lon is None or lat is None:
+                return False  # placed by address alone: in no box
+            return min_lon <= lon <= max_lon and min_lat <= lat <= max_lat
         return True
 
 

@@ -28,6 +28,7 @@ INTAKE_FIELDS: tuple[tuple[str, str], ...] = (
     ("urgent", "boolean"),
     ("description", "text"),
     ("address", "text"),
+    ("media_url", "text"),
     ("observed_at", "timestamptz"),
     ("timezone", "text"),
     ("status", "text"),
@@ -54,7 +55,7 @@ INTAKE_BATCH = (
 )
 SELECT_CASE_REPORTS = """
 SELECT r.id, r.client_id, t.name AS inspector, r.duplicate, r.category, r.lon, r.lat, r.crs, r.accuracy_m,
-       r.urgent, r.description, r.address, r.observed_at, r.received_at,
+       r.urgent, r.description, r.address, r.media_url, r.observed_at, r.received_at,
        coalesce(array_agg(m.sha256 ORDER BY m.position) FILTER (WHERE m.sha256 IS NOT NULL), '{}') AS media
   FROM reports r
   JOIN api_tokens t ON t.id = r.token_id

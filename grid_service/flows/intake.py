@@ -26,7 +26,7 @@ from grid_service.domain.ids import uuid7
 from grid_service.domain.lights import warning_at
 from grid_service.domain.routing import choose_rule
 from grid_service.errors import Conflict, ValidationFailed, field_error
-from grid_service.schemas import CaseStatus, Crs, PendingReason, ReportCreate
+from grid_service.schemas import CaseStatus, Crs, ForeignReport, PendingReason, ReportCreate
 from grid_service.snapshot import ConfigSnapshot
 
 DEADLOCK_RETRIES = 3
@@ -93,27 +93,32 @@ def _category_key(category: str) -> int:
     return lock_key(f"dup:{category}")
 
 
-def body_hash(report: ReportCreate) -> str:
+def body_hash(report: ReportCreate | ForeignReport) -> str:
     """Identity of a submission's content, independent of key order, spacing and defaults spelled out."""
     return hashlib.sha256(report.model_dump_json().encode()).hexdigest()
 
 
-def prepare(principal: Principal, report: ReportCreate, snapshot: ConfigSnapshot, now: dt.datetime) -> PreparedReport:
+def prepare(
+    principal: Principal, report: ReportCreate | ForeignReport, snapshot: ConfigSnapshot, now: dt.datetime
+) -> PreparedReport:
     category = snapshot.categories.get(report.category)
     if category is None:
         raise ValidationFailed(
             f"unknown category {report.category!r}",
             details=[field_error(["category"], "unknown category", "unknown_category")],
         )
-    input_lon, input_lat = report.location.coordinates
-    lon, lat = (input_lon, input_lat) if report.crs is Crs.WGS84 else gcj02.to_wgs84(input_lon, input_lat)
-
     status = CaseStatus.PENDING_DISPATCH
-    pending_reason: PendingReason | None = PendingReason.OUTSIDE_GRID
+    pending_reason: PendingReason | None = PendingReason.NO_LOCATION
+    lon = lat = input_lon = input_lat = None
     grid_code = department = deadline_at = warn_at = None
     rule_dict: dict[str, object] | None = None
     rule_id: int | None = None
-    assignment = snapshot.grid.assign(lon, lat)
+    assignment = None
+    if report.location is not None:
+        input_lon, input_lat = report.location.coordinates
+        lon, lat = (input_lon, input_lat) if report.crs is Crs.WGS84 else gcj02.to_wgs84(input_lon, input_lat)
+        pending_reason = PendingReason.OUTSIDE_GRID
+        assignment = snapshot.grid.assign(lon, lat)
     if assignment is not None:
         grid_code = assignment.cell.code
         rule = choose_rule(snapshot.rules, category.code, grid_code)
@@ -127,7 +132,7 @@ def prepare(principal: Principal, report: ReportCreate, snapshot: ConfigSnapshot
             warn_at = warning_at(now, deadline_at, category.clock, snapshot.calendar)
 
     keys = [lock_key(f"idem:{principal.token_id}:{report.client_id}")]
-    if category.duplicate_radius_m > 0 and category.duplicate_window_hours > 0:
+    if lon is not None and lat is not None and category.duplicate_radius_m > 0 and category.duplicate_window_hours > 0:
         keys.extend(duplicate_lock_keys(category.code, lon, lat, category.duplicate_radius_m))
     item = {
         "at": now,
@@ -147,6 +152,7 @@ def prepare(principal: Principal, report: ReportCreate, snapshot: ConfigSnapshot
         "urgent": report.urgent,
         "description": report.description,
         "address": report.address,
+        "media_url": getattr(report, "media_url", None),
         "observed_at": report.observed_at,
         "media": report.media,
         "timezone": snapshot.calendar.timezone.key,

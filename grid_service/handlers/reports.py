@@ -13,7 +13,7 @@ from grid_service.db import media as db_media
 from grid_service.errors import ApiError, ValidationFailed, field_error
 from grid_service.flows import intake
 from grid_service.handlers.common import json_response, principal, read_json, validate, validation_details
-from grid_service.schemas import ReportBatch, ReportCreate
+from grid_service.schemas import ForeignReport, ReportBatch, ReportCreate
 
 HAND_OVER_EVERY = 50  # reports prepared before handing them to the writer
 
@@ -25,7 +25,7 @@ async def unknown_media(request: web.Request, hashes: set[str]) -> set[str]:
         return await db_media.unknown(conn, hashes)
 
 
-def media_error(report: ReportCreate, unknown: set[str]) -> ValidationFailed:
+def media_error(report: ReportCreate | ForeignReport, unknown: set[str]) -> ValidationFailed:
     return ValidationFailed(
         "unknown media: upload photos before referring to them",
         details=[

@@ -97,6 +97,10 @@
     const previous = cases.get(feature.id);
     cases.set(feature.id, feature);
     if (p.status === "closed" && previous && previous.properties.status !== "closed") closedHere.add(feature.id);
+    if (!feature.geometry) {  // placed by address alone: listed, not drawn
+      queueRender();
+      return;
+    }
     const [lon, lat] = feature.geometry.coordinates;
     let marker = markers.get(feature.id);
     if (!marker) {

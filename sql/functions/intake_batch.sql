@@ -42,6 +42,7 @@ CREATE FUNCTION intake_batch(
     p_urgent boolean[],
     p_description text[],
     p_address text[],
+    p_media_url text[],
     p_observed_at timestamptz[],
     p_timezone text[],
     p_status text[],
@@ -77,16 +78,16 @@ BEGIN
         WITH parsed AS MATERIALIZED (
             SELECT u.*
               FROM unnest(p_at, p_report_id, p_case_id, p_token_id, p_actor, p_client_id, p_body_hash, p_category,
-                          p_lon,
-                          p_lat, p_crs, p_input_lon, p_input_lat, p_accuracy_m, p_urgent, p_description, p_address,
-                          p_observed_at, p_timezone, p_status, p_pending_reason, p_grid_version, p_grid_code,
-                          p_grid_name, p_department, p_department_name, p_routing_rule_id, p_routing_rule,
-                          p_deadline_at, p_warn_at, p_duplicate_radius_m, p_duplicate_window_hours, v_selected)
+                          p_lon, p_lat, p_crs, p_input_lon, p_input_lat, p_accuracy_m, p_urgent, p_description,
+                          p_address, p_media_url, p_observed_at, p_timezone, p_status, p_pending_reason,
+                          p_grid_version, p_grid_code, p_grid_name, p_department, p_department_name,
+                          p_routing_rule_id, p_routing_rule, p_deadline_at, p_warn_at, p_duplicate_radius_m,
+                          p_duplicate_window_hours, v_selected)
                    WITH ORDINALITY
                    AS u (at, report_id, case_id, token_id, actor, client_id, body_hash, category, lon, lat, crs,
-                         input_lon, input_lat, accuracy_m, urgent, description, address, observed_at, timezone, status,
-                         pending_reason, grid_version, grid_code, grid_name, department, department_name,
-                         routing_rule_id, routing_rule, deadline_at, warn_at, duplicate_radius_m,
+                         input_lon, input_lat, accuracy_m, urgent, description, address, media_url, observed_at,
+                         timezone, status, pending_reason, grid_version, grid_code, grid_name, department,
+                         department_name, routing_rule_id, routing_rule, deadline_at, warn_at, duplicate_radius_m,
                          duplicate_window_hours, selected, ord)
              WHERE u.selected
         ),
@@ -189,11 +190,11 @@ BEGIN
         ),
         stored AS (
             INSERT INTO reports (id, token_id, client_id, body_hash, case_id, duplicate, category, lon, lat, crs,
-                                 input_lon, input_lat, accuracy_m, urgent, description, address, observed_at,
-                                 received_at, response)
+                                 input_lon, input_lat, accuracy_m, urgent, description, address, media_url,
+                                 observed_at, received_at, response)
             SELECT a.report_id, a.token_id, a.client_id, decode(a.body_hash, 'hex'), a.ack_case_id, a.duplicate,
                    a.category, a.lon, a.lat, a.crs, a.input_lon, a.input_lat, a.accuracy_m, a.urgent, a.description,
-                   a.address, a.observed_at, a.at, a.response
+                   a.address, a.media_url, a.observed_at, a.at, a.response
               FROM acks a
             RETURNING id
         ),

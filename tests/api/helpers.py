@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from typing import Any
@@ -36,6 +37,19 @@ async def counts(conn: asyncpg.Connection) -> dict[str, int]:
         " (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM report_media) AS media"
     )
     return dict(row)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -9,24 +9,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from grid_service import keys
 from grid_service.app import create_app
-from tests.api.helpers import IN_CELL_1, IN_CELL_2, IN_STREET_2, report
+from tests.api.helpers import IN_CELL_1, IN_CELL_2, IN_STREET_2, Clock, report
 from tests.conftest import bearer, settings_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY_9 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 @asynccontextmanager

@@ -4,6 +4,9 @@ import json
 
 from pydantic import BaseModel
 
+from aiohttp import web
+
+from grid_service.openapi import document_path
 from grid_service.routes import ROUTES
 from grid_service.schemas import CaseRead, CategoryList, CellLocation, DepartmentList, ReportAccepted
 from tests.api.helpers import IN_CELL_1, report
@@ -20,7 +23,7 @@ async def test_the_document_describes_every_route_with_its_security(client):
     document = await response.json()
     assert response.status == 200 and document["openapi"] == "3.1.0"
     for route in ROUTES:
-        operation = document["paths"][route.path][route.method.lower()]
+        operation = document["paths"][document_path(route.path)][route.method.lower()]
         assert operation["summary"] and operation["description"], route.name
         by_query = [{"access_token": []}] if route.method == "GET" else []
         assert operation["security"] == ([] if route.roles is None else [{"bearer": []}, *by_query])
@@ -30,6 +33,23 @@ async def test_the_document_describes_every_route_with_its_security(client):
     assert "#/$defs/" not in text, "every reference resolves inside the document's components"
     for ref in {part.split('"')[0] for part in text.split('"$ref": "#/components/schemas/')[1:]}:
         assert ref in document["components"]["schemas"], ref
+
+
+async def test_no_route_of_the_running_app_is_missing_from_the_document(client):
+    document = await (await client.get("/openapi.json")).json()
+    served = 0
+    for resource in client.server.app.router.resources():
+        if isinstance(resource, web.StaticResource):
+            continue  # files of the map page, not an API
+        for route in resource:
+            if route.method == "HEAD":
+                continue  # aiohttp answers HEAD for every GET
+            path = document_path(resource.canonical)
+            operation = document["paths"].get(path, {}).get(route.method.lower())
+            assert operation is not None, f"{route.method} {path} is served but not documented"
+            assert operation["description"].strip(), f"{route.method} {path} has no description"
+            served += 1
+    assert served == sum(len(methods) for methods in document["paths"].values())
 
 
 async def test_answers_match_the_documented_models(client, tokens):

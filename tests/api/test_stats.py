@@ -7,8 +7,8 @@ import io
 import pytest
 
 from grid_service import keys
-from tests.api.helpers import FAR_AWAY, IN_CELL_1, IN_CELL_2, IN_STREET_2, report
-from tests.api.test_deadline_watch import MONDAY_9, SHANGHAI, Clock, workers
+from tests.api.helpers import FAR_AWAY, IN_CELL_1, IN_CELL_2, IN_STREET_2, Clock, report
+from tests.api.test_deadline_watch import MONDAY_9, SHANGHAI, workers
 from tests.conftest import bearer
 
 DAY = {"from": "2026-11-23", "to": "2026-11-24"}

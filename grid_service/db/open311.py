@@ -1,0 +1,78 @@
+"""Reads for the Open311 façade: cases as service requests, and a report's earlier acknowledgement."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import asyncpg
+
+from grid_service.db.pool import Conn
+
+# A case with what a service request shows: its first report's words and picture, and the
+# latest note anyone wrote on it.
+SERVICE_REQUEST = """
+SELECT c.case_no, c.status, c.pending_reason, c.category, k.name AS category_name, c.lon, c.lat, c.grid_code,
+       d.name AS department_name, c.created_at, c.updated_at, c.deadline_at,
+       r.description, r.address, r.media_url, m.sha256 AS first_photo, n.note AS latest_note
+  FROM cases c
+  JOIN categories k ON k.code = c.category
+  LEFT JOIN departments d ON d.code = c.department
+  LEFT JOIN LATERAL (SELECT id, description, address, media_url FROM reports
+                      WHERE case_id = c.id ORDER BY received_at, id LIMIT 1) AS r ON true
+  LEFT JOIN LATERAL (SELECT sha256 FROM report_media WHERE report_id = r.id ORDER BY position LIMIT 1) AS m ON true
+  LEFT JOIN LATERAL (SELECT note FROM events WHERE case_id = c.id AND note IS NOT NULL
+                      ORDER BY seq DESC LIMIT 1) AS n ON true
+"""
+BY_NUMBER = SERVICE_REQUEST + " WHERE c.case_no = ANY($1::text[])"
+# Statuses as Open311 counts them: closed means finished (closed or cancelled), open anything else.
+IN_PERIOD = (
+    SERVICE_REQUEST
+    + """
+ WHERE c.created_at >= $1 AND c.created_at <= $2
+   AND ($3::text[] IS NULL OR c.category = ANY($3))
+   AND ($4::boolean IS NULL OR (c.status IN ('closed', 'cancelled')) = $4)
+ ORDER BY c.created_at DESC, c.id DESC
+ LIMIT $5
+"""
+)
+EARLIER_ANSWER = "SELECT response FROM reports WHERE token_id = $1 AND client_id = $2 AND received_at >= $3"
+CONFIGURATION_LOADED = "SELECT loaded_at FROM config_state"
+REPORT_CASE = "SELECT c.case_no FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.id = $1"
+
+
+async def by_number(conn: Conn, case_numbers: list[str]) -> list[asyncpg.Record]:
+    """The cases with these numbers, in the order asked (unknown numbers are left out)."""
+    rows = {row["case_no"]: row for row in await conn.fetch(BY_NUMBER, case_numbers)}
+    return [rows[number] for number in dict.fromkeys(case_numbers) if number in rows]
+
+
+async def in_period(
+    conn: Conn,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    categories: list[str] | None,
+    closed: bool | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Cases reported between ``start`` and ``end`` (inclusive), newest first."""
+    return await conn.fetch(IN_PERIOD, start, end, categories, closed, limit)
+
+
+async def earlier_answer(conn: Conn, token_id: int, client_id: str, since: dt.datetime) -> dict[str, Any] | None:
+    """The acknowledgement of a report this token stored under ``client_id`` since ``since``."""
+    answer: dict[str, Any] | None = await conn.fetchval(EARLIER_ANSWER, token_id, client_id, since)
+    return answer
+
+
+async def case_of_report(conn: Conn, report_id: uuid.UUID) -> str | None:
+    case_no: str | None = await conn.fetchval(REPORT_CASE, report_id)
+    return case_no
+
+
+async def configuration_loaded_at(conn: Conn) -> dt.datetime | None:
+    """When the configuration (and so the list of services) last changed."""
+    loaded: dt.datetime | None = await conn.fetchval(CONFIGURATION_LOADED)
+    return loaded

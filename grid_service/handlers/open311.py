@@ -1,0 +1,200 @@
+"""/open311/v2/: GeoReport v2 over the native model (see georeport/mapping.py for the mapping).
+
+Reads need no key, as the specification says; POST requests takes an inspector token as api_key
+and goes through native intake, routing and deadlines unchanged. Errors are rendered by the
+error middleware in the specification's shape (see georeport/errors.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import asyncpg
+from aiohttp import web
+
+from grid_service import keys
+from grid_service.db import open311 as db_open311
+from grid_service.errors import Conflict, Forbidden, NotFound, UnsupportedMediaType, ValidationFailed, field_error
+from grid_service.flows import intake
+from grid_service.georeport import mapping
+from grid_service.georeport.formats import Format, respond, w3c
+from grid_service.georeport.models import MAX_REQUEST_IDS, RequestsQuery
+from grid_service.handlers.common import validate
+from grid_service.handlers.reports import media_error, unknown_media
+from grid_service.schemas import Role
+
+PREFIX = "/open311/v2"
+DEFAULT_SPAN = dt.timedelta(days=90)
+MAX_REQUESTS = 1000
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+KEY_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})
+
+
+def _format(request: web.Request) -> Format:
+    return Format(request.match_info["format"])
+
+
+def _origin(request: web.Request) -> str:
+    return str(request.url.origin())
+
+
+async def discovery(request: web.Request) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+        changed = await db_open311.configuration_loaded_at(conn)
+    tz = request.app[keys.CONFIG].current.calendar.timezone
+    changeset = w3c(changed, tz)
+    body = {
+        "changeset": changeset,
+        "contact": settings.open311_contact,
+        "key_service": settings.open311_key_service,
+        "endpoints": [
+            {
+                "specification": mapping.SPECIFICATION,
+                "url": _origin(request) + PREFIX,
+                "changeset": changeset,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
+    return respond(body, "discovery", _format(request))
+
+
+async def services(request: web.Request) -> web.Response:
+    categories = request.app[keys.CONFIG].current.categories.values()
+    return respond([mapping.service(c) for c in categories], "services", _format(request))
+
+
+async def service_definition(request: web.Request) -> web.Response:
+    code = request.match_info["service_code"]
+    category = request.app[keys.CONFIG].current.categories.get(code)
+    if category is None:
+        raise NotFound(f"service_code {code!r} was not found")
+    return respond(mapping.service_definition(category), "service_definition", _format(request))
+
+
+def _requests_query(request: web.Request) -> RequestsQuery:
+    # A parameter given twice counts as its comma list; an empty one as not given at all.
+    values: dict[str, str] = {}
+    for name in set(request.query):
+        given = [v.strip() for v in request.query.getall(name) if v.strip()]
+        if given:
+            values[name] = ",".join(given)
+    return validate(RequestsQuery, values, what="query parameters")
+
+
+def _period(query: RequestsQuery, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The requested_datetime range: at most 90 days, the last 90 by default."""
+    start = dt.datetime.fromisoformat(query.start_date) if query.start_date else None
+    end = dt.datetime.fromisoformat(query.end_date) if query.end_date else None
+    if start is None and end is None:
+        return now - DEFAULT_SPAN, now
+    if start is None:
+        assert end is not None
+        return end - DEFAULT_SPAN, end
+    if end is None:
+        return start, start + DEFAULT_SPAN
+    if end < start:
+        raise ValidationFailed("end_date is before start_date", details=[field_error(["end_date"], "before start")])
+    if end - start > DEFAULT_SPAN:
+        raise ValidationFailed(
+            "start_date and end_date may not span more than 90 days",
+            details=[field_error(["end_date"], "more than 90 days after start_date")],
+        )
+    return start, end
+
+
+async def service_requests(request: web.Request) -> web.Response:
+    query = _requests_query(request)
+    settings = request.app[keys.SETTINGS]
+    async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+        if query.service_request_id:  # overrides every other filter
+            numbers = query.service_request_id.split(",")
+            if len(numbers) > MAX_REQUEST_IDS:
+                raise ValidationFailed(f"at most {MAX_REQUEST_IDS} service_request_ids at once")
+            rows = await db_open311.by_number(conn, numbers)
+        else:
+            start, end = _period(query, request.app[keys.CLOCK]())
+            statuses = set(query.status.split(",")) if query.status else {"open", "closed"}
+            rows = await db_open311.in_period(
+                conn,
+                start=start,
+                end=end,
+                categories=query.service_code.split(",") if query.service_code else None,
+                closed=None if len(statuses) == 2 else "closed" in statuses,
+                limit=MAX_REQUESTS,
+            )
+    return _requests_response(request, rows)
+
+
+async def service_request(request: web.Request) -> web.Response:
+    number = request.match_info["service_request_id"]
+    async with request.app[keys.POOL].acquire(timeout=request.app[keys.SETTINGS].db_timeout_s) as conn:
+        rows = await db_open311.by_number(conn, [number])
+    if not rows:
+        raise NotFound(f"service_request_id {number!r} was not found")
+    return _requests_response(request, rows)
+
+
+def _requests_response(request: web.Request, rows: list[asyncpg.Record]) -> web.Response:
+    snapshot = request.app[keys.CONFIG].current
+    tz, origin = snapshot.calendar.timezone, _origin(request)
+    notices = {code: mapping.service_notice(c) for code, c in snapshot.categories.items()}
+    body = [mapping.service_request(row, tz, origin, notices.get(row["category"])) for row in rows]
+    return respond(body, "service_requests", _format(request))
+
+
+async def create_request(request: web.Request) -> web.Response:
+    """POST requests: one report through native intake; an identical POST within 24 hours (a client
+    retrying after a lost answer) gets the first one's service_request_id and stores nothing."""
+    if request.content_type not in FORM_TYPES:
+        raise UnsupportedMediaType("send the request form-encoded (application/x-www-form-urlencoded)")
+    form = await request.post()
+    settings = request.app[keys.SETTINGS]
+    api_key = form.get("api_key")
+    if not isinstance(api_key, str) or not api_key.strip():
+        raise Forbidden("api_key is required: an inspector token")
+    caller = await request.app[keys.TOKENS].lookup(request.app[keys.POOL], api_key.strip(), settings.db_timeout_s)
+    if caller is None or caller.role not in KEY_ROLES:
+        raise Forbidden("invalid api_key: send an inspector token")
+    fields, attributes = mapping.read_form(form)
+    snapshot = request.app[keys.CONFIG].current
+    category = snapshot.categories.get(fields.service_code)
+    if category is None:
+        raise NotFound(f"service_code {fields.service_code!r} was not found")
+    now = request.app[keys.CLOCK]()
+    client_id, yesterdays = mapping.retry_client_ids(fields, attributes, now)
+    report = mapping.foreign_report(client_id, fields, attributes)
+    async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+        answer = await db_open311.earlier_answer(conn, caller.token_id, yesterdays, now - mapping.RETRY_WINDOW)
+    if answer is None:
+        unknown = await unknown_media(request, set(report.media))
+        if unknown:
+            raise media_error(report, unknown)
+        [outcome] = await request.app[keys.INTAKE].submit([intake.prepare(caller, report, snapshot, now)])
+        if outcome.response is None:  # cannot happen: the same id is always the same content
+            raise Conflict("this request conflicts with an earlier one")
+        answer = outcome.response
+    created = {
+        "service_request_id": answer["case_no"],
+        "service_notice": mapping.service_notice(category),
+        "account_id": fields.account_id,
+    }
+    return respond([created], "service_requests", _format(request))
+
+
+async def token(request: web.Request) -> web.Response:
+    """Requests are created in real time, so POST never answers a token; a report id works as one
+    (the case a report joined may be an earlier one, when it was a duplicate)."""
+    text = request.match_info["token"]
+    try:
+        report_id = uuid.UUID(text)
+    except ValueError:
+        raise NotFound(f"token {text!r} was not found") from None
+    async with request.app[keys.POOL].acquire(timeout=request.app[keys.SETTINGS].db_timeout_s) as conn:
+        case_no = await db_open311.case_of_report(conn, report_id)
+    if case_no is None:
+        raise NotFound(f"token {text!r} was not found")
+    return respond([{"service_request_id": case_no, "token": text}], "service_requests", _format(request))
