@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from grid_service import keys
-from grid_service.errors import ApiError, DatabaseUnavailable, Forbidden, Unauthenticated
+from grid_service.errors import ApiError, DatabaseUnavailable, Forbidden, Unauthenticated, ValidationFailed
 from grid_service.georeport import errors as open311_errors
 from grid_service.handlers.common import ACCESS_TOKEN, json_response
 from grid_service.handlers.open311 import PREFIX as OPEN311_PREFIX
@@ -31,6 +31,8 @@ DATABASE_DOWN = (
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,
 )
+
+UNSTORABLE_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
 
 _HTTP_CODES = {
     404: "not_found",
@@ -76,6 +78,9 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
         if "Allow" in exc.headers:  # a 405 says which methods the path does take
             response.headers["Allow"] = exc.headers["Allow"]
         return response
+    except UNSTORABLE_TEXT:
+        # Text the database cannot hold (a NUL character) that no schema stopped: the input's fault.
+        return _error_response(request, ValidationFailed("text may not contain NUL characters"))
     except DATABASE_DOWN as exc:
         error_log.warning("database unavailable: %r", exc, extra={"request_id": request.get(keys.REQUEST_ID)})
         response = _error_response(request, DatabaseUnavailable("the database is unavailable; retry shortly"))

@@ -347,7 +347,7 @@ def _open311(
         summary + " (Open311 GeoReport v2; .xml gives the same as XML.)",
         response,
         path_params=path_params,
-        errors=errors,
+        errors=tuple(sorted({*errors, 404})),  # 404 also for a format other than json or xml
         error_model=open311.Open311Errors,
         error_text=open311_errors.ERROR_TEXT,
         also_xml=True,

@@ -8,6 +8,7 @@ once as plain data and written either way; the XML names of list items come from
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import Any
 from xml.etree import ElementTree
@@ -32,6 +33,8 @@ ITEM_NAMES = {
     "formats": "format",
 }
 CONTENT_TYPES = {Format.JSON: "application/json", Format.XML: "text/xml"}
+# Characters XML 1.0 cannot carry at all, even escaped (JSON can): shown as U+FFFD in XML answers.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'  # the specification's own spelling
 
 
@@ -68,4 +71,4 @@ def _fill(element: ElementTree.Element, name: str, value: Any) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     else:
-        element.text = str(value)
+        element.text = NOT_XML.sub("\ufffd", str(value))

@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 import asyncpg
 import orjson
 from multidict import MultiDictProxy
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from grid_service.config import CategoryConfig
 from grid_service.errors import ValidationFailed, field_error
@@ -30,7 +30,26 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CLOSED_STATUSES = ("closed", "cancelled")
 # A POST identical to one the same key sent less than this long ago is its retry (see retry_client_ids).
 RETRY_WINDOW = dt.timedelta(hours=24)
-W3C_DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$"
+W3C_DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
+
+
+def _real_instant(text: str) -> str:
+    """A W3C datetime that names a real instant, far enough from the ends of the calendar to
+    count 90 days either way."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError("not a real date and time") from exc
+    if not dt.datetime(1000, 1, 1, tzinfo=dt.UTC) <= value <= dt.datetime(9000, 1, 1, tzinfo=dt.UTC):
+        raise ValueError("outside the years 1000 to 9000")
+    return text
+
+
+W3CDatetime = Annotated[
+    str,
+    Field(pattern=W3C_DATETIME, examples=["2026-11-27T08:00:00+08:00"]),
+    AfterValidator(_real_instant),
+]
 OWN_MEDIA = re.compile(r"/api/v1/media/([0-9a-f]{64})$")
 ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,64})\](\[\])?$")
 
@@ -145,7 +164,14 @@ class RequestForm(BaseModel):
     come as attribute[code]=value. Others (email, first_name, last_name, phone) are accepted and not
     kept: no personal data of the public is stored."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="ignore",
+        str_strip_whitespace=True,
+        json_schema_extra={  # the location rule, for generated clients: a point, or an address
+            "dependentRequired": {"lat": ["long"], "long": ["lat"]},
+            "anyOf": [{"required": ["lat", "long"]}, {"required": ["address_string"]}, {"required": ["address_id"]}],
+        },
+    )
 
     api_key: Annotated[str, Field(min_length=1, max_length=200, description="An inspector token.")]
     service_code: Annotated[str, Field(min_length=1, max_length=64)]
@@ -178,7 +204,7 @@ class Attributes(BaseModel):
     urgent: bool = False
     crs: Crs = Crs.WGS84
     accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
-    observed_at: Annotated[str, Field(pattern=W3C_DATETIME)] | None = None
+    observed_at: W3CDatetime | None = None
 
     @field_validator("urgent", mode="before")
     @classmethod

@@ -11,9 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from grid_service.georeport.formats import Format
-from grid_service.georeport.mapping import W3C_DATETIME
-
-W3CDatetime = Annotated[str, Field(pattern=W3C_DATETIME, examples=["2026-11-27T08:00:00+08:00"])]
+from grid_service.georeport.mapping import W3CDatetime
 
 
 class _Query(BaseModel):
@@ -45,6 +43,7 @@ class JurisdictionQuery(_Query):
 
 
 MAX_REQUEST_IDS = 1000
+COMMA_LIST = r"^[^,\x00]{1,64}(,[^,\x00]{1,64})*$"
 
 
 class RequestsQuery(_Query):
@@ -53,7 +52,7 @@ class RequestsQuery(_Query):
             str,
             Field(
                 max_length=64 * MAX_REQUEST_IDS,
-                pattern=r"^[^,]{1,64}(,[^,]{1,64})*$",
+                pattern=COMMA_LIST,
                 description="Comma-separated service_request_ids (at most 1000); overrides every other filter.",
             ),
         ]
@@ -61,7 +60,10 @@ class RequestsQuery(_Query):
     ) = None
     service_code: (
         Annotated[
-            str, Field(max_length=10_000, pattern=r"^[^,]{1,64}(,[^,]{1,64})*$", description="Comma-separated codes.")
+            str,
+            Field(
+                max_length=10_000, pattern=r"^[^,\x00]{1,64}(,[^,\x00]{1,64})*$", description="Comma-separated codes."
+            ),
         ]
         | None
     ) = None

@@ -469,3 +469,16 @@ async def test_datetimes_are_in_the_city_time_zone_with_offsets(db_url, tokens):
     assert dt.datetime.fromisoformat(request["expected_datetime"]).tzinfo.utcoffset(None) == SHANGHAI.utcoffset(
         dt.datetime(2026, 11, 27)
     )
+
+
+async def test_text_xml_cannot_carry_is_replaced_and_nul_is_refused(client, tokens):
+    fields = form(tokens["inspector"], description="bell\x07 and\ttab")
+    service_request_id = await created_id(client, fields)
+    document = xml(await (await client.get(f"{BASE}/requests/{service_request_id}.xml")).text())
+    assert document.findtext("request/description") == "bell\ufffd and\ttab"
+    [request] = await (await client.get(f"{BASE}/requests/{service_request_id}.json")).json()
+    assert request["description"] == "bell\x07 and\ttab"  # JSON carries it as it was written
+    assert await errors_of(await client.get(f"{BASE}/requests/a%00b.json"), 400)
+    assert await errors_of(await client.get(f"{BASE}/requests.json", params={"service_code": "a\x00"}), 400)
+    native = await client.get("/api/v1/cases", params={"category": "a\x00"}, headers=bearer(tokens["viewer"]))
+    assert native.status == 422 and (await native.json())["error"]["code"] == "validation_failed"

@@ -2,9 +2,8 @@
 
 import json
 
-from pydantic import BaseModel
-
 from aiohttp import web
+from pydantic import BaseModel
 
 from grid_service.openapi import document_path
 from grid_service.routes import ROUTES
