@@ -229,9 +229,12 @@ def read_form(form: MultiDictProxy[Any]) -> tuple[RequestForm, Attributes]:
             continue
         match = ATTRIBUTE.match(key)
         if match:
-            if match.group(2) or len(values) > 1:
+            # attribute[code][]= is the list form; every attribute here is single-valued, so a
+            # list of one is taken as its value.
+            code = match.group(1)
+            if len(values) > 1 or code in attributes:
                 problems.append(field_error([key], "each attribute of this service takes a single value"))
-            attributes[match.group(1)] = values[0]
+            attributes[code] = values[0]
         elif len(values) > 1:
             problems.append(field_error([key], "given more than once"))
         else:

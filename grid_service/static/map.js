@@ -33,7 +33,10 @@
   let feed = null;
   let renderQueued = false;
 
-  const REASONS = { outside_grid: "网格外 outside grid", no_rule: "无派遣规则 no rule", rejected: "被退回 rejected" };
+  const REASONS = {
+    outside_grid: "网格外 outside grid", no_rule: "无派遣规则 no rule", rejected: "被退回 rejected",
+    no_location: "无坐标 address only",
+  };
   const map = L.map("map", { preferCanvas: true, zoomSnap: 0.25, attributionControl: false });
   map.setView([45.58, 126.67], 12);
 
@@ -175,10 +178,14 @@
 
   async function openCase(id) {
     const marker = markers.get(id);
-    if (!marker) return;
-    map.panTo(marker.getLatLng());
     const content = element("div", "case-popup");
-    marker.bindPopup(content, { maxWidth: 360 }).openPopup();
+    let popup;
+    if (marker) {
+      map.panTo(marker.getLatLng());
+      popup = marker.bindPopup(content, { maxWidth: 360 }).openPopup().getPopup();
+    } else {  // placed by address alone: the popup opens where the map is looking
+      popup = L.popup({ maxWidth: 360 }).setLatLng(map.getCenter()).setContent(content).openOn(map);
+    }
     try {
       const c = await api(`/api/v1/cases/${encodeURIComponent(id)}`);
       content.append(element("h3", "", `${c.case_no} · ${c.category.name}`));
@@ -186,7 +193,7 @@
       const rows = [
         ["状态 status", STATUS_NAMES[c.status] || c.status],
         ["部门 department", c.department ? c.department.name : "—"],
-        ["网格 cell", c.grid ? `${c.grid.name} (${c.grid.code})` : "网格外 outside grid"],
+        ["网格 cell", c.grid ? `${c.grid.name} (${c.grid.code})` : REASONS[c.location ? "outside_grid" : "no_location"]],
         ["时限 deadline", formatTime(c.deadline_at)],
         ["上报 reports", c.report_count],
       ];
@@ -194,13 +201,14 @@
       content.append(facts);
       const reports = element("ul", "reports");
       for (const r of c.reports) {
-        reports.append(element("li", "", `${formatTime(r.received_at)} ${r.description || "(无描述 no description)"}`));
+        const where = r.address ? ` · ${r.address}` : "";
+        reports.append(element("li", "", `${formatTime(r.received_at)} ${r.description || "(无描述 no description)"}${where}`));
       }
       content.append(reports);
     } catch (error) {
       content.append(element("p", "", `无法读取 could not read the case: ${error.message}`));
     }
-    marker.getPopup().update();
+    popup.update();
   }
 
   async function loadCells() {

@@ -200,7 +200,7 @@ async def test_attributes_set_urgency_datum_accuracy_and_time(client, tokens):
         "outdoor_barbecue",
         point=(lon, lat),
         **{
-            "attribute[urgent]": "true",
+            "attribute[urgent][]": "true",  # the list form, with one value
             "attribute[crs]": "gcj02",
             "attribute[accuracy_m]": "8",
             "attribute[observed_at]": "2026-11-27T10:00:00+08:00",
@@ -347,6 +347,18 @@ async def test_a_retry_is_recognised_across_midnight_and_not_after_a_day(db_url,
             },
             400,
             "no uploaded photo has this hash",
+        ),
+        (
+            {
+                "api_key": "@inspector",
+                "service_code": "exposed_garbage",
+                "lat": "45.6",
+                "long": "126.6",
+                "attribute[urgent]": "true",
+                "attribute[urgent][]": "false",
+            },
+            400,
+            "attribute[urgent][]: each attribute of this service takes a single value",
         ),
         ({"api_key": "@department", "service_code": "exposed_garbage", "lat": "45.6", "long": "1"}, 403, "inspector"),
     ],

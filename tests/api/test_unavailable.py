@@ -25,6 +25,9 @@ async def test_database_outage_answers_503_then_recovers_by_itself(db_url, token
         assert (await down.json())["error"]["code"] == "database_unavailable"
         assert loop.time() - started < 3, "answers quickly while the database is down"
         assert (await client.get("/readyz")).status == 503
+        open311 = await client.get("/open311/v2/requests.json")
+        assert open311.status == 503 and open311.headers["Retry-After"] == "1"
+        assert await open311.json() == [{"code": 503, "description": "the database is unavailable; retry shortly"}]
 
         await proxy.start()  # same port
         back = await client.post("/api/v1/reports", json=report(), headers=bearer(tokens["inspector"]))

@@ -83,3 +83,18 @@ async def test_a_hostile_description_renders_as_text(wall, client, tokens):
     assert HOSTILE in await popup.text_content()
     assert await wall.locator(".case-popup img").count() == 0
     assert wall.log.dialogs == [] and wall.log.errors == []
+
+
+async def test_a_case_placed_by_address_is_listed_and_opens_without_a_point(wall, client, tokens):
+    fields = {"api_key": tokens["inspector"], "service_code": "illegal_construction", "address_string": HOSTILE}
+    response = await client.post("/open311/v2/requests.json", data=fields)
+    [created] = await response.json()
+    await open_map(wall, client, tokens["viewer"])
+    item = wall.locator("#pending-list li").first
+    assert created["service_request_id"] in await item.text_content()
+    assert "address only" in await item.text_content()
+    await item.click()
+    popup = wall.locator(".case-popup .reports li")
+    await popup.wait_for(timeout=5_000)
+    assert HOSTILE in await popup.text_content()
+    assert wall.log.dialogs == [] and wall.log.errors == []
