@@ -86,11 +86,13 @@ def _operation(route: Route) -> dict[str, Any]:
         "parameters": _parameters(route),
         "responses": {
             str(route.status): {
-                "description": "Success.",
+                "description": "Success." if route.status == 200 else "Created.",
                 **_content(route),
             }
         },
     }
+    if route.status == 201:  # creating calls are idempotent: a repeat answers 200 with the same body
+        operation["responses"]["200"] = {"description": "Already there: the same answer again.", **_content(route)}
     if route.roles is None:
         operation["security"] = []
     else:
