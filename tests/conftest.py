@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -61,8 +62,9 @@ async def template_db(pg_admin_url: str) -> AsyncIterator[str]:
     await admin.close()
 
 
-@pytest.fixture
-async def db_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
+@asynccontextmanager
+async def cloned_database(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
+    """A fresh copy of the template database, dropped afterwards."""
     name = f"gs_t_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(pg_admin_url)
     try:
@@ -71,6 +73,12 @@ async def db_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def db_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
+    async with cloned_database(pg_admin_url, template_db) as url:
+        yield url
 
 
 @pytest.fixture

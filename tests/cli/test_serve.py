@@ -1,56 +1,20 @@
 """`grid-service serve --workers 2`: two processes on one port, one database, a graceful stop."""
 
 import asyncio
-import os
-import socket
-import sys
 
 import aiohttp
 
 from tests.api.helpers import IN_CELL_1, report
-from tests.conftest import FIXTURE_CONFIG, bearer, make_token
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.conftest import bearer, make_token
+from tests.served import start_serving
 
 
 async def test_two_workers_serve_one_port_and_wake_each_others_long_polls(db_url, db):
     inspector = await make_token(db, "inspector")
     clerk = await make_token(db, "department", "urban_management")
-    port = free_port()
-    env = {
-        **os.environ,
-        "GRID_SERVICE_DATABASE_URL": db_url,
-        "GRID_SERVICE_CONFIG": str(FIXTURE_CONFIG),
-        "GRID_SERVICE_LOG_LEVEL": "WARNING",
-    }
-    server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "grid_service",
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = await start_serving(db_url, workers=2)
     try:
         async with aiohttp.ClientSession() as session:
-            for _ in range(100):  # bounded: up to 20 s for both workers to start
-                try:
-                    async with session.get(f"{base}/readyz") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.2)
             async with session.get(f"{base}/api/v1/queue", headers=bearer(clerk)) as r:
                 cursor = (await r.json())["cursor"]
             polls = [

@@ -9,13 +9,12 @@ cannot read to its end; tests/api/test_feed.py covers it.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
+import asyncpg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -31,8 +30,8 @@ from schemathesis.specs.openapi.checks import (
 from grid_service.openapi import document_path
 from grid_service.routes import ROUTES
 from tests.api.helpers import FAR_AWAY, IN_CELL_1, IN_STREET_2, report
-from tests.cli.test_serve import free_port
-from tests.conftest import FIXTURE_CONFIG, bearer, make_token
+from tests.conftest import bearer, cloned_database, make_token
+from tests.served import start_serving
 
 EXAMPLES_PER_OPERATION = 50
 CHECKS = [
@@ -55,69 +54,31 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-async def live_server(db_url_module: str) -> AsyncIterator[LiveServer]:
-    import asyncpg
-
-    conn = await asyncpg.connect(db_url_module)
-    try:
-        admin = await make_token(conn, "admin")
-        inspector = await make_token(conn, "inspector")
-    finally:
-        await conn.close()
-    port = free_port()
-    env = {
-        **os.environ,
-        "GRID_SERVICE_DATABASE_URL": db_url_module,
-        "GRID_SERVICE_CONFIG": str(FIXTURE_CONFIG),
-        "GRID_SERVICE_LOG_LEVEL": "ERROR",
-    }
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "grid_service", "serve", "--port", str(port), env=env, stderr=asyncio.subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(100):  # bounded: up to 20 s to start
-                try:
-                    async with session.get(f"{base}/readyz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.2)
+async def live_server(pg_admin_url: str, template_db: str) -> AsyncIterator[LiveServer]:
+    async with cloned_database(pg_admin_url, template_db) as db_url:
+        conn = await asyncpg.connect(db_url)
+        try:
+            admin = await make_token(conn, "admin")
+            inspector = await make_token(conn, "inspector")
+        finally:
+            await conn.close()
+        server, base = await start_serving(db_url, log_level="ERROR")
+        try:
             case_ids, case_numbers = [], []
-            for category, point in (("outdoor_barbecue", IN_CELL_1), ("exposed_garbage", IN_STREET_2)) * 3 + (
-                ("illegal_construction", FAR_AWAY),
-            ):
-                async with session.post(
-                    f"{base}/api/v1/reports", json=report(category, point), headers=bearer(inspector)
-                ) as response:
-                    assert response.status == 201
-                    accepted = await response.json()
-                    case_ids.append(accepted["case_id"])
-                    case_numbers.append(accepted["case_no"])
-        yield LiveServer(base, admin, inspector, tuple(case_ids), tuple(case_numbers))
-    finally:
-        server.terminate()
-        await asyncio.wait_for(server.wait(), 30)
-
-
-@pytest.fixture(scope="module")
-async def db_url_module(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
-    import uuid
-
-    import asyncpg
-
-    from tests.conftest import with_database
-
-    name = f"gs_fuzz_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-        yield with_database(pg_admin_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+            async with aiohttp.ClientSession() as session:
+                seeds = (("outdoor_barbecue", IN_CELL_1), ("exposed_garbage", IN_STREET_2)) * 3
+                for category, point in (*seeds, ("illegal_construction", FAR_AWAY)):
+                    async with session.post(
+                        f"{base}/api/v1/reports", json=report(category, point), headers=bearer(inspector)
+                    ) as response:
+                        assert response.status == 201
+                        accepted = await response.json()
+                        case_ids.append(accepted["case_id"])
+                        case_numbers.append(accepted["case_no"])
+            yield LiveServer(base, admin, inspector, tuple(case_ids), tuple(case_numbers))
+        finally:
+            server.terminate()
+            await asyncio.wait_for(server.communicate(), 30)
 
 
 @pytest.fixture(scope="module")
