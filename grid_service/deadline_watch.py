@@ -12,12 +12,13 @@ import asyncio
 import datetime as dt
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
 
 from grid_service.db import deadline_watch as db_watch
+from grid_service.db.pool import Conn
 from grid_service.snapshot import ConfigSnapshot
 from grid_service.tracker import LOG_READ_ERRORS
 
@@ -69,11 +70,12 @@ class DeadlineWatch:
         now = self._clock()
         ladder = self._config().escalation
         counts = []
-        for record in (
+        records: tuple[Callable[[Conn], Awaitable[int]], ...] = (
             lambda conn: db_watch.record_warnings(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_overdue(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_escalations(conn, now=now, ladder=ladder, limit=BATCH),
-        ):
+        )
+        for record in records:
             total = 0
             while True:
                 async with self._pool.acquire(timeout=self._timeout) as conn:

@@ -217,5 +217,5 @@ class Demo:
 
 def _points(geometry: dict[str, Any]) -> list[tuple[float, float]]:
     if geometry["type"] == "Polygon":
-        return [tuple(p) for p in geometry["coordinates"][0]]  # type: ignore[misc]
-    return [tuple(p) for polygon in geometry["coordinates"] for p in polygon[0]]  # type: ignore[misc]
+        return [(float(p[0]), float(p[1])) for p in geometry["coordinates"][0]]
+    return [(float(p[0]), float(p[1])) for polygon in geometry["coordinates"] for p in polygon[0]]
