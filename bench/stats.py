@@ -96,6 +96,29 @@ UPDATE cases SET overdue_at = NULL, warned_at = NULL, escalation_level = 0
  WHERE id IN (SELECT id FROM cases WHERE case_no LIKE 'O%' AND overdue_at IS NOT NULL ORDER BY case_no DESC LIMIT $1)
 """
 
+# The floor under any catch-up that keeps one event per record: the same number of events
+# appended by one bare INSERT ... SELECT (no locks, no marks on the cases), then rolled back.
+EVENTS_ALONE = """
+INSERT INTO events (case_id, type, at, actor, data, department)
+SELECT c.id, 'case.overdue', $1, 'clock',
+       jsonb_build_object('warn_at', c.warn_at, 'deadline_at', c.deadline_at, 'department', c.department),
+       c.department
+  FROM cases c CROSS JOIN generate_series(1, 5) AS k
+ WHERE c.case_no LIKE 'O%'
+ LIMIT $2
+"""
+
+
+async def events_alone_seconds(conn: asyncpg.Connection, now: dt.datetime, count: int) -> float:
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        started = time.perf_counter()
+        await conn.execute(EVENTS_ALONE, now, count)
+        return time.perf_counter() - started
+    finally:
+        await transaction.rollback()
+
 
 async def median_seconds(call, runs: int) -> float:  # type: ignore[no-untyped-def]
     await call()
@@ -176,6 +199,11 @@ async def measure(database: str, token: str, now: dt.datetime, args: argparse.Na
             print(
                 f"  {fell_due:,} fell due at once (catching up)   {seconds * 1000:7.0f} ms   "
                 f"({result.warnings:,} warnings, {result.overdue:,} overdue, {result.escalations:,} escalations)"
+            )
+            floor = await events_alone_seconds(conn, now, result.events)
+            print(
+                f"    the same {result.events:,} events appended alone   {floor * 1000:7.0f} ms   "
+                f"(sweep / that floor: {seconds / floor:.1f} x)"
             )
         print(f"  baseline: open cases past deadline counted  {sweep_baseline * 1000:7.0f} ms")
     finally:
