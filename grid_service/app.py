@@ -8,10 +8,9 @@ from collections.abc import Callable
 from aiohttp import web
 
 from grid_service import contexts, keys, middlewares
+from grid_service.handlers.media import MAX_BYTES as MEDIA_MAX_BYTES
 from grid_service.routes import setup_routes
 from grid_service.settings import Settings
-
-MEDIA_MAX_BYTES = 10 * 1024 * 1024
 
 
 def utc_now() -> dt.datetime:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
 
-import asyncpg
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from grid_service import keys
-from grid_service.errors import ApiError, DatabaseUnavailable, Forbidden, Unauthenticated, ValidationFailed
+from grid_service.db.failures import as_api_error
+from grid_service.errors import ApiError, DatabaseUnavailable, Forbidden, Unauthenticated
 from grid_service.georeport import errors as open311_errors
 from grid_service.handlers.common import ACCESS_TOKEN, json_response
 from grid_service.handlers.open311 import PREFIX as OPEN311_PREFIX
@@ -22,17 +21,6 @@ log = logging.getLogger("grid_service.access")
 error_log = logging.getLogger("grid_service.errors")
 
 RETRY_AFTER_S = "1"
-
-# What a lost or unreachable database looks like from a handler.
-DATABASE_DOWN = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,
-)
-
-UNSTORABLE_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
 
 _HTTP_CODES = {
     404: "not_found",
@@ -78,17 +66,16 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
         if "Allow" in exc.headers:  # a 405 says which methods the path does take
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-    except UNSTORABLE_TEXT:
-        # Text the database cannot hold (a NUL character) that no schema stopped: the input's fault.
-        return _error_response(request, ValidationFailed("text may not contain NUL characters"))
-    except DATABASE_DOWN as exc:
-        error_log.warning("database unavailable: %r", exc, extra={"request_id": request.get(keys.REQUEST_ID)})
-        response = _error_response(request, DatabaseUnavailable("the database is unavailable; retry shortly"))
-        response.headers["Retry-After"] = RETRY_AFTER_S
+    except Exception as exc:
+        error = as_api_error(exc)
+        if error is None:
+            error_log.exception("unhandled error", extra={"request_id": request.get(keys.REQUEST_ID)})
+            return _error_response(request, ApiError("internal error"))
+        response = _error_response(request, error)
+        if isinstance(error, DatabaseUnavailable):
+            error_log.warning("database unavailable: %r", exc, extra={"request_id": request.get(keys.REQUEST_ID)})
+            response.headers["Retry-After"] = RETRY_AFTER_S
         return response
-    except Exception:
-        error_log.exception("unhandled error", extra={"request_id": request.get(keys.REQUEST_ID)})
-        return _error_response(request, ApiError("internal error"))
 
 
 def _error_response(request: web.Request, exc: ApiError, status: int | None = None) -> web.Response:

@@ -6,10 +6,52 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="longitude, decimal degrees")]
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="latitude, decimal degrees")]
+# In JSON bodies numbers must be numbers: "126.6" (a string) or true is refused, not coerced.
+# (Query parameters are text by nature and keep the lax reading.)
+STRICT = Field(strict=True)
+# Instants the service stores and computes with: from 1970 to 2100 (PostgreSQL and Python hold far
+# more, but a year 1 or 9999 reading is a broken clock, and converting it overflows).
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
+def _a_string(value: object) -> object:
+    if not isinstance(value, str | dt.datetime):  # a number would be read as Unix time: refuse it
+        raise ValueError("must be a date-time string with a UTC offset, e.g. 2026-11-27T10:00:00+08:00")
+    return value
+
+
+def storable_instant(value: dt.datetime) -> dt.datetime:
+    try:
+        utc = value.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise ValueError("must lie between 1970 and 2100") from exc
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError("must lie between 1970 and 2100")
+    return value
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_a_string),
+    AfterValidator(storable_instant),
+    Field(description="RFC 3339 date-time with a UTC offset, between 1970 and 2100"),
+]
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("may not contain NUL characters")
+    return value
+
+
+NO_NUL = AfterValidator(_no_nul)  # on every free text: PostgreSQL cannot store a NUL character
+
+
 ClientId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 GridCode = Annotated[str, Field(pattern=r"^[0-9]{15}$")]
@@ -83,7 +125,7 @@ class _In(BaseModel):
 
 class PointGeometry(_In):
     type: Literal["Point"]
-    coordinates: tuple[Lon, Lat]
+    coordinates: tuple[Annotated[Lon, STRICT], Annotated[Lat, STRICT]]
 
 
 class _ReportFields(_In):
@@ -91,12 +133,12 @@ class _ReportFields(_In):
     category: Code
     location: PointGeometry | None
     crs: Crs = Crs.WGS84
-    accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
+    accuracy_m: Annotated[float, Field(strict=True, ge=0, le=100_000, allow_inf_nan=False)] | None = None
     urgent: StrictBool = False
-    description: Annotated[str, Field(max_length=4000)] | None = None
-    address: Annotated[str, Field(max_length=500)] | None = None
+    description: Annotated[str, Field(max_length=4000), NO_NUL] | None = None
+    address: Annotated[str, Field(max_length=500), NO_NUL] | None = None
     media: Annotated[list[Sha256], Field(max_length=20)] = []
-    observed_at: AwareDatetime | None = None
+    observed_at: Timestamp | None = None
 
 
 class ReportCreate(_ReportFields):
@@ -107,7 +149,7 @@ class ForeignReport(_ReportFields):
     """A report that came through a standard other than ours (Open311): it may have no point, only an
     address, and may link a photo kept elsewhere."""
 
-    media_url: Annotated[str, Field(max_length=2000)] | None = None
+    media_url: Annotated[str, Field(max_length=2000), NO_NUL] | None = None
 
 
 MAX_BATCH = 500
@@ -222,7 +264,15 @@ class CaseList(BaseModel):
     next: str | None
 
 
-Note = Annotated[str, Field(max_length=2000)]
+Note = Annotated[str, Field(max_length=2000), NO_NUL]
+PublicReply = Annotated[
+    str,
+    Field(
+        max_length=500,
+        description="Words for the public about the case (Open311 status_notes); the note stays internal.",
+    ),
+    NO_NUL,
+]
 MediaList = Annotated[list[Sha256], Field(max_length=20)]
 
 
@@ -239,6 +289,7 @@ class AcceptBody(_In):
 
 class ResolveBody(_In):
     note: Note | None = None
+    public_reply: PublicReply | None = None
     media: MediaList = []
 
 
@@ -250,16 +301,19 @@ class RejectBody(_In):
 class DispatchBody(_In):
     department: Code
     note: Note | None = None
+    public_reply: PublicReply | None = None
 
 
 class VerifyBody(_In):
     passed: StrictBool
     note: Note | None = None
+    public_reply: PublicReply | None = None
     media: MediaList = []
 
 
 class CancelBody(_In):
     note: Note | None = None
+    public_reply: PublicReply | None = None
 
 
 class CaseListQuery(_In):
@@ -402,15 +456,26 @@ class CellFeatureCollection(BaseModel):
     features: list[CellFeature]
 
 
+def _within_service_years(value: dt.datetime | dt.date) -> dt.datetime | dt.date:
+    if isinstance(value, dt.datetime):
+        return storable_instant(value)
+    if not EARLIEST.year <= value.year < LATEST.year:
+        raise ValueError("must lie between 1970 and 2100")
+    return value
+
+
+PeriodEnd = Annotated[AwareDatetime | dt.date, AfterValidator(_within_service_years)]
+
+
 class StatsQuery(_In):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    start: AwareDatetime | dt.date | None = Field(
+    start: PeriodEnd | None = Field(
         default=None,
         alias="from",
         description="start of the period (a date is midnight in the city); default: 30 days before to",
     )
-    end: AwareDatetime | dt.date | None = Field(
+    end: PeriodEnd | None = Field(
         default=None,
         alias="to",
         description="end of the period, excluded (a date is midnight in the city); default: now",

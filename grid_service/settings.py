@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     db_timeout_s: float = Field(default=5.0, gt=0)  # waiting for a pooled connection before answering 503
     config_poll_s: float = Field(default=5.0, gt=0)  # how often a worker checks for newly loaded configuration
     token_cache_s: float = Field(default=5.0, ge=0)  # how long a token lookup is reused (revocation delay)
+    photo_max_pixels: int = Field(default=40_000_000, ge=1)  # width × height of an uploaded photo, at most
     max_json_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     event_gap_settle_s: float = Field(default=1.0, gt=0)  # see domain/horizon.py
     intake_chunk: int = Field(default=50, ge=1, le=500)  # most reports written by one shared transaction

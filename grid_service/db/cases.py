@@ -48,6 +48,7 @@ SELECT c.id, c.status, c.pending_reason, c.department, c.category, c.urgent, c.d
 UPDATE_CASE = """
 UPDATE cases SET status = $2, pending_reason = $3, department = $4, dispatched_at = $5, deadline_at = $6,
                  warn_at = $7, rework_count = $8, routing_rule_id = $9, routing_rule = $10, updated_at = $11,
+                 public_reply = coalesce($13, public_reply),
                  -- a new deadline is watched afresh (the right-hand sides read the old row)
                  warned_at = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN NULL ELSE warned_at END,
                  overdue_at = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN NULL ELSE overdue_at END,
@@ -59,6 +60,7 @@ INSERT_EVENT = """
 INSERT INTO events (case_id, type, at, actor, note, data, department, deadline_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq
 """
+HELD_BY = "SELECT EXISTS (SELECT 1 FROM events WHERE case_id = $1 AND department = $2)"
 LAST_RESOLUTION_ON_TIME = """
 SELECT (data->>'on_time')::boolean FROM events WHERE case_id = $1 AND type = 'case.resolved' ORDER BY seq DESC LIMIT 1
 """
@@ -76,6 +78,7 @@ class CaseChange:
     routing_rule_id: int | None
     routing_rule: dict[str, Any] | None
     at: dt.datetime
+    public_reply: str | None = None  # None keeps the published words as they are
 
 
 async def lock_case(conn: Conn, case_id: uuid.UUID) -> asyncpg.Record | None:
@@ -99,6 +102,7 @@ async def apply_change(conn: Conn, case_id: uuid.UUID, change: CaseChange, *, ex
         change.routing_rule,
         change.at,
         expected_status,
+        change.public_reply,
     )
     return row is not None
 
@@ -118,6 +122,12 @@ async def append_event(
     """Append one event; ``department`` is whom it counts for in the statistics."""
     seq: int = await conn.fetchval(INSERT_EVENT, case_id, type, at, actor, note, data, department, deadline_at)
     return seq
+
+
+async def was_held_by(conn: Conn, case_id: uuid.UUID, department: str) -> bool:
+    """Whether the department ever had the case (an event counted for it: dispatched to it, rejected by it)."""
+    held: bool = await conn.fetchval(HELD_BY, case_id, department)
+    return held
 
 
 async def last_resolution_on_time(conn: Conn, case_id: uuid.UUID) -> bool | None:

@@ -10,20 +10,17 @@ import asyncpg
 
 from grid_service.db.pool import Conn
 
-# A case with what a service request shows: its first report's words and picture, and the
-# latest note anyone wrote on it.
+# A case with what a service request shows: its first report's words and link, and the reply the
+# city published (never the staff's notes, never a photo's hash).
 SERVICE_REQUEST = """
 SELECT c.case_no, c.status, c.pending_reason, c.category, k.name AS category_name, c.lon, c.lat, c.grid_code,
        d.name AS department_name, c.created_at, c.updated_at, c.deadline_at,
-       r.description, r.address, r.media_url, m.sha256 AS first_photo, n.note AS latest_note
+       r.description, r.address, r.media_url, c.public_reply
   FROM cases c
   JOIN categories k ON k.code = c.category
   LEFT JOIN departments d ON d.code = c.department
   LEFT JOIN LATERAL (SELECT id, description, address, media_url FROM reports
                       WHERE case_id = c.id ORDER BY received_at, id LIMIT 1) AS r ON true
-  LEFT JOIN LATERAL (SELECT sha256 FROM report_media WHERE report_id = r.id ORDER BY position LIMIT 1) AS m ON true
-  LEFT JOIN LATERAL (SELECT note FROM events WHERE case_id = c.id AND note IS NOT NULL
-                      ORDER BY seq DESC LIMIT 1) AS n ON true
 """
 BY_NUMBER = SERVICE_REQUEST + " WHERE c.case_no = ANY($1::text[])"
 # Statuses as Open311 counts them: closed means finished (closed or cancelled), open anything else.

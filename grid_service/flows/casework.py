@@ -59,9 +59,19 @@ async def act(
         raise Forbidden(f"role {caller.role.value} may not {action.value} a case")
     async with pool.acquire(timeout=timeout) as conn, conn.transaction():
         row = await db_cases.lock_case(conn, case_id)
-        if row is None or not visible_to(caller, row["department"]):
+        if row is None:
             raise NotFound("no such case")
         current = CaseStatus(row["status"])
+        if not visible_to(caller, row["department"]):
+            if caller.department is not None and await db_cases.was_held_by(conn, case_id, caller.department):
+                # It left this department meanwhile (a rejection or a re-dispatch won a race): the
+                # department's action came too late, which is a conflict, not an unknown case.
+                raise Conflict(
+                    "the case has left your department",
+                    code="invalid_transition",
+                    details=[{"current_status": current.value}],
+                )
+            raise NotFound("no such case")
         passed = getattr(body, "passed", None)
         try:
             rule = transition(action, current, passed=passed)
@@ -83,7 +93,7 @@ async def act(
             data["on_time"] = await db_cases.last_resolution_on_time(conn, case_id)
         if not await db_cases.apply_change(conn, case_id, change, expected_status=current.value):
             raise Conflict("the case changed meanwhile; retry", code="invalid_transition")
-        await db_cases.append_event(
+        seq = await db_cases.append_event(
             conn,
             case_id,
             type=rule.event,
@@ -95,6 +105,7 @@ async def act(
             department=row["department"] if action is Action.REJECT else change.department,
             deadline_at=change.deadline_at if action is Action.DISPATCH else None,
         )
+        await db_media.attach_to_case(conn, case_id, media, seq=seq)
 
 
 def _change(
@@ -118,6 +129,7 @@ def _change(
         routing_rule_id=row["routing_rule_id"],
         routing_rule=row["routing_rule"],
         at=now,
+        public_reply=getattr(body, "public_reply", None),
     )
     data: dict[str, Any] = {"from": row["status"]}
     media = list(getattr(body, "media", []) or [])

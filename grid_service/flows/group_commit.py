@@ -35,11 +35,10 @@ from typing import Any
 
 import asyncpg
 
+from grid_service.db.failures import DATABASE_DOWN
 from grid_service.flows.intake import Outcome, PreparedReport, submit
 
 log = logging.getLogger(__name__)
-
-CONNECTION_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 
 class GroupCommitter:
@@ -119,7 +118,7 @@ class GroupCommitter:
     async def _flush(self, batch: list[tuple[PreparedReport, asyncio.Future[Outcome]]]) -> None:
         try:
             outcomes = await submit(self._pool, [p for p, _ in batch], timeout=self._timeout)
-        except CONNECTION_ERRORS as exc:
+        except DATABASE_DOWN as exc:
             for _, future in batch:
                 _settle(future, exc=exc)
             return

@@ -4,7 +4,8 @@
   the optional attributes urgent, crs, accuracy_m and observed_at;
 - a case is a service request: service_request_id is the case number, status open until the
   case is closed or cancelled, agency_responsible the department, expected_datetime the deadline,
-  address_id the grid cell's code, status_notes the native status and the latest note;
+  address_id the grid cell's code, status_notes the native status and the words the city published
+  about the case (its public reply; staff notes are internal and never shown here);
 - a POST becomes a ForeignReport and goes through native intake unchanged.
 """
 
@@ -24,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from grid_service.config import CategoryConfig
 from grid_service.errors import ValidationFailed, field_error
 from grid_service.georeport.formats import w3c
-from grid_service.schemas import Crs, ForeignReport, PointGeometry
+from grid_service.schemas import NO_NUL, Crs, ForeignReport, PointGeometry, storable_instant
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CLOSED_STATUSES = ("closed", "cancelled")
@@ -50,6 +51,13 @@ W3CDatetime = Annotated[
     Field(pattern=W3C_DATETIME, examples=["2026-11-27T08:00:00+08:00"]),
     AfterValidator(_real_instant),
 ]
+
+
+def _storable_text(text: str) -> str:
+    storable_instant(dt.datetime.fromisoformat(text))
+    return text
+
+
 OWN_MEDIA = re.compile(r"/api/v1/media/([0-9a-f]{64})$")
 ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,64})\](\[\])?$")
 
@@ -124,15 +132,11 @@ def _attribute(
     return entry
 
 
-def service_request(row: asyncpg.Record, tz: dt.tzinfo, origin: str, notice: str | None) -> dict[str, Any]:
-    """A case as GET requests answers it (row: see db/open311.py)."""
+def service_request(row: asyncpg.Record, tz: dt.tzinfo, notice: str | None) -> dict[str, Any]:
+    """A case as the public reads it (row: see db/open311.py): what the city marks public only.
+    Photos uploaded here are not linked (they are visible to staff only); a link the reporter gave is."""
     status = row["status"]
-    notes = status if row["pending_reason"] is None else f"{status} ({row['pending_reason']})"
-    if row["latest_note"]:
-        notes += f": {row['latest_note']}"
-    media_url = row["media_url"]
-    if media_url is None and row["first_photo"] is not None:
-        media_url = f"{origin}/api/v1/media/{row['first_photo']}"
+    notes = f"{status}: {row['public_reply']}" if row["public_reply"] else status
     return {
         "service_request_id": row["case_no"],
         "status": "closed" if status in CLOSED_STATUSES else "open",
@@ -150,13 +154,14 @@ def service_request(row: asyncpg.Record, tz: dt.tzinfo, origin: str, notice: str
         "zipcode": None,
         "lat": row["lat"],
         "long": row["lon"],
-        "media_url": media_url,
+        "media_url": row["media_url"],
     }
 
 
 # --- POST requests ----------------------------------------------------------------------------
 
-Text = Annotated[str, Field(max_length=500)]
+ADDRESS_MAX = 500  # what a report's address holds
+Text = Annotated[str, Field(max_length=500), NO_NUL]
 
 
 class RequestForm(BaseModel):
@@ -182,7 +187,7 @@ class RequestForm(BaseModel):
     long: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)] | None = None
     address_string: Text | None = None
     address_id: Annotated[str, Field(max_length=200)] | None = None
-    description: Annotated[str, Field(max_length=4000)] | None = None
+    description: Annotated[str, Field(max_length=4000), NO_NUL] | None = None
     media_url: Annotated[str, Field(max_length=2000, pattern=r"^https?://\S+$")] | None = None
     device_id: Annotated[str, Field(max_length=200)] | None = None
     account_id: Annotated[str, Field(max_length=200)] | None = None
@@ -204,7 +209,7 @@ class Attributes(BaseModel):
     urgent: bool = False
     crs: Crs = Crs.WGS84
     accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
-    observed_at: W3CDatetime | None = None
+    observed_at: Annotated[W3CDatetime, AfterValidator(_storable_text)] | None = None
 
     @field_validator("urgent", mode="before")
     @classmethod
@@ -253,7 +258,17 @@ def _location_problems(form: RequestForm) -> list[dict[str, Any]]:
         return [field_error(["lat" if form.lat is None else "long"], "lat and long go together")]
     if form.lat is None and not (form.address_string or form.address_id):
         return [field_error(["lat"], "a location is required: lat and long, address_string or address_id")]
+    if len(_address(form) or "") > ADDRESS_MAX:
+        return [field_error(["address_id"], f"address_string and address_id together exceed {ADDRESS_MAX} characters")]
     return []
+
+
+def _address(form: RequestForm) -> str | None:
+    """The address kept with the report: address_string, with address_id after it."""
+    address = form.address_string
+    if form.address_id:
+        address = f"{address} (address_id {form.address_id})" if address else f"address_id {form.address_id}"
+    return address
 
 
 def _validated(model: type[M], data: dict[str, str], problems: list[dict[str, Any]], *, prefix: str | None) -> M | None:
@@ -286,9 +301,6 @@ def foreign_report(client_id: str, form: RequestForm, attributes: Attributes) ->
     if form.lat is not None and form.long is not None:
         location = PointGeometry(type="Point", coordinates=(form.long, form.lat))
     own_photo = OWN_MEDIA.search(form.media_url) if form.media_url else None
-    address = form.address_string
-    if form.address_id:
-        address = f"{address} (address_id {form.address_id})" if address else f"address_id {form.address_id}"
     return ForeignReport(
         client_id=client_id,
         category=form.service_code,
@@ -297,7 +309,7 @@ def foreign_report(client_id: str, form: RequestForm, attributes: Attributes) ->
         accuracy_m=attributes.accuracy_m,
         urgent=attributes.urgent,
         description=form.description,
-        address=address,
+        address=_address(form),
         media=[own_photo.group(1)] if own_photo else [],
         media_url=None if own_photo else form.media_url,
         observed_at=dt.datetime.fromisoformat(attributes.observed_at) if attributes.observed_at else None,

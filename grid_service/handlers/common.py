@@ -33,16 +33,28 @@ def principal(request: web.Request) -> Principal:
     return caller
 
 
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole request body, chunked or not; 413 as soon as it passes ``limit`` bytes.
+
+    ``request.content.read(n)`` answers with what has arrived so far, not with n bytes, so the
+    body is gathered until the end of the stream."""
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"body larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.readany():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def read_json(request: web.Request) -> Any:
     """The request body as JSON: 415 unless declared JSON, 413 past the limit, 400 when not JSON."""
     if request.content_type != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
-    limit = request.app[keys.SETTINGS].max_json_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"body larger than {limit} bytes")
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise PayloadTooLarge(f"body larger than {limit} bytes")
+    body = await read_body(request, request.app[keys.SETTINGS].max_json_bytes)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 
@@ -9,57 +10,56 @@ from aiohttp import web
 
 from grid_service import keys
 from grid_service.db import media as db_media
-from grid_service.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, field_error
-from grid_service.handlers.common import json_response, principal
+from grid_service.domain.photos import inspect_photo
+from grid_service.errors import NotFound, UnsupportedMediaType
+from grid_service.handlers.common import json_response, principal, read_body
+from grid_service.schemas import Role
 
 MAX_BYTES = 10 * 1024 * 1024
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def sniff(data: bytes) -> str | None:
-    """The image type the bytes really are (by their signature), or None."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
+# One photo decoded at a time per worker: decoding is CPU-bound and its memory grows with the pixel budget.
+_DECODING = asyncio.Semaphore(1)
 
 
 async def upload(request: web.Request) -> web.Response:
     declared = request.content_type
-    if declared not in ("image/jpeg", "image/png", "image/webp"):
+    if declared not in PHOTO_TYPES:
         raise UnsupportedMediaType("send a photo as image/jpeg, image/png or image/webp")
-    if request.content_length is not None and request.content_length > MAX_BYTES:
-        raise PayloadTooLarge(f"photos are limited to {MAX_BYTES} bytes")
-    data = await request.content.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise PayloadTooLarge(f"photos are limited to {MAX_BYTES} bytes")
-    if sniff(data) != declared:
-        raise ValidationFailed(
-            f"the bytes are not {declared}", details=[field_error(["body"], "content does not match its type")]
+    data = await read_body(request, MAX_BYTES)
+    settings = request.app[keys.SETTINGS]
+    async with _DECODING:
+        content_type = await asyncio.to_thread(
+            inspect_photo, data, declared=declared, max_pixels=settings.photo_max_pixels
         )
     sha256 = hashlib.sha256(data).hexdigest()
-    settings = request.app[keys.SETTINGS]
     async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
         created = await db_media.store(
-            conn, sha256=sha256, content_type=declared, data=data, uploaded_by=principal(request).actor
+            conn, sha256=sha256, content_type=content_type, data=data, uploaded_by=principal(request).actor
         )
     return json_response({"id": sha256, "url": f"/api/v1/media/{sha256}"}, status=201 if created else 200)
 
 
 async def download(request: web.Request) -> web.Response:
+    """A photo, to whoever may see a case that shows it; before any case shows it, to its uploader only."""
     sha256 = request.match_info["media_id"]
     if not _SHA256.match(sha256):
         raise NotFound("no such media")
+    caller = principal(request)
+    department = caller.department if caller.role is Role.DEPARTMENT else None
     settings = request.app[keys.SETTINGS]
     async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
-        row = await db_media.fetch(conn, sha256)
-    if row is None:
+        photo = await db_media.fetch(conn, sha256, department=department)
+    if photo is None or not (photo.on_visible_case or photo.uploaded_by == caller.actor):
         raise NotFound("no such media")
     return web.Response(
-        body=row["data"],
-        content_type=row["content_type"],
-        headers={"Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{sha256}"'},
+        body=photo.data,
+        content_type=photo.content_type,  # the type found by decoding at upload, never a declared one
+        headers={
+            "Cache-Control": "private, max-age=31536000, immutable",
+            "ETag": f'"{sha256}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Content-Disposition": "inline",
+        },
     )

@@ -15,7 +15,15 @@ from aiohttp import web
 
 from grid_service import keys
 from grid_service.db import open311 as db_open311
-from grid_service.errors import Conflict, Forbidden, NotFound, UnsupportedMediaType, ValidationFailed, field_error
+from grid_service.errors import (
+    Conflict,
+    Forbidden,
+    MalformedRequest,
+    NotFound,
+    UnsupportedMediaType,
+    ValidationFailed,
+    field_error,
+)
 from grid_service.flows import intake
 from grid_service.georeport import mapping
 from grid_service.georeport.formats import Format, respond, w3c
@@ -140,9 +148,9 @@ async def service_request(request: web.Request) -> web.Response:
 
 def _requests_response(request: web.Request, rows: list[asyncpg.Record]) -> web.Response:
     snapshot = request.app[keys.CONFIG].current
-    tz, origin = snapshot.calendar.timezone, _origin(request)
+    tz = snapshot.calendar.timezone
     notices = {code: mapping.service_notice(c) for code, c in snapshot.categories.items()}
-    body = [mapping.service_request(row, tz, origin, notices.get(row["category"])) for row in rows]
+    body = [mapping.service_request(row, tz, notices.get(row["category"])) for row in rows]
     return respond(body, "service_requests", _format(request))
 
 
@@ -151,7 +159,10 @@ async def create_request(request: web.Request) -> web.Response:
     retrying after a lost answer) gets the first one's service_request_id and stores nothing."""
     if request.content_type not in FORM_TYPES:
         raise UnsupportedMediaType("send the request form-encoded (application/x-www-form-urlencoded)")
-    form = await request.post()
+    try:
+        form = await request.post()
+    except UnicodeDecodeError as exc:
+        raise MalformedRequest("the form is not UTF-8: encode it as UTF-8") from exc
     settings = request.app[keys.SETTINGS]
     api_key = form.get("api_key")
     if not isinstance(api_key, str) or not api_key.strip():

@@ -16,6 +16,8 @@ from grid_service.handlers.common import json_response, principal, validate_quer
 from grid_service.presenters import present_case
 from grid_service.schemas import QueueQuery, Role
 
+MAX_SEQ = 2**63 - 1  # event sequences are bigint
+
 
 def encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(str(seq).encode()).decode().rstrip("=")
@@ -30,7 +32,7 @@ def decode_cursor(cursor: str | None) -> int:
         raise ValidationFailed(
             "invalid cursor", details=[field_error(["after"], "not a cursor from this service")]
         ) from exc
-    if value < 0:
+    if not 0 <= value <= MAX_SEQ:
         raise ValidationFailed("invalid cursor", details=[field_error(["after"], "not a cursor from this service")])
     return value
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -10,10 +11,13 @@ from pydantic import ValidationError
 
 from grid_service import keys
 from grid_service.db import media as db_media
+from grid_service.db.failures import as_api_error
 from grid_service.errors import ApiError, ValidationFailed, field_error
 from grid_service.flows import intake
 from grid_service.handlers.common import json_response, principal, read_json, validate, validation_details
 from grid_service.schemas import ForeignReport, ReportBatch, ReportCreate
+
+log = logging.getLogger(__name__)
 
 HAND_OVER_EVERY = 50  # reports prepared before handing them to the writer
 
@@ -81,11 +85,27 @@ async def create_report_batch(request: web.Request) -> web.Response:
             ready = []
             await asyncio.sleep(0)  # let the writes already queued start while the rest is prepared
     tz = snapshot.calendar.timezone
-    outcomes = await asyncio.gather(*(f for _, _, f in waiting))
+    outcomes = await asyncio.gather(*(f for _, _, f in waiting), return_exceptions=True)
     for (index, client_id, _), outcome in zip(waiting, outcomes, strict=True):
-        if outcome.response is None:
+        if isinstance(outcome, BaseException):
+            # Whatever failed for this item (the database refused it, or was away while it was
+            # written), the answer stays per item: the client learns which ones to send again.
+            failure = item_error(outcome, request)
+            results[index] = {"status_code": failure.status, "error": failure.body()["error"]}
+        elif outcome.response is None:
             conflict = intake.conflict_error(client_id)
             results[index] = {"status_code": conflict.status, "error": conflict.body()["error"]}
         else:
             results[index] = {"status_code": outcome.status_code, "report": intake.present(outcome.response, tz)}
     return json_response({"results": results})
+
+
+def item_error(exc: BaseException, request: web.Request) -> ApiError:
+    """The error one batch item gets, as the error middleware would answer it for a single report."""
+    if isinstance(exc, asyncio.CancelledError):
+        raise exc
+    error = as_api_error(exc)
+    if error is None:
+        log.error("a batch item failed", exc_info=exc, extra={"request_id": request.get(keys.REQUEST_ID)})
+        return ApiError("internal error")
+    return error

@@ -9,6 +9,8 @@ from typing import Any
 
 import asyncpg
 
+from tests.images import png
+
 # Points in the fixture grid (tests/fixtures/config/grids/tiny.geojson).
 IN_CELL_1 = (126.605, 45.6025)  # 230108001001001
 IN_CELL_2 = (126.615, 45.6025)  # 230108001001002
@@ -52,17 +54,14 @@ class Clock:
         self.now += dt.timedelta(**delta)
 
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
 async def upload_photo(client: Any, token: str, *, first_hex: str | None = None) -> str:
-    """Upload a small PNG; ``first_hex`` picks bytes whose SHA-256 starts with that digit. Returns the id."""
-    counter = 0
+    """Upload a small, real PNG; ``first_hex`` picks one whose SHA-256 starts with that digit. Returns the id."""
+    seed = uuid.uuid4().int
     while True:
-        data = PNG_SIGNATURE + b"IHDR" + uuid.uuid4().bytes + counter.to_bytes(4, "big")
+        data = png(seed=seed)
         if first_hex is None or hashlib.sha256(data).hexdigest().startswith(first_hex):
             break
-        counter += 1
+        seed += 1
     response = await client.post(
         "/api/v1/media", data=data, headers={"Authorization": f"Bearer {token}", "Content-Type": "image/png"}
     )

@@ -1,4 +1,8 @@
 import asyncio
+import io
+import json
+
+import pytest
 
 from tests.api.helpers import FAR_AWAY, IN_CELL_1, IN_CELL_2, counts, report
 from tests.conftest import bearer
@@ -77,3 +81,46 @@ async def test_a_full_batch_of_500_is_accepted(client, tokens, db):
     status, body = await post_batch(client, tokens["inspector"], [report("illegal_construction") for _ in range(500)])
     assert status == 200 and {r["status_code"] for r in body["results"]} == {201}
     assert (await counts(db))["reports"] == 500
+
+
+async def test_a_one_megabyte_batch_is_read_whole_over_a_real_socket(client, tokens, db):
+    items = [report(description="占道经营" * 500) for _ in range(180)]  # 2,000 characters each
+    body = json.dumps({"reports": items}, ensure_ascii=False).encode()
+    assert len(body) > 1024 * 1024
+    response = await client.post(
+        "/api/v1/reports/batch",
+        data=io.BytesIO(body),
+        headers={**bearer(tokens["inspector"]), "Content-Type": "application/json"},
+    )
+    assert response.status == 200, await response.text()
+    assert {r["status_code"] for r in (await response.json())["results"]} == {201}
+    assert (await counts(db))["reports"] == 180
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"description": "烧烤\x00摊"},
+        {"observed_at": "0001-01-01T00:00:00+08:00"},
+        {"observed_at": "9999-12-31T23:59:59-14:00"},
+    ],
+)
+async def test_an_item_the_database_could_not_store_fails_alone(client, tokens, db, bad):
+    items = [report(point=IN_CELL_1), report(point=IN_CELL_2, **bad), report("outdoor_barbecue", FAR_AWAY)]
+    status, body = await post_batch(client, tokens["inspector"], items)
+    assert status == 200
+    assert [r["status_code"] for r in body["results"]] == [201, 422, 201]
+    assert (await counts(db))["reports"] == 2
+
+
+async def test_an_item_refused_inside_the_database_gets_its_own_answer_and_the_others_commit(client, tokens, db):
+    # A rule only the database knows: the item passes every check in Python and fails in the
+    # shared transaction; it is answered on its own, and so is a resend of the whole batch.
+    await db.execute("ALTER TABLE reports ADD CONSTRAINT no_poison CHECK (description IS DISTINCT FROM 'poison')")
+    items = [report(point=IN_CELL_1), report(point=IN_CELL_2, description="poison"), report("outdoor_barbecue")]
+    for expected in ([201, 500, 201], [200, 500, 200]):
+        status, body = await post_batch(client, tokens["inspector"], items)
+        assert status == 200
+        assert [r["status_code"] for r in body["results"]] == expected
+        assert body["results"][1]["error"]["code"] == "internal_error"
+    assert (await counts(db))["reports"] == 2

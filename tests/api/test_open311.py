@@ -224,27 +224,30 @@ async def test_a_request_placed_by_address_waits_for_the_dispatcher(client, toke
     assert case["reports"][0]["address"] == "新疆大街 12 号 (address_id A-77)"
     [request] = await (await client.get(f"{BASE}/requests/{service_request_id}.json")).json()
     assert request["lat"] is None and request["long"] is None and request["expected_datetime"] is None
-    assert request["status_notes"] == "pending_dispatch (no_location)" and request["agency_responsible"] is None
+    assert request["status_notes"] == "pending_dispatch" and request["agency_responsible"] is None
     map_cases = await client.get("/api/v1/map/cases", params={"status": "all"}, headers=bearer(tokens["viewer"]))
     [feature] = (await map_cases.json())["features"]
     assert feature["geometry"] is None
     dispatched = await client.post(
         f"/api/v1/cases/{case['id']}/dispatch",
-        json={"department": "street_office", "note": "located by phone"},
+        json={"department": "street_office", "note": "contractor Zhang 138 0000 0000", "public_reply": "已派遣街道办"},
         headers=bearer(tokens["dispatcher"]),
     )
     assert dispatched.status == 200 and (await dispatched.json())["deadline_at"] is not None
     [request] = await (await client.get(f"{BASE}/requests/{service_request_id}.json")).json()
-    assert request["status_notes"] == "dispatched: located by phone" and request["expected_datetime"]
+    assert request["status_notes"] == "dispatched: 已派遣街道办" and request["expected_datetime"]
+    xml = await (await client.get(f"{BASE}/requests/{service_request_id}.xml")).text()
+    assert "Zhang" not in xml and "138" not in xml, "internal notes never reach public reads"
 
 
-async def test_photos_uploaded_here_are_attached_and_other_links_kept(client, tokens):
+async def test_photos_uploaded_here_are_attached_but_not_published_and_other_links_kept(client, tokens):
     photo = await upload_photo(client, tokens["inspector"])
     own = f"http://{client.host}:{client.port}/api/v1/media/{photo}"
     case = await native_case(client, tokens, await created_id(client, form(tokens["inspector"], media_url=own)))
     assert case["reports"][0]["media"] == [photo] and case["reports"][0]["media_url"] is None
     [request] = await (await client.get(f"{BASE}/requests/{case['case_no']}.json")).json()
-    assert request["media_url"] == own
+    assert request["media_url"] is None, "a photo's hash is not published"
+    assert photo not in await (await client.get(f"{BASE}/requests.xml")).text()
     elsewhere = "https://photos.example.org/p/1.jpg"
     fields = form(tokens["inspector"], point=IN_CELL_2, media_url=elsewhere)
     [request] = await (await client.get(f"{BASE}/requests/{await created_id(client, fields)}.json")).json()
@@ -397,7 +400,9 @@ async def test_requests_filter_by_code_status_and_dates_within_90_days(db_url, d
         built = await created_id(client, form(tokens["inspector"], "illegal_construction", description="new"))
         case = await native_case(client, tokens, built)
         await client.post(
-            f"/api/v1/cases/{case['id']}/cancel", json={"note": "dup"}, headers=bearer(tokens["dispatcher"])
+            f"/api/v1/cases/{case['id']}/cancel",
+            json={"note": "dup", "public_reply": "重复举报"},
+            headers=bearer(tokens["dispatcher"]),
         )
 
         async def ids(**params):
@@ -419,7 +424,7 @@ async def test_requests_filter_by_code_status_and_dates_within_90_days(db_url, d
         assert await ids(**window) == [old]
         assert await ids(service_request_id=f"{old},{built},nope", status="open") == [old, built]  # overrides
         [closed] = await (await client.get(f"{BASE}/requests/{built}.json")).json()
-        assert closed["status"] == "closed" and closed["status_notes"] == "cancelled: dup"
+        assert closed["status"] == "closed" and closed["status_notes"] == "cancelled: 重复举报"
 
         for params, text in (
             ({"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-06-01T00:00:00Z"}, "more than 90 days"),
