@@ -9,6 +9,7 @@ from aiohttp import web
 
 from grid_service import contexts, keys, middlewares
 from grid_service.handlers.media import MAX_BYTES as MEDIA_MAX_BYTES
+from grid_service.loops import Loops
 from grid_service.routes import setup_routes
 from grid_service.settings import Settings
 
@@ -24,6 +25,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] = utc_now
     )
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
+    app[keys.LOOPS] = Loops()
     app.cleanup_ctx.append(contexts.database_pool)
     app.cleanup_ctx.append(contexts.intake_writer)
     app.cleanup_ctx.append(contexts.event_listener)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -20,6 +20,7 @@ from grid_service.db.pool import create_pool
 from grid_service.deadline_watch import DeadlineWatch
 from grid_service.feed import FeedHub
 from grid_service.flows.group_commit import GroupCommitter
+from grid_service.loops import LoopState
 from grid_service.notifier import Notifier, listen
 from grid_service.settings import Settings, mask_url
 from grid_service.state import ConfigHolder
@@ -85,31 +86,28 @@ async def configuration(app: web.Application) -> AsyncIterator[None]:
         len(snapshot.grid) if snapshot else 0,
         len(snapshot.categories) if snapshot else 0,
     )
-    task = asyncio.create_task(_follow_configuration(app, holder))
+    loops = app[keys.LOOPS]
+    loops.start("configuration", functools.partial(_follow_configuration, app, holder))
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await loops.stop("configuration")
 
 
-async def _follow_configuration(app: web.Application, holder: ConfigHolder) -> None:
-    """Every worker polls the generation counter, so a load-config reaches all of them."""
+async def _follow_configuration(app: web.Application, holder: ConfigHolder, state: LoopState) -> None:
+    """Every worker polls the generation counter, so a load-config reaches all of them; while the
+    database is away the worker keeps the configuration it has."""
     settings = app[keys.SETTINGS]
     pool = app[keys.POOL]
     while True:
         await asyncio.sleep(settings.config_poll_s)
-        try:
-            async with pool.acquire(timeout=settings.db_timeout_s) as conn:
-                generation = await config_store.current_generation(conn)
-                if holder.snapshot is not None and generation == holder.snapshot.generation:
-                    continue
+        async with pool.acquire(timeout=settings.db_timeout_s) as conn:
+            generation = await config_store.current_generation(conn)
+            fresh = None
+            if holder.snapshot is None or generation != holder.snapshot.generation:
                 fresh = await config_store.read_snapshot(conn, snap_m=settings.snap_m)
-        except Exception:  # the database may be down for a while; keep the old configuration
-            log.warning("could not check for new configuration", exc_info=True)
-            continue
         if fresh is not None:
             holder.snapshot = fresh
             log.info("configuration generation %d loaded", fresh.generation)
+        state.alive()
 
 
 async def event_listener(app: web.Application) -> AsyncIterator[None]:
@@ -133,17 +131,12 @@ async def event_listener(app: web.Application) -> AsyncIterator[None]:
         interval=settings.feed_interval_s,
     )
     app[keys.FEED] = hub
-    tasks = [
-        asyncio.create_task(listen(app[keys.DATABASE_URL], notifier)),
-        asyncio.create_task(tracker.run()),
-        asyncio.create_task(hub.run()),
-    ]
+    loops = app[keys.LOOPS]
+    loops.start("listener", functools.partial(listen, app[keys.DATABASE_URL], notifier))
+    loops.start("queue_tracker", tracker.run)
+    loops.start("live_feed", hub.run)
     yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await loops.stop("listener", "queue_tracker", "live_feed")
 
 
 async def deadline_watch(app: web.Application) -> AsyncIterator[None]:
@@ -158,8 +151,6 @@ async def deadline_watch(app: web.Application) -> AsyncIterator[None]:
         timeout=settings.db_timeout_s,
     )
     app[keys.WATCH] = watch
-    task = asyncio.create_task(watch.run())
+    app[keys.LOOPS].start("deadline_watch", watch.run)
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await app[keys.LOOPS].stop("deadline_watch")

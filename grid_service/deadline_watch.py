@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,10 +18,8 @@ import asyncpg
 
 from grid_service.db import deadline_watch as db_watch
 from grid_service.db.pool import Conn
+from grid_service.loops import LoopState
 from grid_service.snapshot import ConfigSnapshot
-from grid_service.tracker import LOG_READ_ERRORS
-
-log = logging.getLogger(__name__)
 
 BATCH = 1000  # cases marked per statement (and per transaction)
 
@@ -56,14 +53,13 @@ class DeadlineWatch:
         self._interval = interval
         self._timeout = timeout
 
-    async def run(self) -> None:
-        """Until cancelled."""
+    async def run(self, state: LoopState) -> None:
+        """Sweep at least every interval; an error ends the pass (loops.py runs it again), and the
+        next sweep records whatever fell due meanwhile."""
         while True:
             await asyncio.sleep(self._interval * random.uniform(0.5, 1.0))
-            try:
-                await self.sweep()
-            except LOG_READ_ERRORS as exc:
-                log.warning("deadline watch could not sweep (%s); trying again", type(exc).__name__)
+            await self.sweep()
+            state.alive()
 
     async def sweep(self) -> Sweep:
         """One pass: everything that has fallen due by now, in batches, each batch its own transaction."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -29,12 +28,11 @@ import orjson
 
 from grid_service.db import events as db_events
 from grid_service.db import feed as db_feed
+from grid_service.loops import LoopState
 from grid_service.notifier import Notifier
 from grid_service.presenters import map_feature
 from grid_service.snapshot import ConfigSnapshot
-from grid_service.tracker import GAP_RECHECK_S, LOG_READ_ERRORS
-
-log = logging.getLogger(__name__)
+from grid_service.tracker import GAP_RECHECK_S
 
 PAGE = 1000  # events read per query
 DIRECT_WRITE_MAX = 32 * 1024  # larger writes go through the subscriber's sender, which may wait
@@ -183,8 +181,9 @@ class FeedHub:
         for subscriber in list(self._subscribers):
             subscriber.close()
 
-    async def run(self) -> None:
-        """Until cancelled: follow the log while anybody subscribes."""
+    async def run(self, state: LoopState) -> None:
+        """Follow the log while anybody subscribes. Errors end the pass (loops.py runs it again);
+        the position stays, so subscribers miss nothing and get nothing twice."""
         while True:
             if not self._subscribers and not self._joining and self._positioned.is_set():
                 # Nobody listens: stop reading; the next subscriber starts from a fresh position.
@@ -192,21 +191,18 @@ class FeedHub:
                 self._wanted.clear()
             await self._wanted.wait()
             ticket = self._notifier.ticket()
-            gap_pending = False
-            try:
-                if not self._positioned.is_set():
-                    async with self._pool.acquire(timeout=self._timeout) as conn:
-                        self.position = await db_feed.live_position(conn, settle=self._settle)
-                    self._positioned.set()
-                    continue  # subscribers may join now; read on the next pass
-                started = asyncio.get_running_loop().time()
-                gap_pending = await self._advance()
-                # Gather what commits meanwhile into the next read: a thousand subscribers cost one
-                # wake-up and one write each per read, however many events it brings.
-                await asyncio.sleep(max(0.0, started + self._interval - asyncio.get_running_loop().time()))
-            except LOG_READ_ERRORS as exc:
-                log.warning("live feed could not read the log (%s)", type(exc).__name__)
-                gap_pending = True
+            if not self._positioned.is_set():
+                async with self._pool.acquire(timeout=self._timeout) as conn:
+                    self.position = await db_feed.live_position(conn, settle=self._settle)
+                self._positioned.set()
+                state.alive()
+                continue  # subscribers may join now; read on the next pass
+            started = asyncio.get_running_loop().time()
+            gap_pending = await self._advance()
+            state.alive()
+            # Gather what commits meanwhile into the next read: a thousand subscribers cost one
+            # wake-up and one write each per read, however many events it brings.
+            await asyncio.sleep(max(0.0, started + self._interval - asyncio.get_running_loop().time()))
             await self._notifier.wait(ticket, GAP_RECHECK_S if gap_pending else 15.0)
 
     async def _advance(self) -> bool:

@@ -12,6 +12,7 @@ from grid_service.auth import Principal, TokenCache
 from grid_service.deadline_watch import DeadlineWatch
 from grid_service.feed import FeedHub
 from grid_service.flows.group_commit import GroupCommitter
+from grid_service.loops import Loops
 from grid_service.notifier import Notifier
 from grid_service.settings import Settings
 from grid_service.state import ConfigHolder
@@ -24,6 +25,7 @@ NOTIFIER = web.AppKey("notifier", Notifier)
 TRACKER = web.AppKey("tracker", EventTracker)
 FEED = web.AppKey("feed", FeedHub)
 WATCH = web.AppKey("watch", DeadlineWatch)
+LOOPS = web.AppKey("loops", Loops)  # the worker's long-lived loops, kept running and watched
 CONFIG = web.AppKey("config", ConfigHolder)
 TOKENS = web.AppKey("tokens", TokenCache)
 INTAKE = web.AppKey("intake", GroupCommitter)

@@ -8,25 +8,25 @@ last one, which wakes the waiters of every worker and host. The NOTIFY is not
 sent from inside the writing transactions on purpose: PostgreSQL serialises
 the commits of notifying transactions, which would cap intake.
 
-When the connection is lost the listener reconnects with backoff and wakes
-every waiter, who then re-reads from its own cursor: nothing is missed across
-a reconnect, because the cursor, not the notification, says what is new.
+When the connection is lost the listener reconnects with backoff (loops.py)
+and wakes every waiter, who then re-reads from its own cursor: nothing is
+missed across a reconnect, because the cursor, not the notification, says
+what is new.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-import logging
 from typing import Any
 
 import asyncpg
 
-log = logging.getLogger(__name__)
+from grid_service.loops import LoopState
 
 CHANNEL = "grid_events"
 PUBLISH_EVERY_S = 0.01
+CONNECT_TIMEOUT_S = 5.0
 
 
 class Notifier:
@@ -68,47 +68,46 @@ class Notifier:
             self.waiters -= 1
 
 
-async def listen(url: str, notifier: Notifier, *, max_backoff: float = 5.0) -> None:
-    """Run until cancelled: keep a LISTEN connection, waking ``notifier`` on every notification."""
-    backoff = 0.1
+async def listen(url: str, notifier: Notifier, state: LoopState) -> None:
+    """Keep a LISTEN connection, waking ``notifier`` on every notification and sending its NOTIFYs.
+
+    Returns only by raising, when the connection fails or is lost; loops.py connects again."""
 
     def on_notify(*_: Any) -> None:
         notifier.wake()
 
-    async def publish(conn: asyncpg.Connection) -> None:
-        while True:
-            await notifier._to_publish.wait()
-            notifier._to_publish.clear()  # commits from here on go into the next NOTIFY
-            await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
-            # Under load, one NOTIFY covers every commit of the next few milliseconds: each NOTIFY
-            # is a transaction that signals every listening backend.
-            await asyncio.sleep(PUBLISH_EVERY_S)
-
-    while True:
-        conn: asyncpg.Connection | None = None
+    conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
+    lost = asyncio.Event()
+    conn.add_termination_listener(functools.partial(_set, lost))
+    try:
+        await conn.add_listener(CHANNEL, on_notify)
+        notifier.wake()  # anything committed while we were not listening is found by the readers' cursors
+        state.alive()
+        publisher = asyncio.create_task(_publish(conn, notifier))
+        watcher = asyncio.create_task(lost.wait())
         try:
-            conn = await asyncpg.connect(url)
-            lost = asyncio.Event()
-            conn.add_termination_listener(functools.partial(_set, lost))
-            await conn.add_listener(CHANNEL, on_notify)
-            backoff = 0.1
-            notifier.wake()  # anything committed while we were not listening is found by the readers' cursors
-            publisher = asyncio.create_task(publish(conn))
-            try:
-                await asyncio.wait([publisher, asyncio.create_task(lost.wait())], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                publisher.cancel()
-            log.warning("event listener connection lost; reconnecting")
-        except asyncio.CancelledError:
-            raise
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("event listener cannot connect (%s); retrying in %.1fs", type(exc).__name__, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, max_backoff)
+            await asyncio.wait({publisher, watcher}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            if conn is not None and not conn.is_closed():
-                with contextlib.suppress(Exception):
-                    await conn.close()
+            for task in (publisher, watcher):
+                task.cancel()
+            await asyncio.gather(publisher, watcher, return_exceptions=True)
+        failure = publisher.exception() if publisher.done() and not publisher.cancelled() else None
+        if failure is not None:
+            raise failure
+        raise ConnectionError("the LISTEN connection was lost")
+    finally:
+        notifier.wake()  # waiters look at the log themselves while nobody listens
+        conn.terminate()
+
+
+async def _publish(conn: asyncpg.Connection, notifier: Notifier) -> None:
+    while True:
+        await notifier._to_publish.wait()
+        notifier._to_publish.clear()  # commits from here on go into the next NOTIFY
+        await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+        # Under load, one NOTIFY covers every commit of the next few milliseconds: each NOTIFY
+        # is a transaction that signals every listening backend.
+        await asyncio.sleep(PUBLISH_EVERY_S)
 
 
 def _set(event: asyncio.Event, _connection: object) -> None:

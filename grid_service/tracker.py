@@ -13,19 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import logging
 from collections import deque
 
 import asyncpg
 
 from grid_service.db import events as db_events
+from grid_service.loops import LoopState
 from grid_service.notifier import Notifier
 
-log = logging.getLogger(__name__)
-
 GAP_RECHECK_S = 0.02  # while a gap may still fill, look again this often even without a wake-up
-# What reading the log may fail with while the database is away; readers log it and try again.
-LOG_READ_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 REMEMBERED_RANGES = 4096  # recent (after, upto, departments) steps kept to answer "any news for me?"
 
 
@@ -65,21 +61,19 @@ class EventTracker:
             return None
         return any(upto > after and department in departments for _, upto, departments in self._steps)
 
-    async def run(self) -> None:
-        """Until cancelled: follow the log while long-polls wait, from where it ends when they start."""
+    async def run(self, state: LoopState) -> None:
+        """Follow the log while long-polls wait, from where it ends when they start. Errors end the
+        pass (loops.py runs it again); the position stays, so nothing is skipped or repeated."""
         while True:
             ticket = self._notifier.ticket()
             gap_pending = False
-            try:
-                if self.waiters == 0:
-                    self._following = False  # nobody waits: stop reading until somebody does
-                else:
-                    if not self._following:
-                        await self._restart()
-                    gap_pending = await self._advance()
-            except LOG_READ_ERRORS as exc:
-                log.warning("event tracker could not read the log (%s)", type(exc).__name__)
-                gap_pending = True
+            if self.waiters == 0:
+                self._following = False  # nobody waits: stop reading until somebody does
+            else:
+                if not self._following:
+                    await self._restart()
+                gap_pending = await self._advance()
+            state.alive()
             await self._notifier.wait(ticket, GAP_RECHECK_S if gap_pending else 30.0)
 
     async def _restart(self) -> None:

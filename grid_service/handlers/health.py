@@ -25,6 +25,10 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as exc:  # any failure here is "not ready", reported, never raised
         checks["database"] = f"unavailable: {type(exc).__name__}"
         ready = False
+    stalled = request.app[keys.LOOPS].problems()
+    if stalled:  # a worker whose feed, queue tracker or deadline watch is not running is not ready
+        checks["loops"] = stalled
+        ready = False
     snapshot = request.app[keys.CONFIG].snapshot
     if snapshot is None or len(snapshot.grid) == 0:
         checks["grid"] = "not loaded"
