@@ -9,7 +9,6 @@ failing, and /readyz names it. Nothing but cancellation (shutdown) stops a loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -65,9 +64,7 @@ class Loops:
         tasks = [self._states.pop(name).task for name in names if name in self._states]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _keep_running(self, state: LoopState, body: Body) -> None:
         backoff = FIRST_BACKOFF_S

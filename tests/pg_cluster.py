@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.served import free_port
 
 START_TIMEOUT_S = 30
 
@@ -42,13 +43,6 @@ def _system_user() -> str | None:
             continue
     subprocess.run(["useradd", "--system", "--no-create-home", "pgserver"], check=True)
     return "pgserver"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class PgCluster:
