@@ -1,11 +1,12 @@
 """One reader of the event log per worker, so that long-polls do not each query on every commit.
 
 On every wake-up (a NOTIFY, or a short timer while a sequence gap may still
-fill) the tracker advances the worker's safe horizon once and records which
-departments' queues have news in the newly safe range. A waiting long-poll
-queries the database only when its own department has news. While no
-long-poll waits, the tracker reads nothing; when one arrives it restarts from
-the end of the log and has every waiter look once for itself.
+fill) the tracker advances the worker's safe horizon once and records, per
+department, the last position with news for its queue. A waiting long-poll is
+woken only when its own department has news, and asks the database only then:
+a parked long-poll of a quiet department costs nothing, however busy the log.
+While no long-poll waits, the tracker reads nothing; when one arrives it
+restarts from the end of the log and has every waiter look once for itself.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections import deque
 
 import asyncpg
 
@@ -22,7 +22,7 @@ from grid_service.loops import LoopState
 from grid_service.notifier import Notifier
 
 GAP_RECHECK_S = 0.02  # while a gap may still fill, look again this often even without a wake-up
-REMEMBERED_RANGES = 4096  # recent (after, upto, departments) steps kept to answer "any news for me?"
+READ_EVERY_S = 0.01  # the least time between two reads of the log by the tracker
 
 
 class EventTracker:
@@ -31,14 +31,23 @@ class EventTracker:
         self._notifier = notifier
         self._settle = settle
         self._timeout = timeout
-        self.horizon = 0
-        self._steps: deque[tuple[int, int, frozenset[str]]] = deque(maxlen=REMEMBERED_RANGES)
-        self._advanced = asyncio.Event()
+        self.horizon = 0  # every event up to here is safe to read, and its departments are known…
+        self._since = 0  # …from here on (news before it is unknown: readers ask the database)
+        self._latest: dict[str, int] = {}  # department → the last position in (since, horizon] with news
+        self._tickets: dict[str, asyncio.Event] = {}  # department → set when it next has news
         self.waiters = 0
         self._following = False  # False while nobody waits: the log is not read for nothing
 
-    def ticket(self) -> asyncio.Event:
-        return self._advanced
+    @property
+    def following(self) -> bool:
+        return self._following
+
+    def ticket(self, department: str) -> asyncio.Event:
+        """Taken before looking at the database: news that comes during the look still sets it."""
+        ticket = self._tickets.get(department)
+        if ticket is None:
+            ticket = self._tickets[department] = asyncio.Event()
+        return ticket
 
     async def wait(self, ticket: asyncio.Event, timeout: float) -> None:
         self.waiters += 1
@@ -51,15 +60,16 @@ class EventTracker:
         finally:
             self.waiters -= 1
 
+    def known_upto(self, after: int) -> int | None:
+        """A safe end for a reader that has seen everything up to ``after``: the horizon, when the
+        tracker has followed the log since then; None when the reader must find its own."""
+        return self.horizon if self._following and after >= self._since else None
+
     def news_for(self, department: str, after: int) -> bool | None:
         """Whether (after, horizon] holds news for ``department``; None when that is not known."""
-        if not self._following:
+        if not self._following or after < self._since:
             return None
-        if after >= self.horizon:
-            return False
-        if not self._steps or self._steps[0][0] > after:
-            return None
-        return any(upto > after and department in departments for _, upto, departments in self._steps)
+        return self._latest.get(department, self._since) > after
 
     async def run(self, state: LoopState) -> None:
         """Follow the log while long-polls wait, from where it ends when they start. Errors end the
@@ -72,27 +82,33 @@ class EventTracker:
             else:
                 if not self._following:
                     await self._restart()
+                started = asyncio.get_running_loop().time()
                 gap_pending = await self._advance()
+                # Under load, one read covers the commits of the next few milliseconds instead of
+                # one read per commit.
+                await asyncio.sleep(max(0.0, started + READ_EVERY_S - asyncio.get_running_loop().time()))
             state.alive()
             await self._notifier.wait(ticket, GAP_RECHECK_S if gap_pending else 30.0)
 
     async def _restart(self) -> None:
         """Follow again from the current end of the log; earlier ranges are unknown (readers query)."""
         async with self._pool.acquire(timeout=self._timeout) as conn:
-            self.horizon = await db_events.last_seq(conn)
-        self._steps.clear()
+            self.horizon = self._since = await db_events.last_seq(conn)
+        self._latest.clear()
         self._following = True
         # Whatever was committed while nobody followed is unknown here: every waiter looks once itself.
-        self._advanced.set()
-        self._advanced = asyncio.Event()
+        tickets, self._tickets = self._tickets, {}
+        for ticket in tickets.values():
+            ticket.set()
 
     async def _advance(self) -> bool:
         async with self._pool.acquire(timeout=self._timeout) as conn:
-            found = await db_events.horizon(conn, self.horizon, settle=self._settle)
-            if found.seq > self.horizon:
-                departments = await db_events.touched_departments(conn, after=self.horizon, upto=found.seq)
-                self._steps.append((self.horizon, found.seq, frozenset(departments)))
-                self.horizon = found.seq
-                self._advanced.set()
-                self._advanced = asyncio.Event()
+            found, departments = await db_events.news(conn, self.horizon, settle=self._settle)
+        if found.seq > self.horizon:
+            self.horizon = found.seq
+            for department in departments:
+                self._latest[department] = found.seq
+                ticket = self._tickets.pop(department, None)
+                if ticket is not None:
+                    ticket.set()
         return found.gap_pending

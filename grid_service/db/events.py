@@ -14,6 +14,14 @@ from grid_service.domain.horizon import LogEntry, safe_horizon
 LOG_AFTER = """
 SELECT seq, written_at FROM events WHERE seq > $1 ORDER BY seq LIMIT $2
 """
+# The same, with the departments whose queue each event is news for (the case's, the one that
+# rejected it, the one it was taken from by a re-dispatch).
+LOG_AFTER_WITH_DEPARTMENTS = """
+SELECT e.seq, e.written_at, c.department, e.data->>'department' AS event_department,
+       e.data->>'previous_department' AS previous_department
+  FROM events e LEFT JOIN cases c ON c.id = e.case_id
+ WHERE e.seq > $1 ORDER BY e.seq LIMIT $2
+"""
 # The oldest transaction still writing anywhere (our own excluded): it may hold a sequence gap.
 WRITERS = """
 SELECT clock_timestamp() AS now,
@@ -37,7 +45,19 @@ WITH changed AS (
     + CASE_READ.format(extra=", ch.last_seq", source="changed ch JOIN cases c ON c.id = ch.case_id")
     + " ORDER BY ch.last_seq"
 )
-HORIZON_SCAN = 10_000  # events examined per call; a reader further behind catches up over several calls
+HORIZON_SCAN = 10_000  # events examined per call
+# A position with no gap below it that may still fill, found without knowing an earlier one: the
+# newest event written before every transaction still writing began, and longer ago than the
+# settle time (domain/horizon.py). Conservative: the safe horizon may lie further on.
+SAFE_START = """
+WITH writers AS (
+    SELECT least(min(xact_start), clock_timestamp() - $1::interval) AS since
+      FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+)
+SELECT coalesce((SELECT e.seq FROM events e, writers w
+                  WHERE e.written_at < coalesce(w.since, clock_timestamp() - $1::interval)
+                  ORDER BY e.seq DESC LIMIT 1), 0)
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +67,38 @@ class Horizon:
 
 
 async def horizon(conn: Conn, after: int, *, settle: dt.timedelta) -> Horizon:
-    rows = await conn.fetch(LOG_AFTER, after, HORIZON_SCAN)
+    """The safe horizon after ``after``: every event in (after, seq] is committed or never will be."""
+    found, _ = await _follow(conn, LOG_AFTER, after, settle=settle)
+    return found
+
+
+async def news(conn: Conn, after: int, *, settle: dt.timedelta) -> tuple[Horizon, set[str]]:
+    """The safe horizon after ``after`` and the departments whose queue has news up to it, in one read."""
+    found, rows = await _follow(conn, LOG_AFTER_WITH_DEPARTMENTS, after, settle=settle)
+    departments = {
+        d
+        for r in rows
+        if r["seq"] <= found.seq
+        for d in (r["department"], r["event_department"], r["previous_department"])
+        if d
+    }
+    return found, departments
+
+
+async def _follow(conn: Conn, query: str, after: int, *, settle: dt.timedelta) -> tuple[Horizon, list[asyncpg.Record]]:
+    # The writers are looked at before the log is read: a transaction holding a gap that commits
+    # between the two reads is then visible in the second, and one still open was open in the first.
     writers = await conn.fetchrow(WRITERS)
     if writers is None:  # a SELECT without FROM always yields its row
         raise RuntimeError("no answer from the writers query")
+    rows = await conn.fetch(query, after, HORIZON_SCAN)
+    if len(rows) == HORIZON_SCAN:
+        # Far behind the end: jump to a conservative safe start rather than walking the log
+        # 10,000 events per call (a quiet department's old cursor would otherwise cost a scan per wake-up).
+        start = await safe_start(conn, settle=settle)
+        if start > after:
+            after = start
+            rows = await conn.fetch(query, after, HORIZON_SCAN)
     seq, pending = safe_horizon(
         after,
         (LogEntry(r["seq"], r["written_at"]) for r in rows),
@@ -58,7 +106,7 @@ async def horizon(conn: Conn, after: int, *, settle: dt.timedelta) -> Horizon:
         oldest_open_writer=writers["oldest_writer"],
         settle=settle,
     )
-    return Horizon(seq, pending)
+    return Horizon(seq, pending), rows
 
 
 async def department_queue(conn: Conn, *, department: str, after: int, upto: int, limit: int) -> list[asyncpg.Record]:
@@ -66,19 +114,12 @@ async def department_queue(conn: Conn, *, department: str, after: int, upto: int
     return await conn.fetch(QUEUE, after, upto, department, limit)
 
 
-TOUCHED = """
-SELECT e.seq, c.department, e.data->>'department' AS event_department,
-       e.data->>'previous_department' AS previous_department
-  FROM events e JOIN cases c ON c.id = e.case_id
- WHERE e.seq > $1 AND e.seq <= $2
-"""
 LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM events"
 
 
-async def touched_departments(conn: Conn, *, after: int, upto: int) -> set[str]:
-    """Departments whose queue has news in (after, upto]."""
-    rows = await conn.fetch(TOUCHED, after, upto)
-    return {d for r in rows for d in (r["department"], r["event_department"], r["previous_department"]) if d}
+async def safe_start(conn: Conn, *, settle: dt.timedelta) -> int:
+    value: int = await conn.fetchval(SAFE_START, settle)
+    return value
 
 
 async def last_seq(conn: Conn) -> int:

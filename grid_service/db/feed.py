@@ -31,17 +31,6 @@ FEED_EVENTS = (
  LIMIT $3
 """
 )
-# A position in the log with no gap below it that may still fill: the newest event written before
-# every transaction still writing began, and longer ago than the settle time (domain/horizon.py).
-SAFE_START = """
-WITH writers AS (
-    SELECT least(min(xact_start), clock_timestamp() - $1::interval) AS since
-      FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
-)
-SELECT coalesce((SELECT e.seq FROM events e, writers w
-                  WHERE e.written_at < coalesce(w.since, clock_timestamp() - $1::interval)
-                  ORDER BY e.seq DESC LIMIT 1), 0)
-"""
 MAP_CASES = (
     MAP_CASE.format(extra="", source="cases c")
     + """
@@ -56,7 +45,6 @@ SELECT grid_code, count(*) AS open_cases FROM cases
  WHERE grid_version = $1 AND status NOT IN ('closed', 'cancelled')
  GROUP BY grid_code
 """
-LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM events"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +80,12 @@ async def live_position(conn: Conn, *, settle: dt.timedelta) -> int:
     """The newest position in the log with no gap below it that may still fill, found without knowing
     an earlier one: a conservative start, then forward to the safe horizon. Call it outside a
     transaction, so that everything up to it is committed before any later read's snapshot."""
-    position: int = await conn.fetchval(SAFE_START, settle)
+    position = await db_events.safe_start(conn, settle=settle)
     while True:
         found = await db_events.horizon(conn, position, settle=settle)
         if found.seq == position:
             return position
         position = found.seq
-
-
-async def last_seq(conn: Conn) -> int:
-    value: int = await conn.fetchval(LAST_SEQ)
-    return value
 
 
 async def map_cases(

@@ -8,6 +8,7 @@ from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
 from grid_service import keys
+from grid_service.db import events as db_events
 from grid_service.db import feed as db_feed
 from grid_service.errors import ValidationFailed, field_error
 from grid_service.feed import PAGE, Subscriber, event_frame
@@ -41,7 +42,7 @@ async def feed(request: web.Request) -> web.StreamResponse:
     pool = app[keys.POOL]
     if resume is not None:
         async with pool.acquire(timeout=settings.db_timeout_s) as conn:
-            if resume > await db_feed.last_seq(conn):
+            if resume > await db_events.last_seq(conn):
                 raise ValidationFailed(
                     "unknown event id: reconnect without one",
                     details=[field_error(["after"], "later than any event", "unknown_event_id")],

@@ -52,19 +52,18 @@ async def department_queue(request: web.Request) -> web.Response:
     scanned = cursor  # events up to here hold nothing for this department
     first = True
     while True:
-        ticket = tracker.ticket()  # taken before looking, so an advance during the look still wakes us
+        ticket = tracker.ticket(department)  # taken before looking: news during the look still wakes us
         # The first look always reads the database; after a wake-up the worker's tracker says whether
-        # this department has news at all, so a thousand idle long-polls do not each query per commit.
+        # this department has news at all, so idle long-polls do not each query per commit.
         news = None if first else tracker.news_for(department, scanned)
+        rows: list[Any] = []
         if news is False:
-            scanned = max(scanned, tracker.horizon)
-            rows: list[Any] = []
-            upto = scanned
+            upto = tracker.horizon
         else:
             async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
-                # With news, the tracker's horizon is already known to be safe; otherwise find it.
-                upto = tracker.horizon if news else (await db_events.horizon(conn, scanned, settle=settle)).seq
-                rows = []
+                # Where the tracker has followed the log since our position, its horizon is safe.
+                known = tracker.known_upto(scanned)
+                upto = known if known is not None else (await db_events.horizon(conn, scanned, settle=settle)).seq
                 if upto > scanned:
                     rows = await db_events.department_queue(
                         conn, department=department, after=scanned, upto=upto, limit=query.limit
@@ -78,6 +77,17 @@ async def department_queue(request: web.Request) -> web.Response:
         scanned = max(scanned, upto)
         first = False
         remaining = give_up_at - loop.time()
-        if remaining <= 0:
-            return json_response({"cases": [], "cursor": encode_cursor(cursor)})
-        await tracker.wait(ticket, remaining)
+        if remaining <= 0 or _client_gone(request):
+            # Nothing for this department up to where we looked: the cursor moves past it, so the
+            # next call starts there instead of reading the same quiet range again.
+            return json_response({"cases": [], "cursor": encode_cursor(scanned)})
+        await tracker.wait(ticket, min(remaining, CLIENT_CHECK_S))
+
+
+CLIENT_CHECK_S = 1.0  # a parked long-poll looks this often whether its client is still there
+
+
+def _client_gone(request: web.Request) -> bool:
+    """The client closed the connection: stop the long-poll's work (nobody reads its answer)."""
+    transport = request.transport
+    return transport is None or transport.is_closing()

@@ -2,12 +2,16 @@
 
 import asyncio
 
+import aiohttp
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from grid_service import keys
 from grid_service.app import create_app
+from grid_service.handlers.queue import decode_cursor
 from tests.api.helpers import IN_CELL_1, IN_CELL_2, IN_STREET_2, hold_next_sequence, report
 from tests.conftest import bearer, settings_for
+from tests.served import free_port
 
 
 async def parked(client) -> None:
@@ -127,3 +131,66 @@ async def test_queue_parameters_are_checked(client, tokens):
     assert response.status == 422
     ok = await client.get("/api/v1/queue", params={"department": "housing"}, headers=bearer(tokens["admin"]))
     assert ok.status == 200
+
+
+async def test_a_quiet_department_is_answered_a_cursor_past_the_others_news(client, tokens, db):
+    for _ in range(3):
+        await submit(client, tokens)  # urban_management's news; street_office has none
+    quiet = await poll(client, tokens["department:street_office"])
+    assert quiet["cases"] == []
+    assert decode_cursor(quiet["cursor"]) == await db.fetchval("SELECT max(seq) FROM events")
+
+    # The same while parked: the answer at the end of the wait moves past what came meanwhile.
+    waiting = asyncio.create_task(poll(client, tokens["department:street_office"], quiet["cursor"], wait=1))
+    await parked(client)
+    await submit(client, tokens)
+    answer = await waiting
+    assert answer["cases"] == []
+    assert decode_cursor(answer["cursor"]) == await db.fetchval("SELECT max(seq) FROM events")
+
+
+async def test_a_quiet_departments_parked_long_poll_is_not_woken_by_other_news(client, tokens):
+    quiet = await poll(client, tokens["department:street_office"])
+    busy = await poll(client, tokens["department"])
+    tracker = client.server.app[keys.TRACKER]
+    waiting = asyncio.create_task(poll(client, tokens["department:street_office"], quiet["cursor"], wait=3))
+    await parked(client)
+    ticket = tracker.ticket("street_office")
+    await submit(client, tokens)
+    news = await poll(client, tokens["department"], busy["cursor"], wait=5)
+    assert news["cases"], "the tracker has seen the commit"
+    assert not ticket.is_set() and tracker.news_for("street_office", decode_cursor(quiet["cursor"])) is False
+    assert (await waiting)["cases"] == []
+
+
+async def test_an_abandoned_long_poll_stops_waiting(db_url, tokens):
+    # Served as `grid-service serve` serves (web.run_app does not cancel a handler whose client has
+    # gone; the test client's server would, and would hide the defect).
+    app = create_app(settings_for(db_url))
+    runner = web.AppRunner(app, handler_cancellation=False)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    tracker = app[keys.TRACKER]
+    try:
+        session = aiohttp.ClientSession()
+        request = asyncio.create_task(
+            session.get(
+                f"http://127.0.0.1:{port}/api/v1/queue", params={"wait": "60"}, headers=bearer(tokens["department"])
+            )
+        )
+        for _ in range(1000):
+            if tracker.waiters:
+                break
+            await asyncio.sleep(0.01)
+        request.cancel()
+        await session.close()  # the client goes away mid-wait
+        quiet_for = 0  # consecutive looks with nobody waiting (a live long-poll waits in slices of 1 s)
+        for _ in range(150):  # bounded: 15 s, against a wait of 60
+            quiet_for = quiet_for + 1 if tracker.waiters == 0 else 0
+            if quiet_for == 20:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError("the long-poll kept waiting for a client that had gone")
+    finally:
+        await runner.cleanup()
