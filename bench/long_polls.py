@@ -1,6 +1,7 @@
 """Intake while departments long-poll: idle long-polls must cost intake (almost) nothing.
 
 Usage: python bench/long_polls.py [--requests 12000] [--concurrency 32] [--workers 2] [--history 30000]
+                                 [--rounds 3]
 
 One grid-service (N workers) on a log that already holds --history reports. Single-report intake
 at --concurrency is measured three times in the same run, with the same kind of bodies:
@@ -8,7 +9,8 @@ at --concurrency is measured three times in the same run, with the same kind of 
   2. with 20 quiet departments' clients long-polling in a loop (wait=5, each following the cursor
      it is answered, from where its department's history ends; nothing reaches them during the run);
   3. with 500 long-polls parked (wait=60) across the quiet departments.
-Prints reports/s for each and the ratio to the baseline (bar: >= 0.8). Loopback only, bounded by
+The three phases run --rounds times, interleaved; prints the median reports/s of each and its
+ratio to the baseline (bar: >= 0.8). Loopback only, bounded by
 the request count and each phase's time.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import statistics
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -110,16 +113,21 @@ async def measure(url: str, inspector: str, clerks: list[str], args: argparse.Na
         print(f"    {result.requests} reports in {result.seconds:.1f}s, {result.errors} errors")
         return result.rate
 
-    print("intake alone")
-    alone = await intake(seed=2)
-    print("intake with 20 quiet departments long-polling in a loop")
-    async with long_polls(url, clerks, count=20, wait=5) as answered:
-        quiet = await intake(seed=3)
-    print(f"    (the long-polls were answered {answered[0]} times)")
-    print("intake with 500 long-polls parked")
-    async with long_polls(url, clerks, count=500, wait=60):
-        parked = await intake(seed=4)
+    rates: dict[str, list[float]] = {"alone": [], "quiet": [], "parked": []}
+    for round_ in range(args.rounds):  # interleaved, so that the machine's drift hits every phase alike
+        seed = 10 * round_
+        print(f"round {round_ + 1}: intake alone")
+        rates["alone"].append(await intake(seed + 2))
+        print(f"round {round_ + 1}: intake with 20 quiet departments long-polling in a loop")
+        async with long_polls(url, clerks, count=20, wait=5) as answered:
+            rates["quiet"].append(await intake(seed + 3))
+        print(f"    (the long-polls were answered {answered[0]} times)")
+        print(f"round {round_ + 1}: intake with 500 long-polls parked")
+        async with long_polls(url, clerks, count=500, wait=60):
+            rates["parked"].append(await intake(seed + 4))
+    alone, quiet, parked = (statistics.median(rates[k]) for k in ("alone", "quiet", "parked"))
     print()
+    print(f"medians of {args.rounds} rounds (reports/s per round: {rates})")
     print(f"alone                 {alone:>8,.0f} reports/s")
     print(f"20 quiet long-polls   {quiet:>8,.0f} reports/s   ratio {quiet / alone:.2f}x  (bar >= 0.8)")
     print(f"500 parked long-polls {parked:>8,.0f} reports/s   ratio {parked / alone:.2f}x  (bar >= 0.8)")
@@ -131,6 +139,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--history", type=int, default=30000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with admin_url() as admin, fresh_database(admin) as url:
         specs = [("bench-inspector", "inspector", None)]

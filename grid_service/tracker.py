@@ -22,7 +22,7 @@ from grid_service.loops import LoopState
 from grid_service.notifier import Notifier
 
 GAP_RECHECK_S = 0.02  # while a gap may still fill, look again this often even without a wake-up
-READ_EVERY_S = 0.01  # the least time between two reads of the log by the tracker
+READ_EVERY_S = 0.025  # the least time between two reads of the log by the tracker
 
 
 class EventTracker:

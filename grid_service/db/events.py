@@ -45,7 +45,7 @@ WITH changed AS (
     + CASE_READ.format(extra=", ch.last_seq", source="changed ch JOIN cases c ON c.id = ch.case_id")
     + " ORDER BY ch.last_seq"
 )
-HORIZON_SCAN = 10_000  # events examined per call
+HORIZON_SCAN = 2_000  # events examined per call; further behind, a reader jumps to a safe start
 # A position with no gap below it that may still fill, found without knowing an earlier one: the
 # newest event written before every transaction still writing began, and longer ago than the
 # settle time (domain/horizon.py). Conservative: the safe horizon may lie further on.
@@ -94,7 +94,7 @@ async def _follow(conn: Conn, query: str, after: int, *, settle: dt.timedelta) -
     rows = await conn.fetch(query, after, HORIZON_SCAN)
     if len(rows) == HORIZON_SCAN:
         # Far behind the end: jump to a conservative safe start rather than walking the log
-        # 10,000 events per call (a quiet department's old cursor would otherwise cost a scan per wake-up).
+        # a page per call (a quiet department's old cursor would otherwise cost a scan per wake-up).
         start = await safe_start(conn, settle=settle)
         if start > after:
             after = start

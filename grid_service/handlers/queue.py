@@ -50,12 +50,11 @@ async def department_queue(request: web.Request) -> web.Response:
     loop = asyncio.get_running_loop()
     give_up_at = loop.time() + query.wait
     scanned = cursor  # events up to here hold nothing for this department
-    first = True
     while True:
         ticket = tracker.ticket(department)  # taken before looking: news during the look still wakes us
-        # The first look always reads the database; after a wake-up the worker's tracker says whether
-        # this department has news at all, so idle long-polls do not each query per commit.
-        news = None if first else tracker.news_for(department, scanned)
+        # While the worker's tracker follows the log (some long-poll waits), it says whether this
+        # department has news at all, so idle long-polls do not query, on arrival or per commit.
+        news = tracker.news_for(department, scanned)
         rows: list[Any] = []
         if news is False:
             upto = tracker.horizon
@@ -75,7 +74,6 @@ async def department_queue(request: web.Request) -> web.Response:
             cases = [{**present_case(r, snapshot, now), "seq": r["last_seq"]} for r in rows]
             return json_response({"cases": cases, "cursor": encode_cursor(last)})
         scanned = max(scanned, upto)
-        first = False
         remaining = give_up_at - loop.time()
         if remaining <= 0 or _client_gone(request):
             # Nothing for this department up to where we looked: the cursor moves past it, so the
