@@ -9,6 +9,7 @@ from aiohttp import web
 
 from grid_service import contexts, keys, middlewares
 from grid_service.handlers.media import MAX_BYTES as MEDIA_MAX_BYTES
+from grid_service.heavy_reads import HeavyReads
 from grid_service.loops import Loops
 from grid_service.routes import setup_routes
 from grid_service.settings import Settings
@@ -26,6 +27,9 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] = utc_now
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
     app[keys.LOOPS] = Loops()
+    app[keys.HEAVY_READS] = HeavyReads(
+        per_caller=settings.heavy_reads_per_caller, per_worker=settings.heavy_reads_per_worker
+    )
     app.cleanup_ctx.append(contexts.database_pool)
     app.cleanup_ctx.append(contexts.intake_writer)
     app.cleanup_ctx.append(contexts.event_listener)

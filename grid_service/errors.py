@@ -52,6 +52,11 @@ class ValidationFailed(ApiError):
     status, code = 422, "validation_failed"
 
 
+class TooManyRequests(ApiError):
+    status, code = 429, "too_many_requests"
+    retry_after_s = 1
+
+
 class DatabaseUnavailable(ApiError):
     status, code = 503, "database_unavailable"
 

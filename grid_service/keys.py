@@ -12,6 +12,7 @@ from grid_service.auth import Principal, TokenCache
 from grid_service.deadline_watch import DeadlineWatch
 from grid_service.feed import FeedHub
 from grid_service.flows.group_commit import GroupCommitter
+from grid_service.heavy_reads import HeavyReads
 from grid_service.loops import Loops
 from grid_service.notifier import Notifier
 from grid_service.settings import Settings
@@ -25,6 +26,7 @@ NOTIFIER = web.AppKey("notifier", Notifier)
 TRACKER = web.AppKey("tracker", EventTracker)
 FEED = web.AppKey("feed", FeedHub)
 WATCH = web.AppKey("watch", DeadlineWatch)
+HEAVY_READS = web.AppKey("heavy_reads", HeavyReads)
 LOOPS = web.AppKey("loops", Loops)  # the worker's long-lived loops, kept running and watched
 CONFIG = web.AppKey("config", ConfigHolder)
 TOKENS = web.AppKey("tokens", TokenCache)

@@ -11,7 +11,7 @@ from aiohttp.typedefs import Handler
 
 from grid_service import keys
 from grid_service.db.failures import as_api_error
-from grid_service.errors import ApiError, DatabaseUnavailable, Forbidden, Unauthenticated
+from grid_service.errors import ApiError, DatabaseUnavailable, Forbidden, TooManyRequests, Unauthenticated
 from grid_service.georeport import errors as open311_errors
 from grid_service.handlers.common import ACCESS_TOKEN, json_response
 from grid_service.handlers.open311 import PREFIX as OPEN311_PREFIX
@@ -56,6 +56,10 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 async def error_envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
+    except TooManyRequests as exc:
+        response = _error_response(request, exc)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
     except ApiError as exc:
         return _error_response(request, exc)
     except web.HTTPException as exc:

@@ -25,6 +25,7 @@ ERROR_TEXT = {
     413: "Body too large.",
     415: "Wrong content type.",
     422: "Validation failed; each detail carries the field path.",
+    429: "This token already has its heavy reads (map, statistics, cells) in flight; retry after Retry-After.",
     503: "Database unavailable; retry after the Retry-After header.",
 }
 

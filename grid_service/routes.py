@@ -254,11 +254,12 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         map_view.grids,
         "grids.list",
         READERS,
-        "The current grid's cells touching the bbox (all without one), each with its open cases, as a GeoJSON "
+        "The current grid's cells touching the bbox (all without one), each with its open cases (a department "
+        "token counts its own department's), as a GeoJSON "
         "FeatureCollection.",
         CellFeatureCollection,
         query=GridsQuery,
-        errors=(422, 503),
+        errors=(422, 429, 503),
         content_type="application/geo+json",
     ),
     Route(
@@ -269,10 +270,12 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         READERS,
         "Cases in the bbox (open ones, or all with status=all) as a GeoJSON FeatureCollection of points, each "
         "with its light; seq is where the live feed continues (GET /api/v1/feed?after=seq). A department sees "
-        "its own cases only.",
+        "its own cases only. However many cases, an answer is read and written a page at a time (chunked when "
+        "longer than one page), so its cost in memory stays bounded; a cut connection means an unfinished "
+        "answer.",
         CaseFeatureCollection,
         query=MapCasesQuery,
-        errors=(422, 503),
+        errors=(422, 429, 503),
         content_type="application/geo+json",
     ),
     Route(
@@ -304,7 +307,7 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         "rework rate (reworked / closed), median hours to close. Accept: text/csv gives the groups as CSV.",
         StatsAnswer,
         query=StatsQuery,
-        errors=(422, 503),
+        errors=(422, 429, 503),
     ),
     Route(
         "GET",

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     feed_send_timeout_s: float = Field(default=30.0, gt=0)  # a feed whose client acknowledges nothing this long ends
     deadline_sweep_s: float = Field(default=30.0, gt=0)  # each worker records what fell due at least this often
     feed_interval_s: float = Field(default=0.05, ge=0, le=1)  # least time between two reads of the log by a worker
+    heavy_reads_per_caller: int = Field(default=2, ge=1)  # map, statistics, cells in flight per token (more: 429)
+    heavy_reads_per_worker: int = Field(default=1, ge=1)  # run at once by a worker; the others wait their turn
+    map_page: int = Field(default=250, ge=10, le=50_000)  # cases per step of a map answer (small: intake interleaves)
     open311_contact: str | None = None  # who runs this endpoint, as Open311 discovery tells apps
     open311_key_service: str | None = None  # how an app obtains an api_key, as discovery tells it
 

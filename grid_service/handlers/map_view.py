@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import uuid
 import weakref
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,12 @@ from aiohttp import web
 from geo.grid import Grid
 from grid_service import keys
 from grid_service.db import feed as db_feed
+from grid_service.db.failures import DATABASE_DOWN
 from grid_service.handlers.common import principal, validate_query
 from grid_service.presenters import map_feature
 from grid_service.schemas import GridsQuery, MapCasesQuery, Role, parse_bbox
+
+log = logging.getLogger(__name__)
 
 PAGE_DIR = Path(__file__).resolve().parents[1] / "static"
 LEAFLET_DIR = Path(xstatic.pkg.leaflet.BASE_DIR)
@@ -25,27 +30,65 @@ LEAFLET_DIR = Path(xstatic.pkg.leaflet.BASE_DIR)
 _OUTLINES: weakref.WeakKeyDictionary[Grid, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
 
 
+GEOJSON = "application/geo+json"
+
+
 def geojson_response(body: dict[str, Any]) -> web.Response:
-    return web.Response(body=orjson.dumps(body), content_type="application/geo+json")
+    return web.Response(body=orjson.dumps(body), content_type=GEOJSON)
 
 
-async def map_cases(request: web.Request) -> web.Response:
+async def map_cases(request: web.Request) -> web.StreamResponse:
+    """The cases as one FeatureCollection, written out page by page: whatever the number of cases,
+    an answer holds one page in memory and one database connection for one page at a time. An
+    answer that fits in one page is sent whole; a longer one is streamed (chunked), and if the
+    database goes away half-way the connection is cut, so a client never takes a part for the whole."""
     query = validate_query(MapCasesQuery, request)
     caller = principal(request)
     settings = request.app[keys.SETTINGS]
-    async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
-        # Found before the cases are read: every event up to seq is committed, so reflected in them,
-        # and a client that follows the feed after seq misses nothing (later ones arrive twice, harmlessly).
-        seq = await db_feed.live_position(conn, settle=dt.timedelta(seconds=settings.event_gap_settle_s))
-        rows = await db_feed.map_cases(
-            conn,
-            include_closed=query.status == "all",
-            bbox=parse_bbox(query.bbox) if query.bbox else None,
-            department=caller.department if caller.role is Role.DEPARTMENT else None,
-        )
-    snapshot, now = request.app[keys.CONFIG].current, request.app[keys.CLOCK]()
-    features = [map_feature(row, snapshot, now) for row in rows]
-    return geojson_response({"type": "FeatureCollection", "features": features, "seq": seq})
+    pool = request.app[keys.POOL]
+    department = caller.department if caller.role is Role.DEPARTMENT else None
+    bbox = parse_bbox(query.bbox) if query.bbox else None
+    async with request.app[keys.HEAVY_READS].slot(caller.token_id):
+
+        async def page(after: uuid.UUID | None) -> tuple[bytes, uuid.UUID | None]:
+            """The features after the case ``after`` as JSON text, and the last case (None: no more)."""
+            async with pool.acquire(timeout=settings.db_timeout_s) as conn:
+                rows = await db_feed.map_cases(
+                    conn,
+                    include_closed=query.status == "all",
+                    bbox=bbox,
+                    department=department,
+                    after=after,
+                    limit=settings.map_page,
+                )
+            snapshot, now = request.app[keys.CONFIG].current, request.app[keys.CLOCK]()
+            text = b",".join(orjson.dumps(map_feature(row, snapshot, now)) for row in rows)
+            return text, rows[-1]["id"] if len(rows) == settings.map_page else None
+
+        async with pool.acquire(timeout=settings.db_timeout_s) as conn:
+            # Found before the cases are read: every event up to seq is committed, so reflected in them,
+            # and a client that follows the feed after seq misses nothing (later ones arrive twice, harmlessly).
+            seq = await db_feed.live_position(conn, settle=dt.timedelta(seconds=settings.event_gap_settle_s))
+        head = b'{"type":"FeatureCollection","seq":%d,"features":[' % seq
+        features, last = await page(None)
+        if last is None:
+            return web.Response(body=head + features + b"]}", content_type=GEOJSON)
+        response = web.StreamResponse(headers={"Content-Type": GEOJSON})
+        await response.prepare(request)
+        try:
+            await response.write(head + features)
+            while last is not None:
+                features, last = await page(last)
+                if features:
+                    await response.write(b"," + features)
+            await response.write(b"]}")
+        except DATABASE_DOWN as exc:
+            log.warning("map answer cut off half-way: the database is unavailable (%r)", exc)
+            if request.transport is not None:
+                request.transport.abort()  # an unfinished collection must not look finished
+            return response
+        await response.write_eof()
+        return response
 
 
 def _outlines(grid: Grid) -> dict[str, dict[str, Any]]:
@@ -58,15 +101,24 @@ def _outlines(grid: Grid) -> dict[str, dict[str, Any]]:
 
 
 async def grids(request: web.Request) -> web.Response:
+    """The cells with their open cases: a department's token counts its own department's cases only."""
     query = validate_query(GridsQuery, request)
+    caller = principal(request)
     snapshot = request.app[keys.CONFIG].current
     grid = snapshot.grid
     cells = grid.cells_in_box(*parse_bbox(query.bbox)) if query.bbox else list(grid.cells)
     counts: dict[str, int] = {}
     if snapshot.grid_version is not None and cells:
         settings = request.app[keys.SETTINGS]
-        async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
-            counts = await db_feed.open_cases_per_cell(conn, grid_version=snapshot.grid_version)
+        async with (
+            request.app[keys.HEAVY_READS].slot(caller.token_id),
+            request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn,
+        ):
+            counts = await db_feed.open_cases_per_cell(
+                conn,
+                grid_version=snapshot.grid_version,
+                department=caller.department if caller.role is Role.DEPARTMENT else None,
+            )
     outlines = _outlines(grid)
     features = [
         {

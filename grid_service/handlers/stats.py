@@ -12,7 +12,7 @@ from aiohttp import web
 from grid_service import keys
 from grid_service.db import stats as db_stats
 from grid_service.errors import ValidationFailed, field_error
-from grid_service.handlers.common import json_response, validate_query
+from grid_service.handlers.common import json_response, principal, validate_query
 from grid_service.schemas import StatsGroup, StatsQuery
 from grid_service.snapshot import ConfigSnapshot
 
@@ -71,7 +71,10 @@ async def stats(request: web.Request) -> web.StreamResponse:
     if start < EARLIEST:  # before 1970 time zones carried odd offsets (+08:05:43) that no client expects
         raise ValidationFailed("the period starts too early", details=[field_error(["from"], "must be after 1970")])
     settings = request.app[keys.SETTINGS]
-    async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+    async with (
+        request.app[keys.HEAVY_READS].slot(principal(request).token_id),
+        request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn,
+    ):
         rows = await db_stats.figures(conn, start=start, end=end, group_by=query.group_by)
     streets = _street_names(snapshot) if query.group_by == "street" else {}
     groups: list[dict[str, Any]] = [
