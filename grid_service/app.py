@@ -27,6 +27,8 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] = utc_now
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
     app[keys.LOOPS] = Loops()
+    app[keys.PAGE_POLICY] = middlewares.page_policy(settings.tile_url)
+    app.on_response_prepare.append(middlewares.security_headers)
     app[keys.HEAVY_READS] = HeavyReads(
         per_caller=settings.heavy_reads_per_caller, per_worker=settings.heavy_reads_per_worker
     )

@@ -27,6 +27,7 @@ TRACKER = web.AppKey("tracker", EventTracker)
 FEED = web.AppKey("feed", FeedHub)
 WATCH = web.AppKey("watch", DeadlineWatch)
 HEAVY_READS = web.AppKey("heavy_reads", HeavyReads)
+PAGE_POLICY = web.AppKey("page_policy", str)  # the pages' Content-Security-Policy (it names the tile server)
 LOOPS = web.AppKey("loops", Loops)  # the worker's long-lived loops, kept running and watched
 CONFIG = web.AppKey("config", ConfigHolder)
 TOKENS = web.AppKey("tokens", TokenCache)

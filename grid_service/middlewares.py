@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -109,6 +110,36 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         raise Forbidden(f"role {caller.role.value} may not {request.method} {request.path}")
     request[keys.PRINCIPAL] = caller
     return await handler(request)
+
+
+def page_policy(tile_url: str | None) -> str:
+    """The Content-Security-Policy of the pages: their own scripts and styles only (no inline script,
+    no other origin), map tiles from the configured tile server, never framed."""
+    images = "'self' data:"
+    if tile_url:
+        parts = urlsplit(tile_url.replace("{s}", "*"))
+        images += f" {parts.scheme}://{parts.netloc.split('{')[0]}"
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; "
+        f"img-src {images}; connect-src 'self'; font-src 'self'; manifest-src 'self'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every answer, streamed ones and static files included, just before its headers go out."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers["Referrer-Policy"] = "no-referrer"  # a token in the page's address never leaks to a subresource
+    if response.content_type == "text/html":
+        headers["Content-Security-Policy"] = request.app[keys.PAGE_POLICY]
+    else:
+        headers.setdefault("Content-Security-Policy", API_POLICY)
+    if "Authorization" in request.headers or ACCESS_TOKEN in request.query:
+        headers["Cache-Control"] = "no-store"  # nothing answered to a token is kept by a browser or proxy
 
 
 def _bearer(request: web.Request) -> str | None:

@@ -56,7 +56,6 @@ async def download(request: web.Request) -> web.Response:
         body=photo.data,
         content_type=photo.content_type,  # the type found by decoding at upload, never a declared one
         headers={
-            "Cache-Control": "private, max-age=31536000, immutable",
             "ETag": f'"{sha256}"',
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",

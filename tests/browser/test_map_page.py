@@ -20,6 +20,7 @@ class PageLog:
     errors: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    referers: list[str] = field(default_factory=list)  # Referer headers the page's requests carried
 
 
 @pytest.fixture
@@ -36,6 +37,8 @@ async def wall(browser, client, tokens):
     def on_request(request: Any) -> None:
         if urlsplit(request.url).hostname != host and not request.url.startswith("data:"):
             log.outside.append(request.url)
+        if "referer" in request.headers:
+            log.referers.append(request.headers["referer"])
 
     page.on("request", on_request)
     page.log = log
@@ -55,6 +58,7 @@ async def test_the_page_loads_cleanly_and_requests_nothing_outside_the_host(wall
     assert await wall.locator("#counters li[data-status=dispatched] b").text_content() == "1"
     assert "access_token" not in wall.url, "the token is taken out of the address bar"
     assert wall.log.errors == [] and wall.log.outside == [] and wall.log.dialogs == []
+    assert not any(tokens["viewer"] in referer for referer in wall.log.referers), "the token leaks by Referer"
 
 
 async def test_a_report_appears_on_the_map_within_two_seconds(wall, client, tokens):
