@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import secrets
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +27,7 @@ from grid_service.demo import Demo, DemoError, DemoTokens
 from grid_service.logs import configure_logging
 from grid_service.schemas import Role
 from grid_service.settings import Settings
+from grid_service.supervisor import Supervisor, stop_with_parent
 
 
 class CommandError(Exception):
@@ -233,23 +232,7 @@ def serve(settings: Settings) -> None:
     url = database_url(settings)  # the embedded server, if any, belongs to this parent process
     worker_settings = settings.model_copy(update={"database_url": url})
     asyncio.run(_prepare_database(worker_settings))
-    ctx = multiprocessing.get_context("spawn")
-    workers = [
-        ctx.Process(target=_run_worker, args=(worker_settings, True), name=f"worker-{n}")
-        for n in range(settings.workers)
-    ]
-    for process in workers:
-        process.start()
-
-    def stop(signum: int, _frame: Any) -> None:
-        for process in workers:
-            if process.is_alive() and process.pid:
-                process.terminate()  # SIGTERM: each worker drains its requests and exits
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for process in workers:
-        process.join()
+    Supervisor(settings.workers, _run_worker, (worker_settings, True)).run()
 
 
 async def _prepare_database(settings: Settings) -> None:
@@ -265,6 +248,8 @@ async def _prepare_database(settings: Settings) -> None:
 
 def _run_worker(settings: Settings, reuse_port: bool) -> None:
     configure_logging(settings.log_level)
+    if reuse_port:  # a supervised worker: it ends with its parent
+        stop_with_parent()
     app = create_app(settings)
     web.run_app(
         app,

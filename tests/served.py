@@ -19,16 +19,27 @@ def free_port() -> int:
 
 
 async def start_serving(
-    db_url: str, *, workers: int = 1, log_level: str = "WARNING"
+    db_url: str | None,
+    *,
+    workers: int = 1,
+    log_level: str = "WARNING",
+    logs: bool = False,
+    env: dict[str, str] | None = None,
+    ready_within_s: float = 20.0,
 ) -> tuple[asyncio.subprocess.Process, str]:
-    """The process and its base URL, once it answers /readyz (up to 20 s); its stdout is piped."""
+    """The process and its base URL, once it answers /readyz; its stdout (and, with ``logs``, its
+    log on stderr) is piped. With ``db_url`` None it runs on the embedded default."""
     port = free_port()
     env = {
         **os.environ,
-        "GRID_SERVICE_DATABASE_URL": db_url,
         "GRID_SERVICE_CONFIG": str(FIXTURE_CONFIG),
         "GRID_SERVICE_LOG_LEVEL": log_level,
+        **(env or {}),
     }
+    if db_url is None:
+        env.pop("GRID_SERVICE_DATABASE_URL", None)
+    else:
+        env["GRID_SERVICE_DATABASE_URL"] = db_url
     server = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -40,11 +51,11 @@ async def start_serving(
         str(workers),
         env=env,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE if logs else asyncio.subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
-        for _ in range(100):  # bounded: up to 20 s for every worker to start
+        for _ in range(int(ready_within_s / 0.2)):  # bounded: for every worker to start
             try:
                 async with session.get(f"{base}/readyz") as response:
                     if response.status == 200:

@@ -11,10 +11,29 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from typing import Any
+
+import psutil
 
 log = logging.getLogger(__name__)
 
 DATABASE = "grid_service"
+
+
+def _forget_dead_attachments(server: Any) -> None:
+    """Drop the processes that attached and died without detaching.
+
+    The server is stopped when the last attached process exits; attachments are a list of pids
+    in the data directory. A process killed with kill -9 never leaves that list, so without this
+    the server would outlive every later clean stop (an orphan nobody stops). The list is read and
+    written under the package's own inter-process lock."""
+    attached = server.global_process_id_list
+    with server._lock:
+        pids = attached._get()
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            attached.put(alive)
+            log.warning("embedded database: forgot %d process(es) that died attached", len(pids) - len(alive))
 
 
 def start_embedded(data_dir: Path) -> str:
@@ -26,6 +45,7 @@ def start_embedded(data_dir: Path) -> str:
 
         data_dir.mkdir(parents=True, exist_ok=True)
         server = get_server(data_dir / "postgres", cleanup_mode="stop")
+    _forget_dead_attachments(server)
     admin_url = server.get_uri()
     exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'grid_service';")
     if "(1 row)" not in exists:
