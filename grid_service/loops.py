@@ -48,6 +48,9 @@ class Loops:
         self._states[name] = state
         return state
 
+    def state(self, name: str) -> LoopState:
+        return self._states[name]
+
     def problems(self) -> dict[str, str]:
         """The loops that are not running as they should, and why."""
         found = {}

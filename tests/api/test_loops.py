@@ -4,6 +4,7 @@ import asyncio
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from grid_service import keys
 from grid_service.app import create_app
 from tests.api.test_queue import parked
 from tests.conftest import bearer, settings_for
@@ -45,3 +46,26 @@ async def test_readyz_names_the_loops_that_fail_and_they_recover_by_themselves(d
         poll.cancel()
     finally:
         await client.close()
+
+
+def pending_event_waits() -> int:
+    return sum(1 for t in asyncio.all_tasks() if getattr(t.get_coro(), "__qualname__", "") == "Event.wait")
+
+
+async def test_the_listener_reconnects_without_leaving_tasks_behind(client, db):
+    loops = client.server.app[keys.LOOPS]
+    before = pending_event_waits()
+    for _ in range(5):
+        restarts = loops.state("listener").restarts
+        await db.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+        )
+        for _ in range(100):  # bounded: 10 s for the listener to notice and connect again
+            state = loops.state("listener")
+            if state.restarts > restarts and state.failure is None:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the listener did not come back")
+    assert pending_event_waits() <= before, "each reconnect left a pending task"
