@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 
@@ -27,6 +28,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] = utc_now
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
     app[keys.LOOPS] = Loops()
+    app[keys.PHOTO_DECODING] = asyncio.Semaphore(1)
     app[keys.PAGE_POLICY] = middlewares.page_policy(settings.tile_url)
     app.on_response_prepare.append(middlewares.security_headers)
     app[keys.HEAVY_READS] = HeavyReads(

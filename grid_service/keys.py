@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 
@@ -28,6 +29,8 @@ FEED = web.AppKey("feed", FeedHub)
 WATCH = web.AppKey("watch", DeadlineWatch)
 HEAVY_READS = web.AppKey("heavy_reads", HeavyReads)
 PAGE_POLICY = web.AppKey("page_policy", str)  # the pages' Content-Security-Policy (it names the tile server)
+# One photo decoded at a time per worker: decoding is CPU-bound and its memory grows with the pixel budget.
+PHOTO_DECODING = web.AppKey("photo_decoding", asyncio.Semaphore)
 LOOPS = web.AppKey("loops", Loops)  # the worker's long-lived loops, kept running and watched
 CONFIG = web.AppKey("config", ConfigHolder)
 TOKENS = web.AppKey("tokens", TokenCache)

@@ -138,8 +138,10 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         headers["Content-Security-Policy"] = request.app[keys.PAGE_POLICY]
     else:
         headers.setdefault("Content-Security-Policy", API_POLICY)
-    if "Authorization" in request.headers or ACCESS_TOKEN in request.query:
-        headers["Cache-Control"] = "no-store"  # nothing answered to a token is kept by a browser or proxy
+    if request.method != "GET" or "Authorization" in request.headers or ACCESS_TOKEN in request.query:
+        # Nothing answered to a token (a header, ?access_token=, an Open311 api_key in a form) is
+        # kept by a browser or a proxy.
+        headers["Cache-Control"] = "no-store"
 
 
 def _bearer(request: web.Request) -> str | None:

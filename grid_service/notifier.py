@@ -76,12 +76,17 @@ async def listen(url: str, notifier: Notifier, state: LoopState) -> None:
     def on_notify(*_: Any) -> None:
         notifier.wake()
 
-    conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
+    conn = await asyncpg.connect(
+        url, timeout=CONNECT_TIMEOUT_S, server_settings={"application_name": "grid-service-listener"}
+    )
     lost = asyncio.Event()
     conn.add_termination_listener(functools.partial(_set, lost))
     try:
         await conn.add_listener(CHANNEL, on_notify)
         notifier.wake()  # anything committed while we were not listening is found by the readers' cursors
+        # …and other workers are told too: a NOTIFY this worker owed them may have been lost with
+        # the old connection.
+        notifier._to_publish.set()
         state.alive()
         publisher = asyncio.create_task(_publish(conn, notifier))
         watcher = asyncio.create_task(lost.wait())

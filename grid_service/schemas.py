@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -19,8 +20,14 @@ EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
 def _a_string(value: object) -> object:
-    if not isinstance(value, str | dt.datetime):  # a number would be read as Unix time: refuse it
+    # A number, or a string of digits, would be read as Unix time: only a written date and time.
+    if isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not _DATE_TIME.match(value):
         raise ValueError("must be a date-time string with a UTC offset, e.g. 2026-11-27T10:00:00+08:00")
     return value
 

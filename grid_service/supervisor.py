@@ -29,12 +29,13 @@ PR_SET_PDEATHSIG = 1
 
 def stop_with_parent() -> None:
     """In a worker: SIGTERM when the parent process dies (Linux), then check it has not already."""
+    parent = multiprocessing.parent_process()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):  # not Linux: the parent's clean stop still ends the workers
         return
-    if os.getppid() == 1:
+    if parent is not None and os.getppid() != parent.pid:  # it died before we asked
         os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -53,6 +54,7 @@ class Supervisor:
         self._context = multiprocessing.get_context("spawn")
         self._workers: dict[int, tuple[BaseProcess, float]] = {}  # slot → (process, started at)
         self._quick_deaths: dict[int, int] = {}
+        self._due: dict[int, float] = {}  # slot → when its replacement starts (a worker that keeps dying)
         self._stopping = False
 
     def run(self) -> None:
@@ -60,10 +62,16 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._stop)
         for slot in range(self._count):
             self._start(slot)
-        while self._workers:
+        while self._workers or (self._due and not self._stopping):
             by_sentinel = {process.sentinel: slot for slot, (process, _) in self._workers.items()}
-            for sentinel in multiprocessing.connection.wait(list(by_sentinel), timeout=1.0):
+            soonest = min(self._due.values(), default=time.monotonic() + 1.0)
+            timeout = max(0.0, min(1.0, soonest - time.monotonic()))
+            for sentinel in multiprocessing.connection.wait(list(by_sentinel), timeout=timeout):
                 self._ended(by_sentinel[sentinel])  # type: ignore[index]
+            for slot, at in list(self._due.items()):
+                if at <= time.monotonic() and not self._stopping:
+                    del self._due[slot]
+                    self._start(slot)
 
     def _start(self, slot: int) -> None:
         process = self._context.Process(target=self._target, args=self._args, name=f"worker-{slot}")
@@ -88,8 +96,8 @@ class Supervisor:
             extra={"worker_pid": process.pid, "exitcode": process.exitcode},
         )
         if pause:
-            time.sleep(pause)
-        if not self._stopping:
+            self._due[slot] = time.monotonic() + pause  # the others are still watched meanwhile
+        else:
             self._start(slot)
             log.info("worker %s replaced by pid %s", process.name, self._workers[slot][0].pid)
 

@@ -68,13 +68,17 @@ class Horizon:
 
 async def horizon(conn: Conn, after: int, *, settle: dt.timedelta) -> Horizon:
     """The safe horizon after ``after``: every event in (after, seq] is committed or never will be."""
-    found, _ = await _follow(conn, LOG_AFTER, after, settle=settle)
+    found, _ = await _follow(conn, LOG_AFTER, after, settle=settle, may_jump=True)
     return found
 
 
 async def news(conn: Conn, after: int, *, settle: dt.timedelta) -> tuple[Horizon, set[str]]:
-    """The safe horizon after ``after`` and the departments whose queue has news up to it, in one read."""
-    found, rows = await _follow(conn, LOG_AFTER_WITH_DEPARTMENTS, after, settle=settle)
+    """The safe horizon after ``after`` (at most a page on) and the departments whose queue has news
+    up to it. Every event is looked at, never jumped over: ``gap_pending`` is also set when a full
+    page was read, so the caller reads the next one soon."""
+    found, rows = await _follow(conn, LOG_AFTER_WITH_DEPARTMENTS, after, settle=settle, may_jump=False)
+    if len(rows) == HORIZON_SCAN and not found.gap_pending:
+        found = Horizon(found.seq, True)
     departments = {
         d
         for r in rows
@@ -85,14 +89,16 @@ async def news(conn: Conn, after: int, *, settle: dt.timedelta) -> tuple[Horizon
     return found, departments
 
 
-async def _follow(conn: Conn, query: str, after: int, *, settle: dt.timedelta) -> tuple[Horizon, list[asyncpg.Record]]:
+async def _follow(
+    conn: Conn, query: str, after: int, *, settle: dt.timedelta, may_jump: bool
+) -> tuple[Horizon, list[asyncpg.Record]]:
     # The writers are looked at before the log is read: a transaction holding a gap that commits
     # between the two reads is then visible in the second, and one still open was open in the first.
     writers = await conn.fetchrow(WRITERS)
     if writers is None:  # a SELECT without FROM always yields its row
         raise RuntimeError("no answer from the writers query")
     rows = await conn.fetch(query, after, HORIZON_SCAN)
-    if len(rows) == HORIZON_SCAN:
+    if may_jump and len(rows) == HORIZON_SCAN:
         # Far behind the end: jump to a conservative safe start rather than walking the log
         # a page per call (a quiet department's old cursor would otherwise cost a scan per wake-up).
         start = await safe_start(conn, settle=settle)

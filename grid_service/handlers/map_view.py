@@ -48,21 +48,23 @@ async def map_cases(request: web.Request) -> web.StreamResponse:
     pool = request.app[keys.POOL]
     department = caller.department if caller.role is Role.DEPARTMENT else None
     bbox = parse_bbox(query.bbox) if query.bbox else None
-    async with request.app[keys.HEAVY_READS].slot(caller.token_id):
+    heavy = request.app[keys.HEAVY_READS]
+    async with heavy.slot(caller.token_id):
 
         async def page(after: uuid.UUID | None) -> tuple[bytes, uuid.UUID | None]:
             """The features after the case ``after`` as JSON text, and the last case (None: no more)."""
-            async with pool.acquire(timeout=settings.db_timeout_s) as conn:
-                rows = await db_feed.map_cases(
-                    conn,
-                    include_closed=query.status == "all",
-                    bbox=bbox,
-                    department=department,
-                    after=after,
-                    limit=settings.map_page,
-                )
-            snapshot, now = request.app[keys.CONFIG].current, request.app[keys.CLOCK]()
-            text = b",".join(orjson.dumps(map_feature(row, snapshot, now)) for row in rows)
+            async with heavy.turn():
+                async with pool.acquire(timeout=settings.db_timeout_s) as conn:
+                    rows = await db_feed.map_cases(
+                        conn,
+                        include_closed=query.status == "all",
+                        bbox=bbox,
+                        department=department,
+                        after=after,
+                        limit=settings.map_page,
+                    )
+                snapshot, now = request.app[keys.CONFIG].current, request.app[keys.CLOCK]()
+                text = b",".join(orjson.dumps(map_feature(row, snapshot, now)) for row in rows)
             return text, rows[-1]["id"] if len(rows) == settings.map_page else None
 
         async with pool.acquire(timeout=settings.db_timeout_s) as conn:
@@ -78,14 +80,17 @@ async def map_cases(request: web.Request) -> web.StreamResponse:
         try:
             await response.write(head + features)
             while last is not None:
-                features, last = await page(last)
+                try:
+                    features, last = await page(last)
+                except DATABASE_DOWN as exc:
+                    log.warning("map answer cut off half-way: the database is unavailable (%r)", exc)
+                    if request.transport is not None:
+                        request.transport.abort()  # an unfinished collection must not look finished
+                    return response
                 if features:
                     await response.write(b"," + features)
             await response.write(b"]}")
-        except DATABASE_DOWN as exc:
-            log.warning("map answer cut off half-way: the database is unavailable (%r)", exc)
-            if request.transport is not None:
-                request.transport.abort()  # an unfinished collection must not look finished
+        except ConnectionError:  # the client went away: nobody to answer
             return response
         await response.write_eof()
         return response
@@ -110,8 +115,10 @@ async def grids(request: web.Request) -> web.Response:
     counts: dict[str, int] = {}
     if snapshot.grid_version is not None and cells:
         settings = request.app[keys.SETTINGS]
+        heavy = request.app[keys.HEAVY_READS]
         async with (
-            request.app[keys.HEAVY_READS].slot(caller.token_id),
+            heavy.slot(caller.token_id),
+            heavy.turn(),
             request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn,
         ):
             counts = await db_feed.open_cases_per_cell(

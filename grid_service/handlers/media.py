@@ -18,8 +18,6 @@ from grid_service.schemas import Role
 MAX_BYTES = 10 * 1024 * 1024
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-# One photo decoded at a time per worker: decoding is CPU-bound and its memory grows with the pixel budget.
-_DECODING = asyncio.Semaphore(1)
 
 
 async def upload(request: web.Request) -> web.Response:
@@ -28,7 +26,7 @@ async def upload(request: web.Request) -> web.Response:
         raise UnsupportedMediaType("send a photo as image/jpeg, image/png or image/webp")
     data = await read_body(request, MAX_BYTES)
     settings = request.app[keys.SETTINGS]
-    async with _DECODING:
+    async with request.app[keys.PHOTO_DECODING]:
         content_type = await asyncio.to_thread(
             inspect_photo, data, declared=declared, max_pixels=settings.photo_max_pixels
         )

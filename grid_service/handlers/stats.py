@@ -71,8 +71,10 @@ async def stats(request: web.Request) -> web.StreamResponse:
     if start < EARLIEST:  # before 1970 time zones carried odd offsets (+08:05:43) that no client expects
         raise ValidationFailed("the period starts too early", details=[field_error(["from"], "must be after 1970")])
     settings = request.app[keys.SETTINGS]
+    heavy = request.app[keys.HEAVY_READS]
     async with (
-        request.app[keys.HEAVY_READS].slot(principal(request).token_id),
+        heavy.slot(principal(request).token_id),
+        heavy.turn(),
         request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn,
     ):
         rows = await db_stats.figures(conn, start=start, end=end, group_by=query.group_by)

@@ -9,8 +9,9 @@ CREATE TABLE case_media (
 );
 INSERT INTO case_media (case_id, sha256, seq)
 SELECT e.case_id, m.sha256, e.seq
-  FROM events e, jsonb_array_elements_text(e.data->'media') AS m (sha256)
- WHERE jsonb_typeof(e.data->'media') = 'array'
+  FROM events e,
+       jsonb_array_elements_text(CASE WHEN jsonb_typeof(e.data->'media') = 'array' THEN e.data->'media'
+                                      ELSE '[]'::jsonb END) AS m (sha256)
 ON CONFLICT DO NOTHING;
 
 -- "Which cases show this photo?" is asked on every photo read.

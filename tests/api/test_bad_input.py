@@ -16,6 +16,7 @@ from tests.conftest import bearer
         ({"observed_at": "0001-01-01T00:00:00+08:00"}, ("observed_at",)),
         ({"observed_at": "9999-12-31T23:59:59-14:00"}, ("observed_at",)),
         ({"observed_at": 1764208800}, ("observed_at",)),  # not read as Unix time
+        ({"observed_at": "1764208800"}, ("observed_at",)),  # nor a string of digits
         ({"location": {"type": "Point", "coordinates": ["126.605", "45.6025"]}}, ("location", "coordinates", 0)),
         ({"location": {"type": "Point", "coordinates": [126.605, True]}}, ("location", "coordinates", 1)),
         ({"accuracy_m": "8"}, ("accuracy_m",)),

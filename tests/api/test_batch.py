@@ -105,7 +105,7 @@ async def test_a_one_megabyte_batch_is_read_whole_over_a_real_socket(client, tok
         {"observed_at": "9999-12-31T23:59:59-14:00"},
     ],
 )
-async def test_an_item_the_database_could_not_store_fails_alone(client, tokens, db, bad):
+async def test_an_item_the_database_could_not_store_is_refused_alone_before_it_reaches_it(client, tokens, db, bad):
     items = [report(point=IN_CELL_1), report(point=IN_CELL_2, **bad), report("outdoor_barbecue", FAR_AWAY)]
     status, body = await post_batch(client, tokens["inspector"], items)
     assert status == 200

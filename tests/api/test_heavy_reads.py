@@ -71,7 +71,7 @@ async def test_a_worker_runs_at_most_its_share_of_heavy_reads_at_once():
 
     async def read(caller: int) -> None:
         nonlocal running, most
-        async with heavy.slot(caller):
+        async with heavy.slot(caller), heavy.turn():
             running += 1
             most = max(most, running)
             await asyncio.sleep(0.01)

@@ -59,7 +59,7 @@ async def test_the_listener_reconnects_without_leaving_tasks_behind(client, db):
         restarts = loops.state("listener").restarts
         await db.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+            " WHERE datname = current_database() AND application_name = 'grid-service-listener'"
         )
         for _ in range(100):  # bounded: 10 s for the listener to notice and connect again
             state = loops.state("listener")

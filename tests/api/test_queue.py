@@ -194,3 +194,26 @@ async def test_an_abandoned_long_poll_stops_waiting(db_url, tokens):
         raise AssertionError("the long-poll kept waiting for a client that had gone")
     finally:
         await runner.cleanup()
+
+
+async def test_a_departments_news_at_the_start_of_a_burst_reaches_its_parked_long_poll(client, tokens, db_url):
+    """The worker's tracker falls more than a page behind (a gap holds it while a burst commits):
+    it must read every page, not jump to the end, or a department whose only news is early in the
+    burst would be told it has none."""
+    quiet_case = await submit(client, tokens, IN_STREET_2)  # street_office's
+    start = await poll(client, tokens["department:street_office"])
+    assert [c["id"] for c in start["cases"]] == [quiet_case]
+    waiting = asyncio.create_task(poll(client, tokens["department:street_office"], start["cursor"], wait=20))
+    await parked(client)
+    writer, tx, _ = await hold_next_sequence(db_url, quiet_case)  # its news, held below the burst
+    for _ in range(5):  # 2,500 reports, 5,000 events for urban_management
+        batch = [report("exposed_garbage", IN_CELL_1) for _ in range(500)]
+        response = await client.post(
+            "/api/v1/reports/batch", json={"reports": batch}, headers=bearer(tokens["inspector"])
+        )
+        assert response.status == 200
+    await asyncio.sleep(1.5)  # the burst is older than the settle time: a reader may take it as safe
+    await tx.commit()
+    await writer.close()
+    answer = await waiting
+    assert [c["id"] for c in answer["cases"]] == [quiet_case]

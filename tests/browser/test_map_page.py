@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,16 @@ async def wall(browser, client, tokens):
     await context.close()
 
 
+async def eventually(page, expression: str, seconds: float = 2.0) -> None:
+    """Until ``expression`` is true in the page. Polled from outside: the page's Content-Security-Policy
+    forbids eval, which wait_for_function's in-page polling needs."""
+    deadline = time.monotonic() + seconds
+    while not await page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {seconds}s: {expression}")
+        await asyncio.sleep(0.02)
+
+
 async def open_map(page, client, token) -> None:
     await page.goto(str(client.make_url(f"/map?access_token={token}")))
     await page.wait_for_selector("#live.on", timeout=10_000)  # the feed is connected
@@ -66,11 +77,9 @@ async def test_a_report_appears_on_the_map_within_two_seconds(wall, client, toke
     response = await client.post("/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(tokens["inspector"]))
     case_id = (await response.json())["case_id"]
     submitted = time.monotonic()
-    await wall.wait_for_function(f"window.commandCenter.cases.has({case_id!r})", timeout=2_000)
+    await eventually(wall, f"window.commandCenter.cases.has({case_id!r})", seconds=2)
     assert time.monotonic() - submitted < 2.0
-    await wall.wait_for_function(
-        "document.querySelector('#counters li[data-status=dispatched] b').textContent === '1'", timeout=2_000
-    )
+    await eventually(wall, "document.querySelector('#counters li[data-status=dispatched] b').textContent === '1'")
     assert wall.log.errors == []
 
 
