@@ -68,7 +68,7 @@ async def intake_writer(app: web.Application) -> AsyncIterator[None]:
 
 
 async def configuration(app: web.Application) -> AsyncIterator[None]:
-    """Load the configuration snapshot (installing the default config/ on a first start) and keep it fresh."""
+    """Load the configuration snapshot (installing the default configuration on a first start) and keep it fresh."""
     settings = app[keys.SETTINGS]
     pool = app[keys.POOL]
     async with pool.acquire() as conn:

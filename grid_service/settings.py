@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG_DIR = PROJECT_ROOT / "config"
+# The shipped configuration (Pingfang district), inside the package so that a wheel carries it.
+DEFAULT_CONFIG_DIR = Path(str(resources.files("grid_service") / "default_config"))
 
 
 class Settings(BaseSettings):

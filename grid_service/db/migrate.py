@@ -4,7 +4,7 @@ Applied versions are recorded in ``schema_migrations`` inside the database, so
 the database itself says what it contains. A transaction-level advisory lock
 makes concurrent starters (several workers) apply each file exactly once.
 
-Function definitions (``sql/functions/*.sql``) are not history: each file
+Function definitions (``db/sql/functions/*.sql``) are not history: each file
 drops and creates its functions, and is run again, after the numbered
 migrations, whenever its text differs from the one recorded in
 ``schema_functions``. Changing a function is an edit, not a copy of it.
@@ -15,14 +15,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from importlib import resources
 from pathlib import Path
 
 from grid_service.db.pool import Conn
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "sql" / "migrations"
-FUNCTIONS_DIR = MIGRATIONS_DIR.parent / "functions"
+# Shipped inside the package (so a wheel carries them), read through importlib.resources.
+SQL_DIR = Path(str(resources.files("grid_service.db") / "sql"))
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+FUNCTIONS_DIR = SQL_DIR / "functions"
 _FILE_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x6772_6964_6D69_67  # "gridmig"
 
@@ -49,7 +52,14 @@ ON CONFLICT (name) DO UPDATE SET sha256 = excluded.sha256, applied_at = now()
 INSERT_APPLIED = "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)"
 
 
+class NoMigrations(RuntimeError):
+    """The migrations are not where the package keeps them: an incomplete install."""
+
+
 def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
+    """The numbered migrations in order; NoMigrations when there are none (never "up to date" by mistake)."""
+    if not directory.is_dir() or not any(directory.glob("*.sql")):
+        raise NoMigrations(f"no migrations in {directory}: the package is incomplete; reinstall grid-service")
     files = []
     for path in sorted(directory.glob("*.sql")):
         match = _FILE_NAME.match(path.name)

@@ -1,4 +1,4 @@
-"""Reports: the one-round-trip intake call (see sql/migrations/0002_intake_function.sql)."""
+"""Reports: the one-round-trip intake call (see db/sql/functions/intake_batch.sql)."""
 
 from __future__ import annotations
 

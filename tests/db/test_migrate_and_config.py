@@ -7,7 +7,7 @@ import pytest
 
 from grid_service.config import ConfigError, read_config_dir
 from grid_service.db import config_store
-from grid_service.db.migrate import migrate, migration_files
+from grid_service.db.migrate import NoMigrations, migrate, migration_files
 from grid_service.db.pool import connect
 from tests.conftest import FIXTURE_CONFIG, with_database
 
@@ -36,6 +36,23 @@ async def test_migrations_are_recorded_in_the_database_and_applied_once(pg_admin
     finally:
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_migrate_fails_loudly_where_there_are_no_migrations(db, tmp_path):
+    with pytest.raises(NoMigrations, match="no migrations"):
+        await migrate(db, tmp_path / "missing", tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NoMigrations):
+        await migrate(db, tmp_path / "empty", tmp_path)
+
+
+def test_the_migrations_and_the_default_configuration_are_package_data():
+    from importlib import resources
+
+    package = resources.files("grid_service")
+    assert sorted(p.name for p in (package / "db" / "sql" / "migrations").iterdir() if p.name.endswith(".sql"))
+    assert (package / "db" / "sql" / "functions" / "intake_batch.sql").is_file()
+    assert read_config_dir(Path(str(package / "default_config"))).cells
 
 
 async def test_the_event_log_refuses_updates_and_deletes(client, tokens, db):
