@@ -45,6 +45,9 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] = utc_now
 
 
 async def _close_feeds(app: web.Application) -> None:
-    """Live feeds never end by themselves; end them so that shutdown drains every other request."""
+    """Live feeds and parked long-polls would hold a shutdown up: end them at once (their clients
+    reconnect, to another worker), so that it drains every other request."""
     if keys.FEED in app:
         app[keys.FEED].close_all()
+    if keys.TRACKER in app:
+        app[keys.TRACKER].close()

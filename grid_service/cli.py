@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import secrets
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from grid_service.config import ConfigError, read_config_dir
 from grid_service.contexts import database_url
 from grid_service.db import config_store
 from grid_service.db import tokens as db_tokens
+from grid_service.db.embedded import NoEmbeddedDatabase
 from grid_service.db.migrate import migrate
 from grid_service.db.pool import connect
 from grid_service.demo import Demo, DemoError, DemoTokens
@@ -107,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(asyncio.run(_token_revoke(settings, args.name)))
         elif args.command == "demo":
             _demo(settings, args)
-    except (CommandError, ConfigError, GridFileError) as exc:
+    except (CommandError, ConfigError, GridFileError, NoEmbeddedDatabase) as exc:
         print(f"grid-service: {exc}", file=sys.stderr)
         sys.exit(1)
 
@@ -226,13 +228,28 @@ def _demo(settings: Settings, args: argparse.Namespace) -> None:
 
 def serve(settings: Settings) -> None:
     """Run the service. With --workers N, N processes share one listening port."""
+    _check_port(settings.host, settings.port)
     if settings.workers == 1:
         _run_worker(settings, reuse_port=False)
         return
-    url = database_url(settings)  # the embedded server, if any, belongs to this parent process
+    url = database_url(settings, create=True)  # the embedded server, if any, belongs to this parent process
     worker_settings = settings.model_copy(update={"database_url": url})
     asyncio.run(_prepare_database(worker_settings))
     Supervisor(settings.workers, _run_worker, (worker_settings, True)).run()
+
+
+def _check_port(host: str, port: int) -> None:
+    """A busy or forbidden port is one line on stderr, not a traceback from deep in the server."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CommandError(
+                f"cannot listen on {host}:{port}: {exc.strerror} (another server there? choose one with --port)"
+            ) from exc
 
 
 async def _prepare_database(settings: Settings) -> None:

@@ -67,7 +67,8 @@ class EscalationConfig(_Strict):
 class CalendarConfig(_Strict):
     timezone: str
     working_hours: list[tuple[str, str]] = Field(min_length=1)
-    working_weekdays: list[Weekday]
+    # At least one: with no working weekday there is no working time to count a working-clock limit on.
+    working_weekdays: list[Weekday] = Field(min_length=1)
     official_holidays: Literal["CN"] | None = None
     holidays: list[dt.date] = []
     extra_working_days: list[dt.date] = []

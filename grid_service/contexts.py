@@ -29,16 +29,16 @@ from grid_service.tracker import EventTracker
 log = logging.getLogger(__name__)
 
 
-def database_url(settings: Settings) -> str:
-    """The configured URL, or the embedded server's (started on demand)."""
+def database_url(settings: Settings, *, create: bool = False) -> str:
+    """The configured URL, or the embedded server's (started on demand; created only if ``create``)."""
     if settings.database_url:
         return settings.database_url
-    return start_embedded(settings.data_dir)
+    return start_embedded(settings.data_dir, create=create)
 
 
 async def database_pool(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    url = await asyncio.to_thread(database_url, settings)
+    url = await asyncio.to_thread(functools.partial(database_url, settings, create=True))  # serve creates it
     log.info("database %s", mask_url(url))
     pool = await create_pool(url, min_size=settings.pool_min_size, max_size=settings.pool_max_size)
     async with pool.acquire() as conn:

@@ -61,6 +61,11 @@ class DatabaseUnavailable(ApiError):
     status, code = 503, "database_unavailable"
 
 
+def invalid_cursor() -> ValidationFailed:
+    """A cursor (?after=) that this service did not give out."""
+    return ValidationFailed("invalid cursor", details=[field_error(["after"], "not a cursor from this service")])
+
+
 def field_error(path: list[str | int], message: str, kind: str = "invalid") -> dict[str, Any]:
     """One entry of ``details``: where (a JSON path into the request) and what."""
     return {"path": path, "message": message, "type": kind}

@@ -102,6 +102,9 @@ def _operation(route: Route) -> dict[str, Any]:
         operation["description"] += f" Roles: {roles}."
     if route.body is not None:
         operation["requestBody"] = {"required": True, "content": {route.body_type: {"schema": _ref(route.body)}}}
+    elif route.raw_body:  # bytes as they are (a photo): one binary body per accepted type
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        operation["requestBody"] = {"required": True, "content": {kind: binary for kind in route.raw_body}}
     codes = set(route.errors) | ({401, 403} if route.roles is not None else set())
     for code in sorted(codes):
         content = {"application/json": {"schema": _ref(route.error_model)}}

@@ -78,11 +78,24 @@ def present_case(
                 "at": _iso(e["at"], tz),
                 "actor": e["actor"],
                 "note": e["note"],
-                "data": e["data"],
+                "data": _times_in(e["data"], tz),
             }
             for e in events
         ]
     return case
+
+
+def _times_in(data: dict[str, Any], tz: dt.tzinfo) -> dict[str, Any]:
+    """An event's data with its instants (``deadline_at``) in the city's offset, as every other
+    time the API answers; the log keeps them as they were written (UTC)."""
+    out = dict(data)
+    for key, value in data.items():
+        if key.endswith("_at") and isinstance(value, str):
+            try:
+                out[key] = dt.datetime.fromisoformat(value).astimezone(tz).isoformat()
+            except ValueError:
+                continue  # not an instant after all: shown as written
+    return out
 
 
 def map_feature(row: asyncpg.Record, snapshot: ConfigSnapshot, now: dt.datetime) -> dict[str, Any]:

@@ -65,7 +65,6 @@ from grid_service.schemas import (
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-EVERYONE = frozenset(Role)
 READERS = frozenset({Role.INSPECTOR, Role.DEPARTMENT, Role.DISPATCHER, Role.VIEWER, Role.ADMIN})
 
 
@@ -87,6 +86,7 @@ class Route:
     errors: tuple[int, ...] = ()
     content_type: str = "application/json"
     body_type: str = "application/json"
+    raw_body: tuple[str, ...] = ()  # content types of a body taken as raw bytes (documented as binary)
     error_model: type[BaseModel] = ErrorEnvelope
     error_text: Mapping[int, str] | None = None  # what each error status means here, when not the native meaning
     also_xml: bool = False  # Open311: the same answer as text/xml when the path ends in .xml
@@ -204,11 +204,13 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         media.upload,
         "media.upload",
         frozenset({Role.INSPECTOR, Role.DEPARTMENT, Role.ADMIN}),
-        "Upload a photo (raw bytes as image/jpeg, image/png or image/webp, at most 10 MB). 201 when new, 200 "
-        "when the same bytes were already stored; the id is the SHA-256 of the bytes.",
+        "Upload a photo (raw bytes as image/jpeg, image/png or image/webp, at most 10 MB, at most "
+        "GRID_SERVICE_PHOTO_MAX_PIXELS pixels, decodable to its end). 201 when new, 200 when the same bytes "
+        "were already stored; the id is the SHA-256 of the bytes.",
         MediaStored,
         status=201,
         errors=(413, 415, 422, 503),
+        raw_body=media.PHOTO_TYPES,
     ),
     Route(
         "GET",

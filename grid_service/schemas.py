@@ -61,7 +61,6 @@ NO_NUL = AfterValidator(_no_nul)  # on every free text: PostgreSQL cannot store 
 
 ClientId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-GridCode = Annotated[str, Field(pattern=r"^[0-9]{15}$")]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 
 

@@ -37,6 +37,7 @@ class EventTracker:
         self._tickets: dict[str, asyncio.Event] = {}  # department → set when it next has news
         self.waiters = 0
         self._following = False  # False while nobody waits: the log is not read for nothing
+        self.closing = False  # shutting down: long-polls answer at once
 
     @property
     def following(self) -> bool:
@@ -49,7 +50,16 @@ class EventTracker:
             ticket = self._tickets[department] = asyncio.Event()
         return ticket
 
+    def close(self) -> None:
+        """Shutting down: every parked long-poll answers now (its client polls another worker)."""
+        self.closing = True
+        tickets, self._tickets = self._tickets, {}
+        for ticket in tickets.values():
+            ticket.set()
+
     async def wait(self, ticket: asyncio.Event, timeout: float) -> None:
+        if self.closing:
+            return
         self.waiters += 1
         if not self._following:
             self._notifier.wake()  # start following now

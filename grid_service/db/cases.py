@@ -176,11 +176,13 @@ class CaseFilter:
     before_id: uuid.UUID | None = None  # keyset: the last id of the previous page
 
     @classmethod
-    def from_query(cls, query: Any, *, now: dt.datetime) -> CaseFilter:
+    def from_query(
+        cls, query: Any, *, now: dt.datetime, statuses: list[str] | None, before_id: uuid.UUID | None
+    ) -> CaseFilter:
         bbox: tuple[float | None, ...] = parse_bbox(query.bbox) if query.bbox else (None, None, None, None)
         return cls(
             now=now,
-            statuses=query.status.split(",") if query.status else None,
+            statuses=statuses,
             category=query.category,
             department=query.department,
             grid_prefix=query.grid,
@@ -189,7 +191,7 @@ class CaseFilter:
             max_lon=bbox[2],
             max_lat=bbox[3],
             overdue=query.overdue,
-            before_id=decode_cursor(query.after) if query.after else None,
+            before_id=before_id,
         )
 
 

@@ -36,8 +36,22 @@ def _forget_dead_attachments(server: Any) -> None:
             log.warning("embedded database: forgot %d process(es) that died attached", len(pids) - len(alive))
 
 
-def start_embedded(data_dir: Path) -> str:
-    """Start (or attach to) the embedded server and return a URL for the service's database."""
+class NoEmbeddedDatabase(RuntimeError):
+    """A command other than ``serve`` found no embedded database where it looked."""
+
+
+def start_embedded(data_dir: Path, *, create: bool) -> str:
+    """Start (or attach to) the embedded server and return a URL for the service's database.
+
+    Only ``serve`` creates one (``create``); any other command run where there is none (another
+    directory, a mistyped GRID_SERVICE_DATA_DIR) is told where it looked instead of quietly making
+    a new, empty database and failing later on a confusing error."""
+    where = (data_dir / "postgres").resolve()
+    if not create and not (where / "PG_VERSION").exists():
+        raise NoEmbeddedDatabase(
+            f"no embedded database in {where}: run this where `grid-service serve` runs (or ran), or set "
+            "GRID_SERVICE_DATA_DIR to its data directory, or GRID_SERVICE_DATABASE_URL to its database"
+        )
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, containers); nothing to act on.
         warnings.simplefilter("ignore", UserWarning)
@@ -49,6 +63,8 @@ def start_embedded(data_dir: Path) -> str:
     admin_url = server.get_uri()
     exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'grid_service';")
     if "(1 row)" not in exists:
+        if not create:
+            raise NoEmbeddedDatabase(f"the embedded server in {where} has no {DATABASE} database: start `serve` first")
         server.psql("CREATE DATABASE grid_service;")
         log.info("created database %s in the embedded server", DATABASE)
     return admin_url.replace("/postgres?", f"/{DATABASE}?", 1)

@@ -8,7 +8,7 @@ import asyncpg
 
 from grid_service.db.pool import Conn
 
-# The fields of a report as intake_write takes them, in order, with their types. Reports travel
+# The fields of a report as intake_batch takes them, in order, with their types. Reports travel
 # to intake_batch as one array per field (binary, typed), photos as two parallel arrays.
 INTAKE_FIELDS: tuple[tuple[str, str], ...] = (
     ("at", "timestamptz"),

@@ -78,10 +78,6 @@ class WorkingCalendar:
             if period.ends <= period.starts:
                 raise ValueError("a working period must end after it starts")
 
-    @property
-    def has_working_time(self) -> bool:
-        return bool(self.periods) and bool(self.working_weekdays or self.extra_working_days)
-
     def is_working_day(self, day: dt.date) -> bool:
         cached = self._day_cache.get(day)
         if cached is not None:

@@ -13,8 +13,8 @@ from pydantic import BaseModel
 from grid_service import keys
 from grid_service.db import cases as db_cases
 from grid_service.db import reports as db_reports
-from grid_service.domain.states import Action
-from grid_service.errors import NotFound, ValidationFailed, field_error
+from grid_service.domain.states import OPEN, Action
+from grid_service.errors import NotFound, ValidationFailed, field_error, invalid_cursor
 from grid_service.flows import casework
 from grid_service.handlers.common import (
     json_response,
@@ -80,15 +80,17 @@ async def list_cases(request: web.Request) -> web.Response:
     query = validate_query(CaseListQuery, request)
     caller = principal(request)
     now = request.app[keys.CLOCK]()
-    unknown = [s for s in (query.status or "").split(",") if s and s not in CaseStatus.__members__.values()]
+    # "open" stands for every open status, as the map and Open311 read it.
+    asked = [s for s in (query.status or "").split(",") if s]
+    statuses = sorted({o.value for o in OPEN} | {s for s in asked if s != "open"}) if "open" in asked else asked
+    unknown = [s for s in statuses if s not in CaseStatus.__members__.values()]
     if unknown:
         raise ValidationFailed("unknown status", details=[field_error(["status"], f"unknown status {unknown[0]!r}")])
     try:
-        filters = db_cases.CaseFilter.from_query(query, now=now)
+        before_id = db_cases.decode_cursor(query.after) if query.after else None
     except ValueError as exc:
-        raise ValidationFailed(
-            "invalid cursor", details=[field_error(["after"], "not a cursor from this service")]
-        ) from exc
+        raise invalid_cursor() from exc
+    filters = db_cases.CaseFilter.from_query(query, now=now, statuses=statuses or None, before_id=before_id)
     if caller.role is Role.DEPARTMENT:
         filters = dataclasses.replace(filters, department=caller.department)
     settings = request.app[keys.SETTINGS]

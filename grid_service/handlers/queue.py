@@ -11,7 +11,7 @@ from aiohttp import web
 
 from grid_service import keys
 from grid_service.db import events as db_events
-from grid_service.errors import ValidationFailed, field_error
+from grid_service.errors import ValidationFailed, field_error, invalid_cursor
 from grid_service.handlers.common import json_response, principal, validate_query
 from grid_service.presenters import present_case
 from grid_service.schemas import QueueQuery, Role
@@ -29,11 +29,9 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except ValueError as exc:
-        raise ValidationFailed(
-            "invalid cursor", details=[field_error(["after"], "not a cursor from this service")]
-        ) from exc
+        raise invalid_cursor() from exc
     if not 0 <= value <= MAX_SEQ:
-        raise ValidationFailed("invalid cursor", details=[field_error(["after"], "not a cursor from this service")])
+        raise invalid_cursor()
     return value
 
 
@@ -75,7 +73,7 @@ async def department_queue(request: web.Request) -> web.Response:
             return json_response({"cases": cases, "cursor": encode_cursor(last)})
         scanned = max(scanned, upto)
         remaining = give_up_at - loop.time()
-        if remaining <= 0 or _client_gone(request):
+        if remaining <= 0 or tracker.closing or _client_gone(request):
             # Nothing for this department up to where we looked: the cursor moves past it, so the
             # next call starts there instead of reading the same quiet range again.
             return json_response({"cases": [], "cursor": encode_cursor(scanned)})

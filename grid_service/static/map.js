@@ -54,8 +54,17 @@
 
   async function api(path) {
     const response = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
+    if (response.status === 401 || response.status === 403) throw new TokenRefused(response.status);
     if (!response.ok) throw new Error(`${path} answered ${response.status}`);
     return response.json();
+  }
+
+  // The service answered, and refused the token: retrying will not help, a new token will.
+  class TokenRefused extends Error {
+    constructor(status) {
+      super(status === 401 ? "令牌无效或已撤销 the token is unknown or revoked" : "此令牌无权查看 this token may not read the map");
+      this.name = "TokenRefused";
+    }
   }
 
   function element(tag, className, text) {
@@ -265,6 +274,11 @@
       if (feed) feed.close();
       follow(await loadCases());
     } catch (error) {
+      if (error instanceof TokenRefused) {
+        setLive(false, "令牌被拒 token refused");
+        showProblem(`${error.message}：请用有效的令牌重新打开 /map?access_token=… (open the page again with a valid token)`);
+        return;
+      }
       setLive(false, "离线 offline");
       showProblem(`无法连接 cannot reach the service: ${error.message}`);
       setTimeout(start, RECONNECT_MS);
@@ -294,7 +308,9 @@
       for (const c of (await api("/api/v1/categories")).categories) categoryNames.set(c.code, c.name);
       await loadCells();
     } catch (error) {
-      showProblem(`无法读取网格 cannot read the grid: ${error.message}`);
+      showProblem(
+        error instanceof TokenRefused ? error.message : `无法读取网格 cannot read the grid: ${error.message}`,
+      );
     }
     await start();
   }

@@ -67,3 +67,11 @@ async def test_answers_match_the_documented_models(client, tokens):
         "/api/v1/grids/locate", params={"lon": IN_CELL_1[0], "lat": IN_CELL_1[1]}, headers=bearer(tokens["viewer"])
     )
     assert_matches(CellLocation, await located.json())
+
+
+async def test_a_photo_upload_is_documented_with_its_binary_body(client):
+    document = await (await client.get("/openapi.json")).json()
+    body = document["paths"]["/api/v1/media"]["post"]["requestBody"]
+    assert body["required"] is True
+    assert set(body["content"]) == {"image/jpeg", "image/png", "image/webp"}
+    assert body["content"]["image/png"]["schema"] == {"type": "string", "format": "binary"}

@@ -3,7 +3,7 @@ import uuid
 import pytest
 
 from geo import gcj02
-from tests.api.helpers import FAR_AWAY, IN_CELL_2
+from tests.api.helpers import FAR_AWAY, IN_CELL_2, report
 from tests.conftest import bearer
 
 
@@ -113,3 +113,28 @@ async def test_a_deadline_running_into_a_year_without_holiday_data_is_still_comp
         assert ready["details"]["calendar"]["official_holidays_missing_years"] == [2027]
     finally:
         await client.close()
+
+
+async def test_status_open_lists_every_open_status(client, tokens):
+    opened = await (await client.post("/api/v1/reports", json=report(), headers=bearer(tokens["inspector"]))).json()
+    done = await (
+        await client.post("/api/v1/reports", json=report(point=IN_CELL_2), headers=bearer(tokens["inspector"]))
+    ).json()
+    await client.post(f"/api/v1/cases/{done['case_id']}/cancel", json={}, headers=bearer(tokens["dispatcher"]))
+    response = await client.get("/api/v1/cases", params={"status": "open"}, headers=bearer(tokens["viewer"]))
+    assert response.status == 200
+    assert [c["id"] for c in (await response.json())["cases"]] == [opened["case_id"]]
+    both = await client.get("/api/v1/cases", params={"status": "open,cancelled"}, headers=bearer(tokens["viewer"]))
+    assert {c["id"] for c in (await both.json())["cases"]} == {opened["case_id"], done["case_id"]}
+
+
+async def test_a_deadline_in_the_history_is_in_the_citys_offset(client, tokens):
+    created = await (await client.post("/api/v1/reports", json=report(), headers=bearer(tokens["inspector"]))).json()
+    await client.post(
+        f"/api/v1/cases/{created['case_id']}/dispatch",
+        json={"department": "housing"},
+        headers=bearer(tokens["dispatcher"]),
+    )
+    case = await (await client.get(f"/api/v1/cases/{created['case_id']}", headers=bearer(tokens["viewer"]))).json()
+    deadlines = [e["data"]["deadline_at"] for e in case["history"] if "deadline_at" in e["data"]]
+    assert len(deadlines) == 2 and all(d.endswith("+08:00") for d in deadlines), deadlines

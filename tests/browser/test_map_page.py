@@ -111,3 +111,10 @@ async def test_a_case_placed_by_address_is_listed_and_opens_without_a_point(wall
     await popup.wait_for(timeout=5_000)
     assert HOSTILE in await popup.text_content()
     assert wall.log.dialogs == [] and wall.log.errors == []
+
+
+async def test_a_refused_token_is_named_as_such_not_as_an_unreachable_service(wall, client):
+    await wall.goto(str(client.make_url("/map?access_token=gs_not-a-token")))
+    await eventually(wall, "!document.getElementById('problem').hidden", seconds=5)
+    problem = await wall.locator("#problem").text_content()
+    assert "令牌无效" in problem and "无法连接" not in problem

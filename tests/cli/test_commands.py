@@ -121,3 +121,35 @@ def test_grid_generate_refuses_a_bad_prefix(tmp_path: Path):
     boundary.write_text(json.dumps({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}))
     result = generate(boundary, tmp_path / "o.geojson", "--code-prefix", "23")
     assert result.returncode == 1 and "6-digit" in result.stderr
+
+
+def test_a_command_run_where_there_is_no_database_says_where_it_looked_and_creates_none(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "GRID_SERVICE_DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "grid_service", "token", "create", "--role", "inspector", "--name", "phone-1"],
+        env={**env, "GRID_SERVICE_LOG_LEVEL": "WARNING"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert f"no embedded database in {tmp_path.resolve() / '.grid-service' / 'postgres'}" in result.stderr
+    assert "GRID_SERVICE_DATA_DIR" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / ".grid-service" / "postgres" / "PG_VERSION").exists(), "no database was made"
+
+
+def test_a_busy_port_is_one_line_not_a_traceback(db_url):
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run(db_url, "serve", "--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"grid-service: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(another server there? choose one with --port)"
+    ]

@@ -32,7 +32,9 @@ async def test_two_workers_serve_one_port_and_wake_each_others_long_polls(db_url
                 case_id = (await r.json())["case_id"]
             for poll in asyncio.as_completed(polls, timeout=20):
                 response = await poll
-                assert [c["id"] for c in (await response.json())["cases"]] == [case_id]
+                page = await response.json()
+                assert [c["id"] for c in page["cases"]] == [case_id]
+                cursor_after = page["cursor"]
 
             # Live feeds never end by themselves; a graceful stop ends them, and does not wait for them.
             feeds = [
@@ -40,11 +42,18 @@ async def test_two_workers_serve_one_port_and_wake_each_others_long_polls(db_url
             ]
             for feed in feeds:
                 assert (await asyncio.wait_for(feed.content.readline(), 10)).startswith(b"id: ")
+            # A parked long-poll does not hold the shutdown up either: it answers at once.
+            parked = asyncio.create_task(
+                session.get(f"{base}/api/v1/queue", params={"after": cursor_after, "wait": "60"}, headers=bearer(clerk))
+            )
+            await asyncio.sleep(0.3)
             stopping = asyncio.get_running_loop().time()
             server.terminate()
             for feed in feeds:
                 async with asyncio.timeout(10):
                     await feed.read()  # to the end of the stream: the server closed it
+            answered = await asyncio.wait_for(parked, timeout=10)
+            assert answered.status == 200
             output, _ = await asyncio.wait_for(server.communicate(), timeout=20)
             assert asyncio.get_running_loop().time() - stopping < 10
     finally:

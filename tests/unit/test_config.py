@@ -95,6 +95,14 @@ def test_calendar_problems_are_named(config_copy):
     assert any("calendar.toml: working_hours" in p for p in problems)
 
 
+def test_a_calendar_with_no_working_time_is_refused_by_name(config_copy):
+    (config_copy / "calendar.toml").write_text(
+        'timezone = "Asia/Shanghai"\nworking_hours = [["08:30", "17:30"]]\nworking_weekdays = []\n'
+    )
+    problems = problems_of(config_copy)
+    assert any("calendar.toml: working_weekdays" in p for p in problems), problems
+
+
 def test_the_escalation_ladder_is_optional_and_checked(config_copy):
     assert [(e.after_hours, e.to) for e in read_config_dir(config_copy).escalation] == [
         (2, "section head"),
