@@ -35,3 +35,18 @@ def test_scalar_round_trip_is_under_one_metre():
 def test_points_outside_china_are_unchanged(lon, lat):
     assert gcj02.to_gcj02(lon, lat) == (lon, lat)
     assert gcj02.to_wgs84(lon, lat) == (lon, lat)
+
+
+@pytest.mark.parametrize(
+    "wgs84, published",
+    [
+        # The example of the widely used coordtransform library (wandergis/coordtransform, test/app.js),
+        # an implementation independent of ours: wgs84togcj02(116.404, 39.915).
+        ((116.404, 39.915), (116.41024449916938, 39.91640428150164)),
+    ],
+)
+def test_the_forward_transform_matches_a_published_known_answer(wgs84, published):
+    lon, lat = gcj02.to_gcj02(*wgs84)
+    assert lon == pytest.approx(published[0], abs=1e-9) and lat == pytest.approx(published[1], abs=1e-9)
+    # …and the inverse lands back within a millimetre (the published one-step inverse is only approximate).
+    assert metres(*gcj02.to_wgs84(*published), *wgs84) < 0.001
