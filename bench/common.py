@@ -168,7 +168,7 @@ async def warm_up(call: Callable[[], Awaitable[Any]], times: int = 200) -> None:
 def make_tokens(database_url: str, specs: list[tuple[str, str, str | None]]) -> list[str]:
     """Tokens for (name, role, department) in one connection, after loading the shipped configuration."""
     from grid_service.auth import hash_token, new_token
-    from grid_service.config import read_config_dir
+    from grid_service.configuration.files import read_config_dir
     from grid_service.db import config_store
     from grid_service.db import tokens as db_tokens
     from grid_service.db.migrate import migrate

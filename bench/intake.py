@@ -25,7 +25,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import admin_url, cli, free_port, fresh_database, load, process, service
-from grid_service.config import read_config_dir
+from grid_service.configuration.files import read_config_dir
 from grid_service.settings import DEFAULT_CONFIG_DIR
 
 CATEGORIES = [c.code for c in read_config_dir(DEFAULT_CONFIG_DIR).categories]  # the shipped ones

@@ -11,7 +11,7 @@ from aiohttp import web
 from grid_service import contexts, keys, middlewares
 from grid_service.handlers.media import MAX_BYTES as MEDIA_MAX_BYTES
 from grid_service.heavy_reads import HeavyReads
-from grid_service.loops import Loops
+from grid_service.live.loops import Loops
 from grid_service.routes import setup_routes
 from grid_service.settings import Settings
 

@@ -18,7 +18,8 @@ from geo.generate import generate_cells
 from geo.io import GridFileError, cells_to_geojson, load_boundary
 from grid_service.app import create_app
 from grid_service.auth import hash_token, new_token
-from grid_service.config import ConfigError, read_config_dir
+from grid_service.configuration.files import ConfigError, read_config_dir
+from grid_service.configuration.follow import ensure_configuration
 from grid_service.contexts import database_url
 from grid_service.db import config_store
 from grid_service.db import tokens as db_tokens
@@ -256,9 +257,7 @@ async def _prepare_database(settings: Settings) -> None:
     """Migrate and install the default configuration once, before workers start."""
 
     async def ensure_config(conn: Any) -> None:
-        if await config_store.current_generation(conn) is None:
-            bundle = await asyncio.to_thread(read_config_dir, settings.config)
-            await config_store.store_bundle(conn, bundle)
+        await ensure_configuration(conn, settings.config)
 
     await _with_db(settings, ensure_config)
 

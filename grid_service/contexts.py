@@ -12,19 +12,18 @@ from aiohttp import web
 
 from grid_service import keys
 from grid_service.auth import TokenCache
-from grid_service.config import read_config_dir
+from grid_service.configuration.follow import ensure_configuration, follow_configuration
+from grid_service.configuration.holder import ConfigHolder
 from grid_service.db import config_store
 from grid_service.db.embedded import start_embedded
 from grid_service.db.migrate import migrate
 from grid_service.db.pool import create_pool
-from grid_service.deadline_watch import DeadlineWatch
-from grid_service.feed import FeedHub
 from grid_service.flows.group_commit import GroupCommitter
-from grid_service.loops import LoopState
-from grid_service.notifier import Notifier, listen
+from grid_service.live.deadline_watch import DeadlineWatch
+from grid_service.live.feed import FeedHub
+from grid_service.live.notifier import Notifier, listen
+from grid_service.live.tracker import EventTracker
 from grid_service.settings import Settings, mask_url
-from grid_service.state import ConfigHolder
-from grid_service.tracker import EventTracker
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +71,8 @@ async def configuration(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     pool = app[keys.POOL]
     async with pool.acquire() as conn:
+        await ensure_configuration(conn, settings.config)
         snapshot = await config_store.read_snapshot(conn, snap_m=settings.snap_m)
-        if snapshot is None:
-            log.info("first start: loading configuration from %s", settings.config)
-            bundle = await asyncio.to_thread(read_config_dir, settings.config)
-            await config_store.store_bundle(conn, bundle)
-            snapshot = await config_store.read_snapshot(conn, snap_m=settings.snap_m)
     holder = ConfigHolder(snapshot)
     app[keys.CONFIG] = holder
     log.info(
@@ -87,27 +82,17 @@ async def configuration(app: web.Application) -> AsyncIterator[None]:
         len(snapshot.categories) if snapshot else 0,
     )
     loops = app[keys.LOOPS]
-    loops.start("configuration", functools.partial(_follow_configuration, app, holder))
+    follow = functools.partial(
+        follow_configuration,
+        pool,
+        holder,
+        every_s=settings.config_poll_s,
+        snap_m=settings.snap_m,
+        timeout=settings.db_timeout_s,
+    )
+    loops.start("configuration", follow)
     yield
     await loops.stop("configuration")
-
-
-async def _follow_configuration(app: web.Application, holder: ConfigHolder, state: LoopState) -> None:
-    """Every worker polls the generation counter, so a load-config reaches all of them; while the
-    database is away the worker keeps the configuration it has."""
-    settings = app[keys.SETTINGS]
-    pool = app[keys.POOL]
-    while True:
-        await asyncio.sleep(settings.config_poll_s)
-        async with pool.acquire(timeout=settings.db_timeout_s) as conn:
-            generation = await config_store.current_generation(conn)
-            fresh = None
-            if holder.snapshot is None or generation != holder.snapshot.generation:
-                fresh = await config_store.read_snapshot(conn, snap_m=settings.snap_m)
-        if fresh is not None:
-            holder.snapshot = fresh
-            log.info("configuration generation %d loaded", fresh.generation)
-        state.alive()
 
 
 async def event_listener(app: web.Application) -> AsyncIterator[None]:

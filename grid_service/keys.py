@@ -10,15 +10,15 @@ import asyncpg
 from aiohttp import web
 
 from grid_service.auth import Principal, TokenCache
-from grid_service.deadline_watch import DeadlineWatch
-from grid_service.feed import FeedHub
+from grid_service.configuration.holder import ConfigHolder
 from grid_service.flows.group_commit import GroupCommitter
 from grid_service.heavy_reads import HeavyReads
-from grid_service.loops import Loops
-from grid_service.notifier import Notifier
+from grid_service.live.deadline_watch import DeadlineWatch
+from grid_service.live.feed import FeedHub
+from grid_service.live.loops import Loops
+from grid_service.live.notifier import Notifier
+from grid_service.live.tracker import EventTracker
 from grid_service.settings import Settings
-from grid_service.state import ConfigHolder
-from grid_service.tracker import EventTracker
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE_URL = web.AppKey("database_url", str)

@@ -7,9 +7,9 @@ from typing import Any
 
 import asyncpg
 
+from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.domain.lights import is_overdue, light
 from grid_service.schemas import CaseStatus
-from grid_service.snapshot import ConfigSnapshot
 
 
 def point(lon: float | None, lat: float | None) -> dict[str, Any] | None:

@@ -253,7 +253,7 @@ NATIVE_ROUTES: tuple[Route, ...] = (
     Route(
         "GET",
         "/api/v1/grids",
-        map_view.grids,
+        grids.grids,
         "grids.list",
         READERS,
         "The current grid's cells touching the bbox (all without one), each with its open cases (a department "

@@ -9,6 +9,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
+from grid_service.domain.enums import CaseStatus, Crs, EventType, Light, PendingReason, Role
+
+# The domain's enums are the API's vocabulary too: importable from here by the edges.
+__all__ = ["CaseStatus", "Crs", "EventType", "Light", "PendingReason", "Role"]
+
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="longitude, decimal degrees")]
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="latitude, decimal degrees")]
 # In JSON bodies numbers must be numbers: "126.6" (a string) or true is refused, not coerced.
@@ -88,41 +93,6 @@ BBox = Annotated[
     Field(max_length=200, description="minLon,minLat,maxLon,maxLat (WGS84)", examples=["126.60,45.55,126.70,45.62"]),
     AfterValidator(_check_bbox),
 ]
-
-
-class Crs(StrEnum):
-    WGS84 = "wgs84"
-    GCJ02 = "gcj02"
-
-
-class CaseStatus(StrEnum):
-    PENDING_DISPATCH = "pending_dispatch"
-    DISPATCHED = "dispatched"
-    IN_PROGRESS = "in_progress"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-
-
-class PendingReason(StrEnum):
-    OUTSIDE_GRID = "outside_grid"
-    NO_RULE = "no_rule"
-    REJECTED = "rejected"
-    NO_LOCATION = "no_location"  # placed by address alone (Open311): the dispatcher places and dispatches it
-
-
-class Role(StrEnum):
-    INSPECTOR = "inspector"
-    DEPARTMENT = "department"
-    DISPATCHER = "dispatcher"
-    VIEWER = "viewer"
-    ADMIN = "admin"
-
-
-class Light(StrEnum):
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
 
 
 class _In(BaseModel):

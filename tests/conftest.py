@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from grid_service.app import create_app
 from grid_service.auth import hash_token, new_token
-from grid_service.config import read_config_dir
+from grid_service.configuration.files import read_config_dir
 from grid_service.db import config_store
 from grid_service.db import tokens as db_tokens
 from grid_service.db.migrate import migrate

@@ -9,11 +9,11 @@ import numpy as np
 import shapely
 
 from geo.grid import Cell, Grid
-from grid_service.config import CalendarConfig, CategoryConfig, ConfigBundle, DepartmentConfig, Weekday
+from grid_service.configuration.files import CalendarConfig, CategoryConfig, ConfigBundle, DepartmentConfig, Weekday
+from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db.deadline_watch import Rung
 from grid_service.db.pool import Conn
 from grid_service.domain.routing import WILDCARD, Rule
-from grid_service.snapshot import ConfigSnapshot
 
 UPSERT_DEPARTMENT = """
 INSERT INTO departments (code, name, active) VALUES ($1, $2, true)

@@ -14,7 +14,7 @@ import datetime as dt
 
 from grid_service.domain.calendar import WorkingCalendar
 from grid_service.domain.deadlines import Clock, add_working_time, working_time_between
-from grid_service.schemas import CaseStatus, Light
+from grid_service.domain.enums import CaseStatus, Light
 
 YELLOW_FROM = 0.8
 RUNNING = frozenset({CaseStatus.DISPATCHED, CaseStatus.IN_PROGRESS})  # a status string is found here too

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from grid_service.schemas import CaseStatus
+from grid_service.domain.enums import CaseStatus, EventType
 
 S = CaseStatus
+E = EventType
 
 
 class Action(StrEnum):
@@ -31,19 +32,19 @@ class Action(StrEnum):
 class Transition:
     allowed_from: frozenset[CaseStatus]
     to: CaseStatus
-    event: str
+    event: EventType
 
 
 OPEN = frozenset({S.PENDING_DISPATCH, S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED})
 
 TRANSITIONS: dict[tuple[Action, bool | None], Transition] = {
-    (Action.DISPATCH, None): Transition(frozenset({S.PENDING_DISPATCH, S.DISPATCHED}), S.DISPATCHED, "case.dispatched"),
-    (Action.ACCEPT, None): Transition(frozenset({S.DISPATCHED}), S.IN_PROGRESS, "case.accepted"),
-    (Action.RESOLVE, None): Transition(frozenset({S.IN_PROGRESS}), S.RESOLVED, "case.resolved"),
-    (Action.REJECT, None): Transition(frozenset({S.DISPATCHED, S.IN_PROGRESS}), S.PENDING_DISPATCH, "case.rejected"),
-    (Action.VERIFY, True): Transition(frozenset({S.RESOLVED}), S.CLOSED, "case.closed"),
-    (Action.VERIFY, False): Transition(frozenset({S.RESOLVED}), S.IN_PROGRESS, "case.reopened"),
-    (Action.CANCEL, None): Transition(OPEN, S.CANCELLED, "case.cancelled"),
+    (Action.DISPATCH, None): Transition(frozenset({S.PENDING_DISPATCH, S.DISPATCHED}), S.DISPATCHED, E.DISPATCHED),
+    (Action.ACCEPT, None): Transition(frozenset({S.DISPATCHED}), S.IN_PROGRESS, E.ACCEPTED),
+    (Action.RESOLVE, None): Transition(frozenset({S.IN_PROGRESS}), S.RESOLVED, E.RESOLVED),
+    (Action.REJECT, None): Transition(frozenset({S.DISPATCHED, S.IN_PROGRESS}), S.PENDING_DISPATCH, E.REJECTED),
+    (Action.VERIFY, True): Transition(frozenset({S.RESOLVED}), S.CLOSED, E.CLOSED),
+    (Action.VERIFY, False): Transition(frozenset({S.RESOLVED}), S.IN_PROGRESS, E.REOPENED),
+    (Action.CANCEL, None): Transition(OPEN, S.CANCELLED, E.CANCELLED),
 }
 
 

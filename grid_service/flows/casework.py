@@ -16,7 +16,8 @@ from typing import Any
 import asyncpg
 
 from grid_service.auth import Principal
-from grid_service.config import CategoryConfig
+from grid_service.configuration.files import CategoryConfig
+from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import cases as db_cases
 from grid_service.db import media as db_media
 from grid_service.db.cases import CaseChange
@@ -25,7 +26,6 @@ from grid_service.domain.lights import warning_at
 from grid_service.domain.states import Action, InvalidTransition, transition
 from grid_service.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from grid_service.schemas import CaseStatus, PendingReason, Role
-from grid_service.snapshot import ConfigSnapshot
 
 # Who may do what (besides admin); the route table says the same, this keeps the flow honest on its own.
 ACTORS: dict[Action, frozenset[Role]] = {

@@ -20,6 +20,7 @@ import asyncpg
 from geo import gcj02
 from geo.grid import METRES_PER_DEGREE
 from grid_service.auth import Principal
+from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import reports as db_reports
 from grid_service.domain.deadlines import deadline
 from grid_service.domain.ids import uuid7
@@ -27,7 +28,6 @@ from grid_service.domain.lights import warning_at
 from grid_service.domain.routing import choose_rule
 from grid_service.errors import Conflict, ValidationFailed, field_error
 from grid_service.schemas import CaseStatus, Crs, ForeignReport, PendingReason, ReportCreate
-from grid_service.snapshot import ConfigSnapshot
 
 DEADLOCK_RETRIES = 3
 RESPONSE_FIELDS = (

@@ -22,7 +22,7 @@ import orjson
 from multidict import MultiDictProxy
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from grid_service.config import CategoryConfig
+from grid_service.configuration.files import CategoryConfig
 from grid_service.errors import ValidationFailed, field_error
 from grid_service.georeport.formats import w3c
 from grid_service.schemas import NO_NUL, Crs, ForeignReport, PointGeometry, storable_instant

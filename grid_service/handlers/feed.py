@@ -11,8 +11,8 @@ from grid_service import keys
 from grid_service.db import events as db_events
 from grid_service.db import feed as db_feed
 from grid_service.errors import ValidationFailed, field_error
-from grid_service.feed import PAGE, Subscriber, event_frame
 from grid_service.handlers.common import principal, validate_query
+from grid_service.live.feed import PAGE, Subscriber, event_frame
 from grid_service.schemas import FeedQuery, Role, parse_bbox
 
 LAST_EVENT_ID = "Last-Event-ID"

@@ -1,33 +1,29 @@
-"""The command center's map: case and cell snapshots as GeoJSON, and the page itself."""
+"""The command center's map: the case snapshot as GeoJSON, and the page itself."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import uuid
-import weakref
 from pathlib import Path
 from typing import Any
 
 import orjson
-import shapely
 import xstatic.pkg.leaflet
 from aiohttp import web
 
-from geo.grid import Grid
 from grid_service import keys
 from grid_service.db import feed as db_feed
+from grid_service.db import map as db_map
 from grid_service.db.failures import DATABASE_DOWN
 from grid_service.handlers.common import principal, validate_query
 from grid_service.presenters import map_feature
-from grid_service.schemas import GridsQuery, MapCasesQuery, Role, parse_bbox
+from grid_service.schemas import MapCasesQuery, Role, parse_bbox
 
 log = logging.getLogger(__name__)
 
 PAGE_DIR = Path(__file__).resolve().parents[1] / "static"
 LEAFLET_DIR = Path(xstatic.pkg.leaflet.BASE_DIR)
-# Cell outlines as GeoJSON, computed once per loaded grid (the grid object is replaced on reload).
-_OUTLINES: weakref.WeakKeyDictionary[Grid, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
 
 
 GEOJSON = "application/geo+json"
@@ -55,7 +51,7 @@ async def map_cases(request: web.Request) -> web.StreamResponse:
             """The features after the case ``after`` as JSON text, and the last case (None: no more)."""
             async with heavy.turn():
                 async with pool.acquire(timeout=settings.db_timeout_s) as conn:
-                    rows = await db_feed.map_cases(
+                    rows = await db_map.map_cases(
                         conn,
                         include_closed=query.status == "all",
                         bbox=bbox,
@@ -94,49 +90,6 @@ async def map_cases(request: web.Request) -> web.StreamResponse:
             return response
         await response.write_eof()
         return response
-
-
-def _outlines(grid: Grid) -> dict[str, dict[str, Any]]:
-    outlines = _OUTLINES.get(grid)
-    if outlines is None:
-        geometries = shapely.to_geojson([cell.geometry for cell in grid.cells])
-        outlines = {cell.code: orjson.loads(g) for cell, g in zip(grid.cells, geometries, strict=True)}
-        _OUTLINES[grid] = outlines
-    return outlines
-
-
-async def grids(request: web.Request) -> web.Response:
-    """The cells with their open cases: a department's token counts its own department's cases only."""
-    query = validate_query(GridsQuery, request)
-    caller = principal(request)
-    snapshot = request.app[keys.CONFIG].current
-    grid = snapshot.grid
-    cells = grid.cells_in_box(*parse_bbox(query.bbox)) if query.bbox else list(grid.cells)
-    counts: dict[str, int] = {}
-    if snapshot.grid_version is not None and cells:
-        settings = request.app[keys.SETTINGS]
-        heavy = request.app[keys.HEAVY_READS]
-        async with (
-            heavy.slot(caller.token_id),
-            heavy.turn(),
-            request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn,
-        ):
-            counts = await db_feed.open_cases_per_cell(
-                conn,
-                grid_version=snapshot.grid_version,
-                department=caller.department if caller.role is Role.DEPARTMENT else None,
-            )
-    outlines = _outlines(grid)
-    features = [
-        {
-            "type": "Feature",
-            "id": cell.code,
-            "geometry": outlines[cell.code],
-            "properties": {"code": cell.code, "name": cell.name, "open_cases": counts.get(cell.code, 0)},
-        }
-        for cell in cells
-    ]
-    return geojson_response({"type": "FeatureCollection", "features": features})
 
 
 async def page(request: web.Request) -> web.FileResponse:

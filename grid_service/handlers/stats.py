@@ -10,11 +10,11 @@ from typing import Any
 from aiohttp import web
 
 from grid_service import keys
+from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import stats as db_stats
 from grid_service.errors import ValidationFailed, field_error
 from grid_service.handlers.common import json_response, principal, validate_query
 from grid_service.schemas import StatsGroup, StatsQuery
-from grid_service.snapshot import ConfigSnapshot
 
 DEFAULT_PERIOD = dt.timedelta(days=30)
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

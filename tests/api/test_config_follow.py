@@ -4,7 +4,7 @@ import shutil
 from aiohttp.test_utils import TestClient, TestServer
 
 from grid_service.app import create_app
-from grid_service.config import read_config_dir
+from grid_service.configuration.files import read_config_dir
 from grid_service.db import config_store
 from tests.conftest import FIXTURE_CONFIG, bearer, settings_for
 

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from grid_service import keys
 from grid_service.app import create_app
 from grid_service.db import feed as db_feed
-from grid_service.feed import Subscriber
+from grid_service.live.feed import Subscriber
 from tests.api.helpers import FAR_AWAY, IN_CELL_1, IN_CELL_2, IN_STREET_2, hold_next_sequence, report
 from tests.api.sse import EventReader
 from tests.conftest import bearer, settings_for

@@ -5,7 +5,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from grid_service.config import ConfigError, read_config_dir
+from grid_service.configuration.files import ConfigError, read_config_dir
 from grid_service.db import config_store
 from grid_service.db.migrate import NoMigrations, migrate, migration_files
 from grid_service.db.pool import connect
@@ -166,3 +166,20 @@ async def test_a_function_definition_is_applied_again_only_when_it_changes(db, t
     definition.write_text("CREATE OR REPLACE FUNCTION answer() RETURNS int LANGUAGE sql AS 'SELECT 42';")
     assert await migrate(db, functions=functions) == ["functions/answer.sql"]
     assert await db.fetchval("SELECT answer()") == 42
+
+
+async def test_the_event_log_takes_exactly_the_event_types_the_domain_knows(db):
+    import re as regex
+
+    from grid_service.domain.enums import EventType
+
+    definition = await db.fetchval(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'events_type_known'"
+    )
+    assert set(regex.findall(r"'(case\.[a-z_]+)'", definition)) == {t.value for t in EventType}
+    case_id = await db.fetchval("SELECT id FROM cases LIMIT 1")
+    with pytest.raises(asyncpg.CheckViolationError):
+        await db.execute(
+            "INSERT INTO events (case_id, type, at, data) VALUES ($1, 'case.teleported', now(), '{}')",
+            case_id or uuid.uuid4(),
+        )

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from grid_service.config import ConfigError, read_config_dir
+from grid_service.configuration.files import ConfigError, read_config_dir
 from grid_service.settings import DEFAULT_CONFIG_DIR
 from tests.conftest import FIXTURE_CONFIG
 

@@ -26,13 +26,13 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import orjson
 
+from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import events as db_events
 from grid_service.db import feed as db_feed
-from grid_service.loops import LoopState
-from grid_service.notifier import Notifier
+from grid_service.live.loops import LoopState
+from grid_service.live.notifier import Notifier
+from grid_service.live.tracker import GAP_RECHECK_S
 from grid_service.presenters import map_feature
-from grid_service.snapshot import ConfigSnapshot
-from grid_service.tracker import GAP_RECHECK_S
 
 PAGE = 1000  # events read per query
 DIRECT_WRITE_MAX = 32 * 1024  # larger writes go through the subscriber's sender, which may wait

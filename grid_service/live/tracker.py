@@ -18,8 +18,8 @@ import datetime as dt
 import asyncpg
 
 from grid_service.db import events as db_events
-from grid_service.loops import LoopState
-from grid_service.notifier import Notifier
+from grid_service.live.loops import LoopState
+from grid_service.live.notifier import Notifier
 
 GAP_RECHECK_S = 0.02  # while a gap may still fill, look again this often even without a wake-up
 READ_EVERY_S = 0.025  # the least time between two reads of the log by the tracker

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.errors import DatabaseUnavailable
-from grid_service.snapshot import ConfigSnapshot
 
 
 @dataclass

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import deadline_watch as db_watch
 from grid_service.db.pool import Conn
-from grid_service.loops import LoopState
-from grid_service.snapshot import ConfigSnapshot
+from grid_service.live.loops import LoopState
 
 BATCH = 1000  # cases marked per statement (and per transaction)
 

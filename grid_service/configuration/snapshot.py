@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from geo.grid import Grid
-from grid_service.config import CategoryConfig, DepartmentConfig
+from grid_service.configuration.files import CategoryConfig, DepartmentConfig
 from grid_service.db.deadline_watch import Rung
 from grid_service.domain.calendar import WorkingCalendar
 from grid_service.domain.routing import Rule

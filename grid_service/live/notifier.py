@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from grid_service.loops import LoopState
+from grid_service.live.loops import LoopState
 
 CHANNEL = "grid_events"
 PUBLISH_EVERY_S = 0.01
