@@ -1,18 +1,8 @@
-"""The whole URL map, every route named, with the roles allowed on it (deny by default)."""
+"""The native API's routes (under /api/v1), the health checks, the document and the map page."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-
-from aiohttp import web
-from pydantic import BaseModel
-
 from grid_service.domain.states import Action
-from grid_service.georeport import errors as open311_errors
-from grid_service.georeport import models as open311
-from grid_service.georeport.mapping import RequestForm as Open311Form
 from grid_service.handlers import (
     cases,
     catalogue,
@@ -26,9 +16,7 @@ from grid_service.handlers import (
     reports,
     stats,
 )
-from grid_service.handlers import (
-    open311 as open311_handlers,
-)
+from grid_service.routes.route import READERS, Route
 from grid_service.schemas import (
     AcceptBody,
     BatchResponse,
@@ -43,7 +31,6 @@ from grid_service.schemas import (
     CellLocation,
     DepartmentList,
     DispatchBody,
-    ErrorEnvelope,
     FeedQuery,
     GridsQuery,
     Health,
@@ -62,35 +49,6 @@ from grid_service.schemas import (
     StatsQuery,
     VerifyBody,
 )
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-READERS = frozenset({Role.INSPECTOR, Role.DEPARTMENT, Role.DISPATCHER, Role.VIEWER, Role.ADMIN})
-
-
-@dataclass(frozen=True)
-class Route:
-    """One route; the OpenAPI document is generated from these fields and the models they name."""
-
-    method: str
-    path: str
-    handler: Handler
-    name: str
-    roles: frozenset[Role] | None  # None: public (no token needed)
-    summary: str
-    response: type[BaseModel] | None = None
-    status: int = 200
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
-    path_params: type[BaseModel] | None = None
-    errors: tuple[int, ...] = ()
-    content_type: str = "application/json"
-    body_type: str = "application/json"
-    raw_body: tuple[str, ...] = ()  # content types of a body taken as raw bytes (documented as binary)
-    error_model: type[BaseModel] = ErrorEnvelope
-    error_text: Mapping[int, str] | None = None  # what each error status means here, when not the native meaning
-    also_xml: bool = False  # Open311: the same answer as text/xml when the path ends in .xml
-
 
 INTAKE_ERRORS = (400, 409, 413, 415, 422, 503)
 
@@ -330,133 +288,3 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         "What the map page needs besides data: the optional tile-layer URL.",
     ),
 )
-
-
-def _open311(
-    method: str,
-    resource: str,
-    handler: Handler,
-    name: str,
-    summary: str,
-    response: type[BaseModel],
-    path_params: type[BaseModel],
-    errors: tuple[int, ...],
-    **extra: object,
-) -> Route:
-    return Route(
-        method,
-        f"{open311_handlers.PREFIX}/{resource}.{{format:json|xml}}",
-        handler,
-        f"open311.{name}",
-        None,
-        summary + " (Open311 GeoReport v2; .xml gives the same as XML.)",
-        response,
-        path_params=path_params,
-        errors=tuple(sorted({*errors, 404})),  # 404 also for a format other than json or xml
-        error_model=open311.Open311Errors,
-        error_text=open311_errors.ERROR_TEXT,
-        also_xml=True,
-        **extra,  # type: ignore[arg-type]
-    )
-
-
-OPEN311_ROUTES: tuple[Route, ...] = (
-    _open311(
-        "GET",
-        "discovery",
-        open311_handlers.discovery,
-        "discovery",
-        "Service discovery: where this GeoReport v2 endpoint is, its formats and contact.",
-        open311.Discovery,
-        open311.FormatPath,
-        (400, 503),
-    ),
-    _open311(
-        "GET",
-        "services",
-        open311_handlers.services,
-        "services",
-        "The services: one per event category, with its time limit as the service description.",
-        open311.Services,
-        open311.FormatPath,
-        (400,),
-        query=open311.JurisdictionQuery,
-    ),
-    _open311(
-        "GET",
-        "services/{service_code}",
-        open311_handlers.service_definition,
-        "service_definition",
-        "A service's definition: its optional attributes urgent, crs, accuracy_m and observed_at.",
-        open311.ServiceDefinition,
-        open311.ServicePath,
-        (400, 404),
-        query=open311.JurisdictionQuery,
-    ),
-    _open311(
-        "GET",
-        "requests",
-        open311_handlers.service_requests,
-        "requests",
-        "Service requests (cases), newest first: by service_request_id (comma list; overrides every other "
-        "filter), or by service_code, status (open, closed) and requested_datetime between start_date and "
-        "end_date (at most 90 days; the last 90 days by default); at most 1,000.",
-        open311.ServiceRequests,
-        open311.FormatPath,
-        (400, 503),
-        query=open311.RequestsQuery,
-    ),
-    _open311(
-        "POST",
-        "requests",
-        open311_handlers.create_request,
-        "create_request",
-        "Create a service request with an inspector token as api_key: it becomes a report and goes through "
-        "the same intake, routing and deadline as a native one. An identical POST within 24 hours (a retry) "
-        "answers the same service_request_id and stores nothing.",
-        open311.CreatedRequests,
-        open311.FormatPath,
-        (400, 403, 404, 503),
-        body=Open311Form,
-        body_type="application/x-www-form-urlencoded",
-    ),
-    _open311(
-        "GET",
-        "requests/{service_request_id}",
-        open311_handlers.service_request,
-        "request",
-        "One service request, as a one-element list.",
-        open311.ServiceRequests,
-        open311.RequestPath,
-        (400, 404, 503),
-        query=open311.JurisdictionQuery,
-    ),
-    _open311(
-        "GET",
-        "tokens/{token}",
-        open311_handlers.token,
-        "token",
-        "The service_request_id for a token. Requests are created in real time, so POST answers no token; "
-        "a report id (of the native API) works as one.",
-        open311.TokenAnswers,
-        open311.TokenPath,
-        (400, 404, 503),
-        query=open311.JurisdictionQuery,
-    ),
-)
-ROUTES = NATIVE_ROUTES + OPEN311_ROUTES
-
-# Files the map page loads: Leaflet from its Python package, and the page's own script and style.
-STATIC: tuple[tuple[str, Path, str], ...] = (
-    ("/static/leaflet", map_view.LEAFLET_DIR, "static.leaflet"),
-    ("/static/map", map_view.PAGE_DIR, "static.map"),
-)
-
-ROLE_RULES: dict[str, frozenset[Role] | None] = {r.name: r.roles for r in ROUTES} | {n: None for _, _, n in STATIC}
-
-
-def setup_routes(app: web.Application) -> None:
-    for route in ROUTES:
-        app.router.add_route(route.method, route.path, route.handler, name=route.name)
-    for prefix, directory, name in STATIC:
-        app.router.add_static(prefix, directory, name=name)

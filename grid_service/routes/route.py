@@ -1,0 +1,39 @@
+"""One route: what the URL map, the role rules and the OpenAPI document are all made from."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from grid_service.schemas import ErrorEnvelope, Role
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+READERS = frozenset({Role.INSPECTOR, Role.DEPARTMENT, Role.DISPATCHER, Role.VIEWER, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route; the OpenAPI document is generated from these fields and the models they name."""
+
+    method: str
+    path: str
+    handler: Handler
+    name: str
+    roles: frozenset[Role] | None  # None: public (no token needed)
+    summary: str
+    response: type[BaseModel] | None = None
+    status: int = 200
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    path_params: type[BaseModel] | None = None
+    errors: tuple[int, ...] = ()
+    content_type: str = "application/json"
+    body_type: str = "application/json"
+    raw_body: tuple[str, ...] = ()  # content types of a body taken as raw bytes (documented as binary)
+    error_model: type[BaseModel] = ErrorEnvelope
+    error_text: Mapping[int, str] | None = None  # what each error status means here, when not the native meaning
+    also_xml: bool = False  # Open311: the same answer as text/xml when the path ends in .xml

@@ -1,0 +1,140 @@
+"""Cases as read, the actions on them, case lists and the department queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StrictBool
+
+from grid_service.domain.enums import CaseStatus, Crs, Light, PendingReason
+from grid_service.schemas.types import BBox, Code, CodeName, GeoPoint, MediaList, Note, PublicReply, _In
+
+
+class ReportRead(BaseModel):
+    id: str
+    client_id: str
+    inspector: str
+    duplicate: bool
+    location: GeoPoint | None
+    crs: Crs
+    accuracy_m: float | None
+    urgent: bool
+    description: str | None
+    address: str | None
+    media: list[str]
+    media_url: str | None
+    observed_at: dt.datetime | None
+    received_at: dt.datetime
+
+
+class EventRead(BaseModel):
+    seq: int
+    type: str
+    at: dt.datetime
+    actor: str | None
+    note: str | None
+    data: dict[str, Any]
+
+
+class CaseSummary(BaseModel):
+    id: str
+    case_no: str
+    status: CaseStatus
+    pending_reason: PendingReason | None
+    category: CodeName
+    urgent: bool
+    location: GeoPoint | None
+    grid: CodeName | None
+    department: CodeName | None
+    routing_rule: dict[str, Any] | None
+    created_at: dt.datetime
+    dispatched_at: dt.datetime | None
+    deadline_at: dt.datetime | None
+    light: Light | None
+    overdue: bool
+    rework_count: int
+    report_count: int
+    updated_at: dt.datetime
+
+
+class CaseRead(CaseSummary):
+    reports: list[ReportRead]
+    history: list[EventRead]
+
+
+class CaseList(BaseModel):
+    cases: list[CaseSummary]
+    next: str | None
+
+
+class RejectReason(StrEnum):
+    NOT_OUR_RESPONSIBILITY = "not_our_responsibility"
+    WRONG_LOCATION = "wrong_location"
+    INCOMPLETE = "incomplete"
+    OTHER = "other"
+
+
+class AcceptBody(_In):
+    note: Note | None = None
+
+
+class ResolveBody(_In):
+    note: Note | None = None
+    public_reply: PublicReply | None = None
+    media: MediaList = []
+
+
+class RejectBody(_In):
+    reason: RejectReason
+    note: Note | None = None
+
+
+class DispatchBody(_In):
+    department: Code
+    note: Note | None = None
+    public_reply: PublicReply | None = None
+
+
+class VerifyBody(_In):
+    passed: StrictBool
+    note: Note | None = None
+    public_reply: PublicReply | None = None
+    media: MediaList = []
+
+
+class CancelBody(_In):
+    note: Note | None = None
+    public_reply: PublicReply | None = None
+
+
+class CaseListQuery(_In):
+    status: Annotated[str, Field(pattern=r"^[a-z_]+(,[a-z_]+)*$")] | None = None
+    category: Code | None = None
+    department: Code | None = None
+    grid: Annotated[str, Field(pattern=r"^[0-9]{1,15}$")] | None = None
+    bbox: BBox | None = None
+    overdue: bool | None = None
+    after: Annotated[str, Field(max_length=64)] | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+
+
+class CaseIdPath(BaseModel):
+    case_id: str
+
+
+class QueueQuery(_In):
+    after: Annotated[str, Field(max_length=32)] | None = None
+    wait: Annotated[float, Field(ge=0, le=60)] = 0
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    department: Code | None = None  # admin only: whose queue to read
+
+
+class QueueCase(CaseSummary):
+    seq: int  # the case's latest change in this answer
+
+
+class QueuePage(BaseModel):
+    cases: list[QueueCase]
+    cursor: str

@@ -1,0 +1,166 @@
+"""The catalogue, cells, health, photos, and the command center's map, feed and statistics."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from grid_service.domain.enums import CaseStatus, Crs, Light, PendingReason
+from grid_service.schemas.types import BBox, Code, CodeName, GeoPoint, Lat, Lon, PeriodEnd, _In
+
+
+class LocateQuery(_In):
+    lon: Lon
+    lat: Lat
+    crs: Crs = Crs.WGS84
+
+
+class CategoryRead(BaseModel):
+    code: str
+    name: str
+    class_code: str | None
+    limit_hours: float
+    urgent_limit_hours: float | None
+    clock: Literal["working", "natural"]
+    duplicate_radius_m: float
+    duplicate_window_hours: float
+
+
+class CategoryList(BaseModel):
+    categories: list[CategoryRead]
+
+
+class DepartmentList(BaseModel):
+    departments: list[CodeName]
+
+
+class CellLocation(BaseModel):
+    code: str
+    name: str
+    version: int | None
+    snapped: bool
+    distance_m: float
+    location: GeoPoint
+
+
+class Health(BaseModel):
+    status: str
+    details: dict[str, Any] = {}
+
+
+class MediaStored(BaseModel):
+    id: str
+    url: str
+
+
+class FeedQuery(_In):
+    bbox: BBox | None = None
+    category: Code | None = None
+    department: Code | None = None  # a department token always gets its own department's cases
+    after: Annotated[int, Field(ge=0, description="resume after this event id (Last-Event-ID wins)")] | None = None
+
+
+class MapCasesQuery(_In):
+    bbox: BBox | None = None
+    status: Literal["open", "all"] = "open"
+
+
+class GridsQuery(_In):
+    bbox: BBox | None = None
+
+
+class FeedEventRead(BaseModel):
+    seq: int
+    type: str
+    at: dt.datetime
+
+
+class MapCaseProperties(BaseModel):
+    """A case as the map and the feed carry it; names come from the catalogue and the cell layer."""
+
+    id: str
+    case_no: str
+    status: CaseStatus
+    pending_reason: PendingReason | None
+    category: str
+    department: str | None
+    grid: str | None = Field(description="the cell's code")
+    urgent: bool
+    created_at: dt.datetime
+    deadline_at: dt.datetime | None
+    light: Light | None
+    overdue: bool
+    event: FeedEventRead | None = Field(default=None, description="in the live feed: the event this is")
+
+
+class CaseFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: GeoPoint
+    properties: MapCaseProperties
+
+
+class CaseFeatureCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    features: list[CaseFeature]
+    seq: int = Field(description="the live feed continues after this event id (GET /api/v1/feed?after=)")
+
+
+class CellProperties(BaseModel):
+    code: str
+    name: str
+    open_cases: int
+
+
+class CellFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon, WGS84")
+    properties: CellProperties
+
+
+class CellFeatureCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    features: list[CellFeature]
+
+
+class StatsQuery(_In):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: PeriodEnd | None = Field(
+        default=None,
+        alias="from",
+        description="start of the period (a date is midnight in the city); default: 30 days before to",
+    )
+    end: PeriodEnd | None = Field(
+        default=None,
+        alias="to",
+        description="end of the period, excluded (a date is midnight in the city); default: now",
+    )
+    group_by: Literal["department", "category", "street", "grid"] = "department"
+
+
+class StatsGroup(BaseModel):
+    key: str | None = Field(description="department or category code, street (9-digit grid prefix) or cell code")
+    name: str | None
+    reported: int
+    dispatched: int
+    closed: int
+    closed_on_time: int
+    due: int
+    overdue_open: int
+    rejected: int
+    reworked: int
+    closure_rate: float | None = Field(description="closed / due")
+    on_time_rate: float | None = Field(description="closed_on_time / due")
+    rework_rate: float | None = Field(description="reworked / closed")
+    median_hours_to_close: float | None
+
+
+class StatsAnswer(BaseModel):
+    start: dt.datetime = Field(alias="from")
+    end: dt.datetime = Field(alias="to")
+    group_by: str
+    groups: list[StatsGroup]

@@ -1,0 +1,74 @@
+"""Reports in and acknowledgements out: POST /api/v1/reports and /reports/batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StrictBool
+
+from grid_service.domain.enums import CaseStatus, Crs, PendingReason
+from grid_service.schemas.types import (
+    NO_NUL,
+    ClientId,
+    Code,
+    CodeName,
+    ErrorBody,
+    PointGeometry,
+    Sha256,
+    Timestamp,
+    _In,
+)
+
+
+class _ReportFields(_In):
+    client_id: ClientId
+    category: Code
+    location: PointGeometry | None
+    crs: Crs = Crs.WGS84
+    accuracy_m: Annotated[float, Field(strict=True, ge=0, le=100_000, allow_inf_nan=False)] | None = None
+    urgent: StrictBool = False
+    description: Annotated[str, Field(max_length=4000), NO_NUL] | None = None
+    address: Annotated[str, Field(max_length=500), NO_NUL] | None = None
+    media: Annotated[list[Sha256], Field(max_length=20)] = []
+    observed_at: Timestamp | None = None
+
+
+class ReportCreate(_ReportFields):
+    location: PointGeometry  # the native API always places a report (the field keeps its place in the hash)
+
+
+class ForeignReport(_ReportFields):
+    """A report that came through a standard other than ours (Open311): it may have no point, only an
+    address, and may link a photo kept elsewhere."""
+
+    media_url: Annotated[str, Field(max_length=2000), NO_NUL] | None = None
+
+
+MAX_BATCH = 500
+
+
+class ReportBatch(_In):
+    reports: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class ReportAccepted(BaseModel):
+    report_id: str
+    case_id: str
+    case_no: str
+    duplicate: bool
+    status: CaseStatus
+    pending_reason: PendingReason | None
+    grid: CodeName | None
+    department: CodeName | None
+    deadline_at: dt.datetime | None
+
+
+class BatchResult(BaseModel):
+    status_code: int
+    report: ReportAccepted | None = None
+    error: ErrorBody | None = None
+
+
+class BatchResponse(BaseModel):
+    results: list[BatchResult]
