@@ -22,14 +22,18 @@ class ServiceConnection(asyncpg.Connection):
         return ""
 
 
+JSONB_VERSION = b"\x01"
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
-    # jsonb both ways through orjson (fast, strict); timestamps as UTC on the wire.
+    # jsonb both ways through orjson (fast, strict), in PostgreSQL's binary form (a version byte,
+    # then the text), so that composite types holding jsonb (intake_item) travel in binary too.
     await conn.set_type_codec(
         "jsonb",
         schema="pg_catalog",
-        format="text",
-        encoder=lambda value: orjson.dumps(value).decode(),
-        decoder=orjson.loads,
+        format="binary",
+        encoder=lambda value: JSONB_VERSION + orjson.dumps(value),
+        decoder=lambda data: orjson.loads(data[1:]),
     )
     await conn.set_type_codec(
         "json",

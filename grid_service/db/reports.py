@@ -1,58 +1,75 @@
-"""Reports: the one-round-trip intake call (see db/sql/functions/intake_batch.sql)."""
+"""Reports: the one-round-trip intake call (db/sql/functions/intake_batch.sql) and a case's reports."""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import asyncpg
 
 from grid_service.db.pool import Conn
 
-# The fields of a report as intake_batch takes them, in order, with their types. Reports travel
-# to intake_batch as one array per field (binary, typed), photos as two parallel arrays.
-INTAKE_FIELDS: tuple[tuple[str, str], ...] = (
-    ("at", "timestamptz"),
-    ("report_id", "uuid"),
-    ("case_id", "uuid"),
-    ("token_id", "integer"),
-    ("actor", "text"),
-    ("client_id", "text"),
-    ("body_hash", "text"),
-    ("category", "text"),
-    ("lon", "float8"),
-    ("lat", "float8"),
-    ("crs", "text"),
-    ("input_lon", "float8"),
-    ("input_lat", "float8"),
-    ("accuracy_m", "float8"),
-    ("urgent", "boolean"),
-    ("description", "text"),
-    ("address", "text"),
-    ("media_url", "text"),
-    ("observed_at", "timestamptz"),
-    ("timezone", "text"),
-    ("status", "text"),
-    ("pending_reason", "text"),
-    ("grid_version", "integer"),
-    ("grid_code", "text"),
-    ("grid_name", "text"),
-    ("department", "text"),
-    ("department_name", "text"),
-    ("routing_rule_id", "integer"),
-    ("routing_rule", "jsonb"),
-    ("deadline_at", "timestamptz"),
-    ("warn_at", "timestamptz"),
-    ("duplicate_radius_m", "float8"),
-    ("duplicate_window_hours", "float8"),
-)
-_FIELD_COUNT = len(INTAKE_FIELDS)
-# Built once from the constant above: placeholders and type names only, never values.
-INTAKE_BATCH = (
-    "SELECT ord, outcome FROM intake_batch("
-    + ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(INTAKE_FIELDS, start=1))
-    + f", ${_FIELD_COUNT + 1}::boolean[], ${_FIELD_COUNT + 2}::integer[], ${_FIELD_COUNT + 3}::text[],"
-    + f" ${_FIELD_COUNT + 4}::bigint[])"
-)
+DEADLOCK_RETRIES = 3
+
+
+class IntakeItem(NamedTuple):
+    """One report as intake writes it: the composite type ``intake_item`` of the SQL function, field
+    for field in the same order (tests/db compares the two). A tuple, so asyncpg sends it as that
+    record in binary with nothing to convert."""
+
+    at: dt.datetime
+    report_id: uuid.UUID
+    case_id: uuid.UUID  # used when the report opens a case
+    token_id: int
+    actor: str
+    client_id: str
+    body_hash: bytes  # SHA-256 of the normalised body: a retry with the same content is a replay
+    category: str
+    lon: float | None
+    lat: float | None
+    crs: str
+    input_lon: float | None
+    input_lat: float | None
+    accuracy_m: float | None
+    urgent: bool
+    description: str | None
+    address: str | None
+    media_url: str | None
+    observed_at: dt.datetime | None
+    timezone: str
+    status: str
+    pending_reason: str | None
+    grid_version: int | None
+    grid_code: str | None
+    grid_name: str | None
+    department: str | None
+    department_name: str | None
+    routing_rule_id: int | None
+    routing_rule: dict[str, Any] | None
+    deadline_at: dt.datetime | None
+    warn_at: dt.datetime | None
+    duplicate_radius_m: float
+    duplicate_window_hours: float
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedReport:
+    item: IntakeItem
+    media: tuple[str, ...]  # photo hashes, in order
+    lock_keys: tuple[int, ...]  # advisory locks: its idempotency key and the duplicate-search tiles
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status_code: int  # 201 created, 200 replay of an earlier identical submission, 409 conflicting retry
+    response: dict[str, Any] | None  # the acknowledgement as stored (None for a conflict)
+
+
+INTAKE_BATCH = "SELECT ord, outcome FROM intake_batch($1::intake_item[], $2::boolean[], $3::integer[], $4::text[], $5)"
+OUTCOME_CODES = {"created": 201, "replay": 200, "conflict": 409}
 SELECT_CASE_REPORTS = """
 SELECT r.id, r.client_id, t.name AS inspector, r.duplicate, r.category, r.lon, r.lat, r.crs, r.accuracy_m,
        r.urgent, r.description, r.address, r.media_url, r.observed_at, r.received_at,
@@ -66,16 +83,40 @@ SELECT r.id, r.client_id, t.name AS inspector, r.duplicate, r.category, r.lon, r
 """
 
 
-async def intake(
-    conn: Conn, items: list[dict[str, Any]], independent: list[bool], lock_keys: list[int]
-) -> list[dict[str, Any]]:
-    """Run the intake of ``items`` in one transaction; one outcome per item, in order."""
-    columns = [[item[name] for item in items] for name, _ in INTAKE_FIELDS]
-    media_item = [position for position, item in enumerate(items, start=1) for _ in item["media"]]
-    media_sha = [sha for item in items for sha in item["media"]]
-    rows = await conn.fetch(INTAKE_BATCH, *columns, independent, media_item, media_sha, lock_keys)
-    outcomes: list[dict[str, Any]] = [row["outcome"] for row in sorted(rows, key=lambda row: row["ord"])]
-    return outcomes
+async def intake(pool: asyncpg.Pool, prepared: list[PreparedReport], *, timeout: float) -> list[Outcome]:
+    """Store prepared reports in one transaction; one outcome per report, in order."""
+    items = [p.item for p in prepared]
+    media_item = [position for position, p in enumerate(prepared, start=1) for _ in p.media]
+    media_sha = [sha for p in prepared for sha in p.media]
+    keys = [k for p in prepared for k in p.lock_keys]
+    independent = independence(prepared)
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            async with pool.acquire(timeout=timeout) as conn:
+                rows = await conn.fetch(INTAKE_BATCH, items, independent, media_item, media_sha, keys)
+            break
+        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+            # Two batches of one inspector overlapping on a client_id may deadlock on the unique
+            # index; the whole call is safe to repeat.
+            if attempt == DEADLOCK_RETRIES - 1:
+                raise
+            await asyncio.sleep(0.01 * (attempt + 1))
+    by_position = sorted(rows, key=lambda row: row["ord"])
+    return [Outcome(OUTCOME_CODES[r["outcome"]["outcome"]], r["outcome"]["response"]) for r in by_position]
+
+
+def independence(prepared: list[PreparedReport]) -> list[bool]:
+    """For each report, whether it shares no lock key with an earlier report of the list.
+
+    Sharing no key means no earlier report can be its retry (same client_id) or its duplicate
+    (within the radius), so the database may write it together with the others instead of one by one.
+    """
+    seen: set[int] = set()
+    flags = []
+    for p in prepared:
+        flags.append(seen.isdisjoint(p.lock_keys))
+        seen.update(p.lock_keys)
+    return flags
 
 
 async def reports_of_case(conn: Conn, case_id: Any) -> list[asyncpg.Record]:

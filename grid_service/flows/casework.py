@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -53,8 +54,10 @@ async def act(
     snapshot: ConfigSnapshot,
     now: dt.datetime,
     timeout: float,
+    on_commit: Callable[[], None],
 ) -> None:
-    """Apply ``action`` (with its validated ``body``) to the case; raise NotFound, Conflict or ValidationFailed."""
+    """Apply ``action`` (with its validated ``body``) to the case; raise NotFound, Conflict or ValidationFailed.
+    ``on_commit`` is told once the change has committed (it wakes feeds and queues, as intake's does)."""
     if caller.role is not Role.ADMIN and caller.role not in ACTORS[action]:
         raise Forbidden(f"role {caller.role.value} may not {action.value} a case")
     async with pool.acquire(timeout=timeout) as conn, conn.transaction():
@@ -106,6 +109,7 @@ async def act(
             deadline_at=change.deadline_at if action is Action.DISPATCH else None,
         )
         await db_media.attach_to_case(conn, case_id, media, seq=seq)
+    on_commit()
 
 
 def _change(

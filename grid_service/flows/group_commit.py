@@ -36,7 +36,7 @@ from typing import Any
 import asyncpg
 
 from grid_service.db.failures import DATABASE_DOWN
-from grid_service.flows.intake import Outcome, PreparedReport, submit
+from grid_service.db.reports import Outcome, PreparedReport, intake
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class GroupCommitter:
 
     async def _flush(self, batch: list[tuple[PreparedReport, asyncio.Future[Outcome]]]) -> None:
         try:
-            outcomes = await submit(self._pool, [p for p, _ in batch], timeout=self._timeout)
+            outcomes = await intake(self._pool, [p for p, _ in batch], timeout=self._timeout)
         except DATABASE_DOWN as exc:
             for _, future in batch:
                 _settle(future, exc=exc)

@@ -1,8 +1,10 @@
-"""Intake: a validated report becomes a routed, deadlined case (or joins an open duplicate).
+"""Intake: validated reports become routed, deadlined cases (or join an open duplicate).
 
-``prepare`` is pure: datum conversion, grid assignment, routing and the
-deadline. ``submit`` makes one database round trip for any number of
-prepared reports, in one transaction.
+``accept_reports`` is the one way in, for the native single and batch calls and for Open311: it
+checks the photos, prepares each report, hands them to the worker's group committer (which writes
+them, one database round trip per shared transaction, and tells the other workers after each
+commit) and answers each, in order, accepted or refused. ``prepare`` is pure: datum conversion,
+grid assignment, routing and the deadline.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import asyncio
 import datetime as dt
 import functools
 import hashlib
+import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,32 +25,21 @@ from geo import gcj02
 from geo.grid import METRES_PER_DEGREE
 from grid_service.auth import Principal
 from grid_service.configuration.snapshot import ConfigSnapshot
-from grid_service.db import reports as db_reports
+from grid_service.db import media as db_media
+from grid_service.db.failures import as_api_error
+from grid_service.db.reports import IntakeItem, Outcome, PreparedReport
 from grid_service.domain.deadlines import deadline
 from grid_service.domain.ids import uuid7
 from grid_service.domain.lights import warning_at
 from grid_service.domain.routing import choose_rule
-from grid_service.errors import Conflict, ValidationFailed, field_error
-from grid_service.schemas import CaseStatus, Crs, ForeignReport, PendingReason, ReportCreate
+from grid_service.errors import ApiError, Conflict, ValidationFailed, field_error
+from grid_service.flows.group_commit import GroupCommitter
+from grid_service.schemas import CaseStatus, Crs, ForeignReport, PendingReason, ReportAccepted, ReportCreate
 
-DEADLOCK_RETRIES = 3
-RESPONSE_FIELDS = (
-    "report_id",
-    "case_id",
-    "case_no",
-    "duplicate",
-    "status",
-    "pending_reason",
-    "grid",
-    "department",
-    "deadline_at",
-)
+log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class PreparedReport:
-    item: dict[str, Any]  # one value per field of INTAKE_FIELDS (see db/reports.py)
-    lock_keys: tuple[int, ...]
+HAND_OVER_EVERY = 50  # reports prepared before handing them to the writer
+RESPONSE_FIELDS = tuple(ReportAccepted.model_fields)  # the acknowledgement, declared once (schemas)
 
 
 def lock_key(text: str) -> int:
@@ -93,9 +86,9 @@ def _category_key(category: str) -> int:
     return lock_key(f"dup:{category}")
 
 
-def body_hash(report: ReportCreate | ForeignReport) -> str:
+def body_hash(report: ReportCreate | ForeignReport) -> bytes:
     """Identity of a submission's content, independent of key order, spacing and defaults spelled out."""
-    return hashlib.sha256(report.model_dump_json().encode()).hexdigest()
+    return hashlib.sha256(report.model_dump_json().encode()).digest()
 
 
 def prepare(
@@ -134,84 +127,116 @@ def prepare(
     keys = [lock_key(f"idem:{principal.token_id}:{report.client_id}")]
     if lon is not None and lat is not None and category.duplicate_radius_m > 0 and category.duplicate_window_hours > 0:
         keys.extend(duplicate_lock_keys(category.code, lon, lat, category.duplicate_radius_m))
-    item = {
-        "at": now,
-        "report_id": uuid7(),
-        "case_id": uuid7(),
-        "token_id": principal.token_id,
-        "actor": principal.actor,
-        "client_id": report.client_id,
-        "body_hash": body_hash(report),
-        "category": category.code,
-        "lon": lon,
-        "lat": lat,
-        "crs": report.crs.value,
-        "input_lon": input_lon,
-        "input_lat": input_lat,
-        "accuracy_m": report.accuracy_m,
-        "urgent": report.urgent,
-        "description": report.description,
-        "address": report.address,
-        "media_url": getattr(report, "media_url", None),
-        "observed_at": report.observed_at,
-        "media": report.media,
-        "timezone": snapshot.calendar.timezone.key,
-        "status": status.value,
-        "pending_reason": pending_reason.value if pending_reason else None,
-        "grid_version": snapshot.grid_version if grid_code else None,
-        "grid_code": grid_code,
-        "grid_name": assignment.cell.name if assignment else None,
-        "department": department,
-        "department_name": snapshot.departments[department].name if department else None,
-        "routing_rule_id": rule_id,
-        "routing_rule": rule_dict,
-        "deadline_at": deadline_at,
-        "warn_at": warn_at,
-        "duplicate_radius_m": category.duplicate_radius_m,
-        "duplicate_window_hours": category.duplicate_window_hours,
-    }
-    return PreparedReport(item=item, lock_keys=tuple(keys))
+    item = IntakeItem(
+        at=now,
+        report_id=uuid7(),
+        case_id=uuid7(),
+        token_id=principal.token_id,
+        actor=principal.actor,
+        client_id=report.client_id,
+        body_hash=body_hash(report),
+        category=category.code,
+        lon=lon,
+        lat=lat,
+        crs=report.crs.value,
+        input_lon=input_lon,
+        input_lat=input_lat,
+        accuracy_m=report.accuracy_m,
+        urgent=report.urgent,
+        description=report.description,
+        address=report.address,
+        media_url=getattr(report, "media_url", None),
+        observed_at=report.observed_at,
+        timezone=snapshot.calendar.timezone.key,
+        status=status.value,
+        pending_reason=pending_reason.value if pending_reason else None,
+        grid_version=snapshot.grid_version if grid_code else None,
+        grid_code=grid_code,
+        grid_name=assignment.cell.name if assignment else None,
+        department=department,
+        department_name=snapshot.departments[department].name if department else None,
+        routing_rule_id=rule_id,
+        routing_rule=rule_dict,
+        deadline_at=deadline_at,
+        warn_at=warn_at,
+        duplicate_radius_m=category.duplicate_radius_m,
+        duplicate_window_hours=category.duplicate_window_hours,
+    )
+    return PreparedReport(item=item, media=tuple(report.media), lock_keys=tuple(keys))
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    status_code: int  # 201 created, 200 replay of an earlier identical submission, 409 conflicting retry
-    response: dict[str, Any] | None
+class Accepted:
+    status_code: int  # 201 stored now, 200 the identical answer to a retry
+    acknowledgement: dict[str, Any]  # as the client sees it
 
 
-async def submit(pool: asyncpg.Pool, prepared: list[PreparedReport], *, timeout: float) -> list[Outcome]:
-    """Store prepared reports in one transaction; one outcome per report, in order."""
-    items = [p.item for p in prepared]
-    independent = independence(prepared)
-    keys = [k for p in prepared for k in p.lock_keys]
-    for attempt in range(DEADLOCK_RETRIES):
+async def accept_reports(
+    committer: GroupCommitter,
+    pool: asyncpg.Pool,
+    caller: Principal,
+    reports: Sequence[ReportCreate | ForeignReport | ApiError],
+    *,
+    snapshot: ConfigSnapshot,
+    now: dt.datetime,
+    timeout: float,
+) -> list[Accepted | ApiError]:
+    """Accept validated reports (an ApiError in the list is an item that failed validation: it is
+    answered as it is); one answer per report, in order, each once its transaction has committed.
+    Whatever fails for one report (its photos, its category, the database refusing it or being
+    away) is that report's answer alone."""
+    answers: list[Accepted | ApiError | None] = [r if isinstance(r, ApiError) else None for r in reports]
+    valid = [(i, r) for i, r in enumerate(reports) if not isinstance(r, ApiError)]
+    wanted = {sha for _, r in valid for sha in r.media}
+    missing: set[str] = set()
+    if wanted:
+        async with pool.acquire(timeout=timeout) as conn:
+            missing = await db_media.unknown(conn, wanted)
+    waiting: list[tuple[int, str, asyncio.Future[Outcome]]] = []
+    ready: list[tuple[int, str, PreparedReport]] = []
+    for position, (index, report) in enumerate(valid):
         try:
-            async with pool.acquire(timeout=timeout) as conn:
-                results = await db_reports.intake(conn, items, independent, keys)
-            break
-        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
-            # Two batches of one inspector overlapping on a client_id may
-            # deadlock on the unique index; the whole call is safe to repeat.
-            if attempt == DEADLOCK_RETRIES - 1:
-                raise
-            await asyncio.sleep(0.01 * (attempt + 1))
-    codes = {"created": 201, "replay": 200, "conflict": 409}
-    return [Outcome(codes[r["outcome"]], r["response"]) for r in results]
+            if missing.intersection(report.media):
+                raise media_error(report, missing)
+            ready.append((index, report.client_id, prepare(caller, report, snapshot, now)))
+        except ApiError as exc:
+            answers[index] = exc
+        if len(ready) == HAND_OVER_EVERY or (ready and position == len(valid) - 1):
+            futures = committer.enqueue([p for _, _, p in ready])
+            waiting.extend((i, c, f) for (i, c, _), f in zip(ready, futures, strict=True))
+            ready = []
+            await asyncio.sleep(0)  # let the writes already queued start while the rest is prepared
+    tz = snapshot.calendar.timezone
+    outcomes = await asyncio.gather(*(f for _, _, f in waiting), return_exceptions=True)
+    for (index, client_id, _), outcome in zip(waiting, outcomes, strict=True):
+        if isinstance(outcome, asyncio.CancelledError):
+            raise outcome
+        if isinstance(outcome, BaseException):
+            answers[index] = _failure(outcome)
+        elif outcome.response is None:
+            answers[index] = conflict_error(client_id)
+        else:
+            answers[index] = Accepted(outcome.status_code, present(outcome.response, tz))
+    return [a if a is not None else ApiError("internal error") for a in answers]
 
 
-def independence(prepared: list[PreparedReport]) -> list[bool]:
-    """For each report, whether it shares no lock key with an earlier report of the list.
+def _failure(exc: BaseException) -> ApiError:
+    error = as_api_error(exc)
+    if error is None:
+        log.error("a report failed in the database", exc_info=exc)
+        return ApiError("internal error")
+    return error
 
-    Sharing no key means no earlier report can be its retry (same client_id)
-    or its duplicate (within the radius), so the database may write it
-    together with the others instead of one by one.
-    """
-    seen: set[int] = set()
-    flags = []
-    for p in prepared:
-        flags.append(seen.isdisjoint(p.lock_keys))
-        seen.update(p.lock_keys)
-    return flags
+
+def media_error(report: ReportCreate | ForeignReport, unknown: set[str]) -> ValidationFailed:
+    return ValidationFailed(
+        "unknown media: upload photos before referring to them",
+        details=[
+            field_error(["media", i], "no uploaded photo has this hash", "unknown_media")
+            for i, sha in enumerate(report.media)
+            if sha in unknown
+        ],
+    )
 
 
 def conflict_error(client_id: str) -> Conflict:

@@ -68,8 +68,8 @@ def action_handler(action: Action, body_model: type[BaseModel]) -> Callable[[web
             snapshot=request.app[keys.CONFIG].current,
             now=request.app[keys.CLOCK](),
             timeout=request.app[keys.SETTINGS].db_timeout_s,
+            on_commit=request.app[keys.NOTIFIER].published,
         )
-        request.app[keys.NOTIFIER].published()
         return json_response(await _read_case(request, case_id, after_action=True))
 
     handle.__name__ = f"case_{action.value}"

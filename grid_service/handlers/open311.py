@@ -16,7 +16,7 @@ from aiohttp import web
 from grid_service import keys
 from grid_service.db import open311 as db_open311
 from grid_service.errors import (
-    Conflict,
+    ApiError,
     Forbidden,
     MalformedRequest,
     NotFound,
@@ -24,12 +24,11 @@ from grid_service.errors import (
     ValidationFailed,
     field_error,
 )
-from grid_service.flows import intake
 from grid_service.georeport import mapping
 from grid_service.georeport.formats import Format, respond, w3c
 from grid_service.georeport.models import MAX_REQUEST_IDS, RequestsQuery
 from grid_service.handlers.common import validate
-from grid_service.handlers.reports import media_error, unknown_media
+from grid_service.handlers.reports import accept
 from grid_service.schemas import Role
 
 PREFIX = "/open311/v2"
@@ -181,13 +180,10 @@ async def create_request(request: web.Request) -> web.Response:
     async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
         answer = await db_open311.earlier_answer(conn, caller.token_id, yesterdays, now - mapping.RETRY_WINDOW)
     if answer is None:
-        unknown = await unknown_media(request, set(report.media))
-        if unknown:
-            raise media_error(report, unknown)
-        [outcome] = await request.app[keys.INTAKE].submit([intake.prepare(caller, report, snapshot, now)])
-        if outcome.response is None:  # cannot happen: the same id is always the same content
-            raise Conflict("this request conflicts with an earlier one")
-        answer = outcome.response
+        [accepted] = await accept(request, [report], caller)
+        if isinstance(accepted, ApiError):
+            raise accepted
+        answer = accepted.acknowledgement
     created = {
         "service_request_id": answer["case_no"],
         "service_notice": mapping.service_notice(category),

@@ -183,3 +183,16 @@ async def test_the_event_log_takes_exactly_the_event_types_the_domain_knows(db):
             "INSERT INTO events (case_id, type, at, data) VALUES ($1, 'case.teleported', now(), '{}')",
             case_id or uuid.uuid4(),
         )
+
+
+async def test_the_intake_record_is_the_same_in_python_and_in_sql(db):
+    """IntakeItem (db/reports.py) and the composite type intake_item must list the same fields in the
+    same order: asyncpg sends the tuple positionally."""
+    from grid_service.db.reports import IntakeItem
+
+    columns = await db.fetch(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS kind FROM pg_attribute a"
+        " JOIN pg_type t ON t.typrelid = a.attrelid WHERE t.typname = 'intake_item' AND a.attnum > 0"
+        " AND NOT a.attisdropped ORDER BY a.attnum"
+    )
+    assert [c["attname"] for c in columns] == list(IntakeItem._fields)

@@ -5,7 +5,7 @@
 --
 -- The application validates, assigns, routes and computes the deadline (pure
 -- code); these functions do only what must happen atomically in the database.
--- Reports arrive as one array per field (built by grid_service/db/reports.py):
+-- Reports arrive as one array of intake_item (built by grid_service/db/reports.py):
 -- binary, typed, nothing to parse. Each report's outcome is
 -- {"outcome": "created" | "replay" | "conflict", "response": {...} | null},
 -- returned with ord, its 1-based position in the arrays.
@@ -24,40 +24,46 @@
 -- Each of the others is then written by the same statement, alone and in
 -- order, so that it comes after every earlier report it could depend on.
 DROP FUNCTION IF EXISTS intake_batch;
+-- One report as intake writes it: the fields of IntakeItem in grid_service/db/reports.py, in the
+-- same order (a test compares the two). Reports arrive as one array of these (binary, typed).
+DROP TYPE IF EXISTS intake_item;
+CREATE TYPE intake_item AS (
+    at timestamptz,
+    report_id uuid,
+    case_id uuid,
+    token_id integer,
+    actor text,
+    client_id text,
+    body_hash bytea,
+    category text,
+    lon double precision,
+    lat double precision,
+    crs text,
+    input_lon double precision,
+    input_lat double precision,
+    accuracy_m double precision,
+    urgent boolean,
+    description text,
+    address text,
+    media_url text,
+    observed_at timestamptz,
+    timezone text,
+    status text,
+    pending_reason text,
+    grid_version integer,
+    grid_code text,
+    grid_name text,
+    department text,
+    department_name text,
+    routing_rule_id integer,
+    routing_rule jsonb,
+    deadline_at timestamptz,
+    warn_at timestamptz,
+    duplicate_radius_m double precision,
+    duplicate_window_hours double precision
+);
 CREATE FUNCTION intake_batch(
-    p_at timestamptz[],
-    p_report_id uuid[],
-    p_case_id uuid[],
-    p_token_id integer[],
-    p_actor text[],
-    p_client_id text[],
-    p_body_hash text[],
-    p_category text[],
-    p_lon double precision[],
-    p_lat double precision[],
-    p_crs text[],
-    p_input_lon double precision[],
-    p_input_lat double precision[],
-    p_accuracy_m double precision[],
-    p_urgent boolean[],
-    p_description text[],
-    p_address text[],
-    p_media_url text[],
-    p_observed_at timestamptz[],
-    p_timezone text[],
-    p_status text[],
-    p_pending_reason text[],
-    p_grid_version integer[],
-    p_grid_code text[],
-    p_grid_name text[],
-    p_department text[],
-    p_department_name text[],
-    p_routing_rule_id integer[],
-    p_routing_rule jsonb[],
-    p_deadline_at timestamptz[],
-    p_warn_at timestamptz[],
-    p_duplicate_radius_m double precision[],
-    p_duplicate_window_hours double precision[],
+    p_items intake_item[],
     p_independent boolean[],
     p_media_ord integer[],
     p_media_sha text[],
@@ -76,20 +82,9 @@ BEGIN
     LOOP
         RETURN QUERY
         WITH parsed AS MATERIALIZED (
-            SELECT u.*
-              FROM unnest(p_at, p_report_id, p_case_id, p_token_id, p_actor, p_client_id, p_body_hash, p_category,
-                          p_lon, p_lat, p_crs, p_input_lon, p_input_lat, p_accuracy_m, p_urgent, p_description,
-                          p_address, p_media_url, p_observed_at, p_timezone, p_status, p_pending_reason,
-                          p_grid_version, p_grid_code, p_grid_name, p_department, p_department_name,
-                          p_routing_rule_id, p_routing_rule, p_deadline_at, p_warn_at, p_duplicate_radius_m,
-                          p_duplicate_window_hours, v_selected)
-                   WITH ORDINALITY
-                   AS u (at, report_id, case_id, token_id, actor, client_id, body_hash, category, lon, lat, crs,
-                         input_lon, input_lat, accuracy_m, urgent, description, address, media_url, observed_at,
-                         timezone, status, pending_reason, grid_version, grid_code, grid_name, department,
-                         department_name, routing_rule_id, routing_rule, deadline_at, warn_at, duplicate_radius_m,
-                         duplicate_window_hours, selected, ord)
-             WHERE u.selected
+            SELECT u.*, u.ordinality AS ord
+              FROM unnest(p_items) WITH ORDINALITY AS u
+             WHERE v_selected[u.ordinality]
         ),
         -- Each report's fate, decided in one pass: an earlier submission of its
         -- key, else an open case to join, else a new case (numbered here, once).
@@ -192,7 +187,7 @@ BEGIN
             INSERT INTO reports (id, token_id, client_id, body_hash, case_id, duplicate, category, lon, lat, crs,
                                  input_lon, input_lat, accuracy_m, urgent, description, address, media_url,
                                  observed_at, received_at, response)
-            SELECT a.report_id, a.token_id, a.client_id, decode(a.body_hash, 'hex'), a.ack_case_id, a.duplicate,
+            SELECT a.report_id, a.token_id, a.client_id, a.body_hash, a.ack_case_id, a.duplicate,
                    a.category, a.lon, a.lat, a.crs, a.input_lon, a.input_lat, a.accuracy_m, a.urgent, a.description,
                    a.address, a.media_url, a.observed_at, a.at, a.response
               FROM acks a
@@ -207,7 +202,7 @@ BEGIN
         )
         SELECT a.ord::integer, jsonb_build_object('outcome', 'created', 'response', a.response) FROM acks a
         UNION ALL
-        SELECT e.ord::integer, CASE WHEN e.earlier_hash = decode(e.body_hash, 'hex')
+        SELECT e.ord::integer, CASE WHEN e.earlier_hash = e.body_hash
                                     THEN jsonb_build_object('outcome', 'replay', 'response', e.earlier_response)
                                     ELSE jsonb_build_object('outcome', 'conflict', 'response', NULL) END
           FROM planned e WHERE e.earlier_hash IS NOT NULL;
