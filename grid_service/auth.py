@@ -27,6 +27,11 @@ class Principal:
         """How the audit trail names this caller."""
         return f"{self.role.value}:{self.name}"
 
+    def scope(self, requested: str | None = None) -> str | None:
+        """The department whose cases this caller reads: a department token always its own (whatever
+        it asked for), any other role the one it asked for (None: every department's)."""
+        return self.department if self.role is Role.DEPARTMENT else requested
+
 
 def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -61,6 +61,18 @@ class DatabaseUnavailable(ApiError):
     status, code = 503, "database_unavailable"
 
 
+def unknown_media(media: list[str] | tuple[str, ...], unknown: set[str]) -> ValidationFailed:
+    """Photos referred to (by a report or an action) that no upload stored."""
+    return ValidationFailed(
+        "unknown media: upload photos before referring to them",
+        details=[
+            field_error(["media", i], "no uploaded photo has this hash", "unknown_media")
+            for i, sha in enumerate(media)
+            if sha in unknown
+        ],
+    )
+
+
 def invalid_cursor() -> ValidationFailed:
     """A cursor (?after=) that this service did not give out."""
     return ValidationFailed("invalid cursor", details=[field_error(["after"], "not a cursor from this service")])

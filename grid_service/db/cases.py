@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from grid_service.db.pool import Conn
+from grid_service.errors import NotFound
 from grid_service.schemas import parse_bbox
 
 # A case as every read presents it: its columns and the names of its category, cell and department.
@@ -28,8 +29,12 @@ SELECT_CASE = CASE_READ.format(extra="", source="cases c") + " WHERE c.id = $1"
 SELECT_EVENTS = "SELECT seq, type, at, actor, note, data FROM events WHERE case_id = $1 ORDER BY seq"
 
 
-async def get_case(conn: Conn, case_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(SELECT_CASE, case_id)
+async def get_case_or_raise(conn: Conn, case_id: uuid.UUID) -> asyncpg.Record:
+    """The case with its names; NotFound when there is none (the one place that says so)."""
+    row = await conn.fetchrow(SELECT_CASE, case_id)
+    if row is None:
+        raise NotFound("no such case")
+    return row
 
 
 async def case_events(conn: Conn, case_id: uuid.UUID) -> list[asyncpg.Record]:
@@ -81,9 +86,13 @@ class CaseChange:
     public_reply: str | None = None  # None keeps the published words as they are
 
 
-async def lock_case(conn: Conn, case_id: uuid.UUID) -> asyncpg.Record | None:
-    """The case row, locked until the end of the transaction (racing actions queue here)."""
-    return await conn.fetchrow(LOCK_CASE, case_id)
+async def lock_case_or_raise(conn: Conn, case_id: uuid.UUID) -> asyncpg.Record:
+    """The case row, locked until the end of the transaction (racing actions queue here); NotFound
+    when there is none."""
+    row = await conn.fetchrow(LOCK_CASE, case_id)
+    if row is None:
+        raise NotFound("no such case")
+    return row
 
 
 async def apply_change(conn: Conn, case_id: uuid.UUID, change: CaseChange, *, expected_status: str) -> bool:

@@ -25,7 +25,7 @@ from grid_service.db.cases import CaseChange
 from grid_service.domain.deadlines import Clock, deadline
 from grid_service.domain.lights import warning_at
 from grid_service.domain.states import Action, InvalidTransition, transition
-from grid_service.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from grid_service.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, unknown_media
 from grid_service.schemas import CaseStatus, PendingReason, Role
 
 # Who may do what (besides admin); the route table says the same, this keeps the flow honest on its own.
@@ -41,7 +41,8 @@ ACTORS: dict[Action, frozenset[Role]] = {
 
 def visible_to(caller: Principal, department: str | None) -> bool:
     """A department token sees only its own department's cases; every other role sees all."""
-    return caller.role is not Role.DEPARTMENT or caller.department == department
+    scope = caller.scope()
+    return scope is None or scope == department
 
 
 async def act(
@@ -61,9 +62,7 @@ async def act(
     if caller.role is not Role.ADMIN and caller.role not in ACTORS[action]:
         raise Forbidden(f"role {caller.role.value} may not {action.value} a case")
     async with pool.acquire(timeout=timeout) as conn, conn.transaction():
-        row = await db_cases.lock_case(conn, case_id)
-        if row is None:
-            raise NotFound("no such case")
+        row = await db_cases.lock_case_or_raise(conn, case_id)
         current = CaseStatus(row["status"])
         if not visible_to(caller, row["department"]):
             if caller.department is not None and await db_cases.was_held_by(conn, case_id, caller.department):
@@ -83,14 +82,7 @@ async def act(
         media = list(getattr(body, "media", []) or [])
         unknown = await db_media.unknown(conn, media)
         if unknown:
-            raise ValidationFailed(
-                "unknown media: upload photos before referring to them",
-                details=[
-                    field_error(["media", i], "no uploaded photo has this hash", "unknown_media")
-                    for i, sha in enumerate(media)
-                    if sha in unknown
-                ],
-            )
+            raise unknown_media(media, unknown)
         change, data = _change(action, row, rule.to, body, caller, snapshot, now)
         if rule.to is CaseStatus.CLOSED:  # closed on time when its last resolution met the deadline
             data["on_time"] = await db_cases.last_resolution_on_time(conn, case_id)

@@ -32,7 +32,7 @@ from grid_service.domain.deadlines import deadline
 from grid_service.domain.ids import uuid7
 from grid_service.domain.lights import warning_at
 from grid_service.domain.routing import choose_rule
-from grid_service.errors import ApiError, Conflict, ValidationFailed, field_error
+from grid_service.errors import ApiError, Conflict, ValidationFailed, field_error, unknown_media
 from grid_service.flows.group_commit import GroupCommitter
 from grid_service.schemas import CaseStatus, Crs, ForeignReport, PendingReason, ReportAccepted, ReportCreate
 
@@ -197,7 +197,7 @@ async def accept_reports(
     for position, (index, report) in enumerate(valid):
         try:
             if missing.intersection(report.media):
-                raise media_error(report, missing)
+                raise unknown_media(report.media, missing)
             ready.append((index, report.client_id, prepare(caller, report, snapshot, now)))
         except ApiError as exc:
             answers[index] = exc
@@ -226,17 +226,6 @@ def _failure(exc: BaseException) -> ApiError:
         log.error("a report failed in the database", exc_info=exc)
         return ApiError("internal error")
     return error
-
-
-def media_error(report: ReportCreate | ForeignReport, unknown: set[str]) -> ValidationFailed:
-    return ValidationFailed(
-        "unknown media: upload photos before referring to them",
-        details=[
-            field_error(["media", i], "no uploaded photo has this hash", "unknown_media")
-            for i, sha in enumerate(report.media)
-            if sha in unknown
-        ],
-    )
 
 
 def conflict_error(client_id: str) -> Conflict:

@@ -24,7 +24,7 @@ from grid_service.handlers.common import (
     validate_query,
 )
 from grid_service.presenters import present_case
-from grid_service.schemas import CaseListQuery, CaseStatus, Role
+from grid_service.schemas import CaseListQuery, CaseStatus
 
 
 def _case_id(request: web.Request) -> uuid.UUID:
@@ -44,8 +44,8 @@ async def _read_case(request: web.Request, case_id: uuid.UUID, *, after_action: 
     settings = request.app[keys.SETTINGS]
     async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            row = await db_cases.get_case(conn, case_id)
-            if row is None or not (after_action or casework.visible_to(principal(request), row["department"])):
+            row = await db_cases.get_case_or_raise(conn, case_id)
+            if not (after_action or casework.visible_to(principal(request), row["department"])):
                 raise NotFound("no such case")
             reports = await db_reports.reports_of_case(conn, case_id)
             events = await db_cases.case_events(conn, case_id)
@@ -91,8 +91,7 @@ async def list_cases(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise invalid_cursor() from exc
     filters = db_cases.CaseFilter.from_query(query, now=now, statuses=statuses or None, before_id=before_id)
-    if caller.role is Role.DEPARTMENT:
-        filters = dataclasses.replace(filters, department=caller.department)
+    filters = dataclasses.replace(filters, department=caller.scope(filters.department))
     settings = request.app[keys.SETTINGS]
     async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
         rows = await db_cases.list_cases(conn, filters, limit=query.limit + 1)

@@ -13,7 +13,7 @@ from grid_service.db import feed as db_feed
 from grid_service.errors import ValidationFailed, field_error
 from grid_service.handlers.common import principal, validate_query
 from grid_service.live.feed import PAGE, Subscriber, event_frame
-from grid_service.schemas import FeedQuery, Role, parse_bbox
+from grid_service.schemas import FeedQuery, parse_bbox
 
 LAST_EVENT_ID = "Last-Event-ID"
 
@@ -33,7 +33,7 @@ async def feed(request: web.Request) -> web.StreamResponse:
     caller = principal(request)
     area = db_feed.Area(
         category=query.category,
-        department=caller.department if caller.role is Role.DEPARTMENT else query.department,
+        department=caller.scope(query.department),
         bbox=parse_bbox(query.bbox) if query.bbox else None,
     )
     resume = _resume_from(request, query)

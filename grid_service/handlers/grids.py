@@ -16,7 +16,7 @@ from grid_service.db import map as db_map
 from grid_service.errors import NotFound
 from grid_service.handlers.common import json_response, principal, validate_query
 from grid_service.handlers.map_view import geojson_response
-from grid_service.schemas import Crs, GridsQuery, LocateQuery, Role, parse_bbox
+from grid_service.schemas import Crs, GridsQuery, LocateQuery, parse_bbox
 
 # Cell outlines as GeoJSON, computed once per loaded grid (the grid object is replaced on reload).
 _OUTLINES: weakref.WeakKeyDictionary[Grid, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
@@ -70,7 +70,7 @@ async def grids(request: web.Request) -> web.Response:
             counts = await db_map.open_cases_per_cell(
                 conn,
                 grid_version=snapshot.grid_version,
-                department=caller.department if caller.role is Role.DEPARTMENT else None,
+                department=caller.scope(),
             )
     outlines = _outlines(grid)
     features = [

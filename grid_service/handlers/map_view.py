@@ -18,7 +18,7 @@ from grid_service.db import map as db_map
 from grid_service.db.failures import DATABASE_DOWN
 from grid_service.handlers.common import principal, validate_query
 from grid_service.presenters import map_feature
-from grid_service.schemas import MapCasesQuery, Role, parse_bbox
+from grid_service.schemas import MapCasesQuery, parse_bbox
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ async def map_cases(request: web.Request) -> web.StreamResponse:
     caller = principal(request)
     settings = request.app[keys.SETTINGS]
     pool = request.app[keys.POOL]
-    department = caller.department if caller.role is Role.DEPARTMENT else None
+    department = caller.scope()
     bbox = parse_bbox(query.bbox) if query.bbox else None
     heavy = request.app[keys.HEAVY_READS]
     async with heavy.slot(caller.token_id):

@@ -13,7 +13,6 @@ from grid_service.db import media as db_media
 from grid_service.domain.photos import inspect_photo
 from grid_service.errors import NotFound, UnsupportedMediaType
 from grid_service.handlers.common import json_response, principal, read_body
-from grid_service.schemas import Role
 
 MAX_BYTES = 10 * 1024 * 1024
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
@@ -44,7 +43,7 @@ async def download(request: web.Request) -> web.Response:
     if not _SHA256.match(sha256):
         raise NotFound("no such media")
     caller = principal(request)
-    department = caller.department if caller.role is Role.DEPARTMENT else None
+    department = caller.scope()
     settings = request.app[keys.SETTINGS]
     async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
         photo = await db_media.fetch(conn, sha256, department=department)

@@ -14,7 +14,7 @@ from grid_service.db import events as db_events
 from grid_service.errors import ValidationFailed, field_error, invalid_cursor
 from grid_service.handlers.common import json_response, principal, validate_query
 from grid_service.presenters import present_case
-from grid_service.schemas import QueueQuery, Role
+from grid_service.schemas import QueueQuery
 
 MAX_SEQ = 2**63 - 1  # event sequences are bigint
 
@@ -38,7 +38,7 @@ def decode_cursor(cursor: str | None) -> int:
 async def department_queue(request: web.Request) -> web.Response:
     query = validate_query(QueueQuery, request)
     caller = principal(request)
-    department = caller.department if caller.role is Role.DEPARTMENT else query.department
+    department = caller.scope(query.department)
     if department is None:
         raise ValidationFailed("name the department", details=[field_error(["department"], "required for admin")])
     cursor = decode_cursor(query.after)
