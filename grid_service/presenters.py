@@ -121,6 +121,7 @@ def map_feature(row: asyncpg.Record, snapshot: ConfigSnapshot, now: dt.datetime)
             "urgent": row["urgent"],
             "created_at": row["created_at"].astimezone(tz),
             "deadline_at": deadline_at.astimezone(tz) if deadline_at else None,
+            "warn_at": row["warn_at"].astimezone(tz) if row["warn_at"] else None,
             "light": light(status=status, warn_at=row["warn_at"], deadline_at=deadline_at, now=now),
             "overdue": is_overdue(status=status, deadline_at=deadline_at, now=now),
         },

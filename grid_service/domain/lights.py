@@ -18,6 +18,7 @@ from grid_service.domain.enums import CaseStatus, Light
 
 YELLOW_FROM = 0.8
 RUNNING = frozenset({CaseStatus.DISPATCHED, CaseStatus.IN_PROGRESS})  # a status string is found here too
+FINISHED = frozenset({CaseStatus.CLOSED, CaseStatus.CANCELLED})  # no light: grey on the map
 
 
 def warning_at(

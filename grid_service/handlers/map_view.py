@@ -16,9 +16,10 @@ from grid_service import keys
 from grid_service.db import feed as db_feed
 from grid_service.db import map as db_map
 from grid_service.db.failures import DATABASE_DOWN
+from grid_service.domain.lights import FINISHED, RUNNING
 from grid_service.handlers.common import principal, validate_query
 from grid_service.presenters import map_feature
-from grid_service.schemas import MapCasesQuery, parse_bbox
+from grid_service.schemas import EventType, MapCasesQuery, parse_bbox
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,27 @@ async def page(request: web.Request) -> web.FileResponse:
 
 
 async def page_settings(request: web.Request) -> web.Response:
-    """What the page needs to know that is not data: the optional tile layer."""
-    settings = request.app[keys.SETTINGS]
-    return web.json_response({"tile_url": settings.tile_url})
+    """What the page needs to know that is not data, from the settings and the configuration (so the
+    page copies nothing of the server by hand): the tile layer, the city's time zone, where the grid
+    lies, and the vocabularies it listens for and colours by."""
+    snapshot = request.app[keys.CONFIG].current
+    cells = snapshot.grid.cells
+    bounds = None
+    if cells:
+        boxes = [cell.geometry.bounds for cell in cells]
+        bounds = [
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        ]
+    return web.json_response(
+        {
+            "tile_url": request.app[keys.SETTINGS].tile_url,
+            "timezone": snapshot.calendar.timezone.key,
+            "bounds": bounds,
+            "event_types": [t.value for t in EventType],
+            "running": sorted(s.value for s in RUNNING),
+            "finished": sorted(s.value for s in FINISHED),
+        }
+    )

@@ -90,6 +90,7 @@ class MapCaseProperties(BaseModel):
     urgent: bool
     created_at: dt.datetime
     deadline_at: dt.datetime | None
+    warn_at: dt.datetime | None = Field(description="when the case turns yellow (80 % of its limit used)")
     light: Light | None
     overdue: bool
     event: FeedEventRead | None = Field(default=None, description="in the live feed: the event this is")

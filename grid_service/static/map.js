@@ -3,24 +3,30 @@
 "use strict";
 
 (() => {
-  const EVENT_TYPES = [
-    "case.created", "case.dispatched", "case.accepted", "case.resolved", "case.closed", "case.rejected",
-    "case.reopened", "case.cancelled", "case.warning", "case.overdue", "case.escalated", "case.reported_again",
-  ];
-  const RUNNING = new Set(["dispatched", "in_progress"]);
-  const FINISHED = new Set(["closed", "cancelled"]);
+  // The event types, the running and finished statuses, the city's time zone and the grid's extent
+  // come from the service (/map/settings.json), so the page copies none of them by hand.
+  let EVENT_TYPES = [];
+  let RUNNING = new Set();
+  let FINISHED = new Set();
+  const GONE_AFTER_MS = 10000; // a case that closes stays on the map, grey, this long, then leaves it
   const COLOURS = { green: "#22c55e", yellow: "#facc15", red: "#ef4444", blue: "#38bdf8", grey: "#64748b" };
   const STATUS_NAMES = {
     pending_dispatch: "待派遣 pending dispatch", dispatched: "已派遣 dispatched", in_progress: "处置中 in progress",
     resolved: "待核查 awaiting check", closed: "已结案 closed", cancelled: "已撤销 cancelled",
   };
-  const TIME = new Intl.DateTimeFormat("zh-CN", {
-    timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
-  });
-  const CLOCK = new Intl.DateTimeFormat("zh-CN", {
-    timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
-    hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
-  });
+  let TIME = null;
+  let CLOCK = null;
+
+  function useTimeZone(timeZone) {
+    TIME = new Intl.DateTimeFormat("zh-CN", {
+      timeZone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
+    });
+    CLOCK = new Intl.DateTimeFormat("zh-CN", {
+      timeZone, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+    });
+  }
+  useTimeZone(Intl.DateTimeFormat().resolvedOptions().timeZone); // until the service says the city's
   const RECONNECT_MS = 3000;
 
   const token = takeToken();
@@ -38,7 +44,7 @@
     no_location: "无坐标 address only",
   };
   const map = L.map("map", { preferCanvas: true, zoomSnap: 0.25, attributionControl: false });
-  map.setView([45.58, 126.67], 12);
+  map.setView([0, 0], 2); // until the grid's extent is known
 
   function takeToken() {
     // The token arrives once in the address (?access_token=) and is kept for this tab only, out of the URL.
@@ -91,7 +97,9 @@
   function colourOf(p, now) {
     if (FINISHED.has(p.status)) return "grey";
     if (isOverdue(p, now)) return "red";
-    if (RUNNING.has(p.status)) return p.light || "green";
+    // Yellow from the instant the service computed with the deadline: the page turns a case yellow
+    // by itself as time passes, without waiting for an event.
+    if (RUNNING.has(p.status)) return p.warn_at !== null && Date.parse(p.warn_at) <= now ? "yellow" : "green";
     return "blue";
   }
 
@@ -109,6 +117,8 @@
     const previous = cases.get(feature.id);
     cases.set(feature.id, feature);
     if (p.status === "closed" && previous && previous.properties.status !== "closed") closedHere.add(feature.id);
+    if (FINISHED.has(p.status)) setTimeout(() => forget(feature.id), GONE_AFTER_MS);
+    scheduleRecolour(nextChange(p, Date.now()));
     if (!feature.geometry) {  // placed by address alone: listed, not drawn
       queueRender();
       return;
@@ -123,6 +133,50 @@
       marker.setLatLng([lat, lon]);
       marker.setStyle(styleOf(p, Date.now()));
     }
+    queueRender();
+  }
+
+  // Lights change without events (a case turns yellow, then red, as time passes): recolour at the
+  // next such instant of any case on the map, and at least every 30 s.
+  let recolourTimer = null;
+  let recolourAt = Infinity;
+
+  function scheduleRecolour(at) {
+    if (at >= recolourAt) return;
+    recolourAt = at;
+    clearTimeout(recolourTimer);
+    recolourTimer = setTimeout(recolour, Math.max(0, at - Date.now()) + 50);
+  }
+
+  function nextChange(p, now) {
+    if (!RUNNING.has(p.status)) return Infinity;
+    let soonest = Infinity;
+    for (const iso of [p.warn_at, p.deadline_at]) {
+      const at = iso ? Date.parse(iso) : NaN;
+      if (at > now && at < soonest) soonest = at;
+    }
+    return soonest;
+  }
+
+  function recolour() {
+    const now = Date.now();
+    let soonest = now + 30000;
+    for (const [id, feature] of cases) {
+      markers.get(id)?.setStyle(styleOf(feature.properties, now));
+      soonest = Math.min(soonest, nextChange(feature.properties, now));
+    }
+    queueRender();
+    recolourAt = Infinity;
+    scheduleRecolour(soonest);
+  }
+
+  function forget(id) {
+    // A finished case leaves the map of open cases (unless it was reopened meanwhile).
+    const feature = cases.get(id);
+    if (!feature || !FINISHED.has(feature.properties.status)) return;
+    markers.get(id)?.remove();
+    markers.delete(id);
+    cases.delete(id);
     queueRender();
   }
 
@@ -292,18 +346,22 @@
   async function main() {
     tick();
     setInterval(tick, 1000);
-    setInterval(() => {
-      // Deadlines pass without events: recolour what turned overdue.
-      const now = Date.now();
-      for (const [id, feature] of cases) markers.get(id)?.setStyle(styleOf(feature.properties, now));
-      queueRender();
-    }, 30000);
+    recolour();
     if (!token) {
       showProblem("打开 /map?access_token=<token> (a viewer token)");
       return;
     }
     try {
       const settings = await (await fetch("/map/settings.json")).json();
+      EVENT_TYPES = settings.event_types;
+      RUNNING = new Set(settings.running);
+      FINISHED = new Set(settings.finished);
+      useTimeZone(settings.timezone);
+      tick();
+      if (settings.bounds) {
+        const [minLon, minLat, maxLon, maxLat] = settings.bounds;
+        map.fitBounds([[minLat, minLon], [maxLat, maxLon]]);
+      }
       if (settings.tile_url) L.tileLayer(settings.tile_url, { maxZoom: 19 }).addTo(map);
       for (const c of (await api("/api/v1/categories")).categories) categoryNames.set(c.code, c.name);
       await loadCells();

@@ -1,6 +1,6 @@
 """Map snapshots (cases and cells as GeoJSON), the page and its static files."""
 
-from grid_service.schemas import CaseFeatureCollection, CellFeatureCollection
+from grid_service.schemas import CaseFeatureCollection, CellFeatureCollection, EventType
 from tests.api.helpers import FAR_AWAY, IN_CELL_1, IN_CELL_2, IN_STREET_2, report
 from tests.api.sse import EventReader
 from tests.api.test_openapi import assert_matches
@@ -99,5 +99,12 @@ async def test_the_page_and_its_files_are_served_without_a_token(client):
     for path in ("/static/leaflet/leaflet.js", "/static/leaflet/leaflet.css", "/static/map/map.js"):
         assert (await client.get(path)).status == 200, path
     settings = await client.get("/map/settings.json")
-    assert await settings.json() == {"tile_url": None}
+    assert await settings.json() == {
+        "tile_url": None,
+        "timezone": "Asia/Shanghai",
+        "bounds": [126.6, 45.6, 126.63, 45.61],  # the fixture grid's extent
+        "event_types": [t.value for t in EventType],
+        "running": ["dispatched", "in_progress"],
+        "finished": ["cancelled", "closed"],
+    }
     assert (await client.get("/static/map/../../settings.py")).status in (403, 404)

@@ -118,3 +118,15 @@ async def test_a_refused_token_is_named_as_such_not_as_an_unreachable_service(wa
     await eventually(wall, "!document.getElementById('problem').hidden", seconds=5)
     problem = await wall.locator("#problem").text_content()
     assert "令牌无效" in problem and "无法连接" not in problem
+
+
+async def test_a_case_turns_yellow_by_itself_and_a_closed_one_leaves_the_map(wall, client, tokens, db):
+    created = await client.post("/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(tokens["inspector"]))
+    case_id = (await created.json())["case_id"]
+    await db.execute("UPDATE cases SET warn_at = now() + interval '3 seconds' WHERE id = $1::uuid", case_id)
+    await open_map(wall, client, tokens["viewer"])
+    colour = f"window.commandCenter.markers.get({case_id!r}).options.fillColor"
+    assert await wall.evaluate(colour) == "#22c55e"  # green
+    await eventually(wall, f"{colour} === '#facc15'", seconds=10)  # yellow at its instant, with no event sent
+    await client.post(f"/api/v1/cases/{case_id}/cancel", json={}, headers=bearer(tokens["dispatcher"]))
+    await eventually(wall, f"!window.commandCenter.markers.has({case_id!r})", seconds=20)
