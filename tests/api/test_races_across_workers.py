@@ -6,28 +6,17 @@ the unique index). Across two apps only those guards stand between the racers.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-from aiohttp.test_utils import TestClient, TestServer
-
-from grid_service.app import create_app
+from grid_service.app import utc_now
 from tests.api.helpers import IN_CELL_1, IN_CELL_2, counts, report
-from tests.conftest import bearer, settings_for
+from tests.api.test_deadline_watch import workers
+from tests.conftest import bearer
 
 ROUNDS = 12
 
 
-@asynccontextmanager
-async def two_workers(db_url: str) -> AsyncIterator[list[TestClient]]:
-    clients = [TestClient(TestServer(create_app(settings_for(db_url)))) for _ in range(2)]
-    for client in clients:
-        await client.start_server()
-    try:
-        yield clients
-    finally:
-        for client in clients:
-            await client.close()
+def two_workers(db_url: str):
+    return workers(db_url, utc_now, count=2)
 
 
 async def post(client, token, body):
@@ -36,12 +25,12 @@ async def post(client, token, body):
 
 
 async def test_reports_of_one_spot_on_two_workers_make_one_case(db_url, db, tokens):
-    async with two_workers(db_url) as workers:
+    async with two_workers(db_url) as apps:
         for round_ in range(ROUNDS):  # the interleaving varies: several rounds, each on a fresh spot
             spot = (IN_CELL_1[0] - 0.004 + round_ * 0.0007, IN_CELL_1[1])  # 0.0007° ≈ 55 m apart
             bodies = [report("outdoor_barbecue", (spot[0] + i * 1e-5, spot[1])) for i in range(20)]
             results = await asyncio.gather(
-                *(post(workers[i % 2], tokens["inspector"], body) for i, body in enumerate(bodies))
+                *(post(apps[i % 2], tokens["inspector"], body) for i, body in enumerate(bodies))
             )
             assert {status for status, _ in results} == {201}
             assert len({b["case_id"] for _, b in results}) == 1, f"round {round_}: two cases for one spot"
@@ -50,9 +39,9 @@ async def test_reports_of_one_spot_on_two_workers_make_one_case(db_url, db, toke
 
 
 async def test_one_client_id_sent_to_two_workers_at_once_is_stored_once(db_url, db, tokens):
-    async with two_workers(db_url) as workers:
+    async with two_workers(db_url) as apps:
         body = report("illegal_construction", IN_CELL_2, client_id="race-across")
-        results = await asyncio.gather(*(post(workers[i % 2], tokens["inspector"], body) for i in range(40)))
+        results = await asyncio.gather(*(post(apps[i % 2], tokens["inspector"], body) for i in range(40)))
     assert sorted(status for status, _ in results) == [200] * 39 + [201]
     assert len({b["report_id"] for _, b in results}) == 1
     assert (await counts(db))["reports"] == 1
