@@ -27,7 +27,9 @@ async def post(client, token, body):
 async def test_reports_of_one_spot_on_two_workers_make_one_case(db_url, db, tokens):
     async with two_workers(db_url) as apps:
         for round_ in range(ROUNDS):  # the interleaving varies: several rounds, each on a fresh spot
-            spot = (IN_CELL_1[0] - 0.004 + round_ * 0.0007, IN_CELL_1[1])  # 0.0007° ≈ 55 m apart
+            # Spots well beyond the 50 m radius of each other (0.0015° is 117 m east, 167 m north), so
+            # that one round's reports can only be duplicates of their own round's case.
+            spot = (IN_CELL_1[0] - 0.004 + (round_ % 4) * 0.0015, IN_CELL_1[1] - 0.002 + (round_ // 4) * 0.0015)
             bodies = [report("outdoor_barbecue", (spot[0] + i * 1e-5, spot[1])) for i in range(20)]
             results = await asyncio.gather(
                 *(post(apps[i % 2], tokens["inspector"], body) for i, body in enumerate(bodies))
