@@ -28,7 +28,7 @@ from grid_service.domain.states import Action, InvalidTransition, transition
 from grid_service.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, unknown_media
 from grid_service.schemas import CaseStatus, PendingReason, Role
 
-# Who may do what (besides admin); the route table says the same, this keeps the flow honest on its own.
+# Who may do what (besides admin): the one statement of it; the route table reads it from here.
 ACTORS: dict[Action, frozenset[Role]] = {
     Action.ACCEPT: frozenset({Role.DEPARTMENT}),
     Action.RESOLVE: frozenset({Role.DEPARTMENT}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grid_service.domain.states import Action
+from grid_service.flows import casework
 from grid_service.handlers import (
     cases,
     catalogue,
@@ -111,35 +112,32 @@ NATIVE_ROUTES: tuple[Route, ...] = (
             f"/api/v1/cases/{{case_id}}/{action.value}",
             cases.action_handler(action, body),
             f"cases.{action.value}",
-            frozenset(roles | {Role.ADMIN}),
+            casework.ACTORS[action] | {Role.ADMIN},  # who may act: the flow's table, stated once
             summary,
             CaseRead,
             body=body,
             path_params=CaseIdPath,
             errors=(400, 404, 409, 415, 422, 503),
         )
-        for action, body, roles, summary in (
-            (Action.ACCEPT, AcceptBody, {Role.DEPARTMENT}, "Accept a dispatched case: the department starts work."),
-            (Action.RESOLVE, ResolveBody, {Role.DEPARTMENT}, "Report a case resolved, with after-photos."),
+        for action, body, summary in (
+            (Action.ACCEPT, AcceptBody, "Accept a dispatched case: the department starts work."),
+            (Action.RESOLVE, ResolveBody, "Report a case resolved, with after-photos."),
             (
                 Action.REJECT,
                 RejectBody,
-                {Role.DEPARTMENT},
                 "Reject a case back to the dispatcher: not this department's, wrongly located or incomplete.",
             ),
             (
                 Action.DISPATCH,
                 DispatchBody,
-                {Role.DISPATCHER},
                 "Dispatch or re-dispatch a case to a department; a new deadline starts.",
             ),
             (
                 Action.VERIFY,
                 VerifyBody,
-                {Role.INSPECTOR},
                 "Verify a resolved case on site: passed closes it, failed sends it back as rework.",
             ),
-            (Action.CANCEL, CancelBody, {Role.DISPATCHER}, "Cancel a case that is not closed."),
+            (Action.CANCEL, CancelBody, "Cancel a case that is not closed."),
         )
     ),
     Route(
