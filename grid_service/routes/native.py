@@ -283,6 +283,7 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         map_view.page_settings,
         "map.settings",
         None,
-        "What the map page needs besides data: the optional tile-layer URL.",
+        "What the map page needs besides data: the optional tile-layer URL, the city's time zone, the grid's extent, "
+        "and the event types and running and finished statuses it listens for and colours by.",
     ),
 )

@@ -339,6 +339,20 @@
     }
   }
 
+  async function loadSettings() {
+    // Without them the page would listen for no event and colour nothing: retry until they come.
+    for (;;) {
+      try {
+        const response = await fetch("/map/settings.json");
+        if (response.ok) return await response.json();
+        showProblem(`无法读取页面设置 cannot read the page settings: ${response.status}`);
+      } catch (error) {
+        showProblem(`无法连接 cannot reach the service: ${error.message}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+    }
+  }
+
   function tick() {
     document.getElementById("clock").textContent = CLOCK.format(new Date());
   }
@@ -352,7 +366,7 @@
       return;
     }
     try {
-      const settings = await (await fetch("/map/settings.json")).json();
+      const settings = await loadSettings();
       EVENT_TYPES = settings.event_types;
       RUNNING = new Set(settings.running);
       FINISHED = new Set(settings.finished);
