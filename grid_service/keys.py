@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import asyncpg
 from aiohttp import web
@@ -19,6 +20,9 @@ from grid_service.live.loops import Loops
 from grid_service.live.notifier import Notifier
 from grid_service.live.tracker import EventTracker
 from grid_service.settings import Settings
+
+if TYPE_CHECKING:
+    from grid_service.routes import RouteTable  # the route table imports the handlers, which import these keys
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE_URL = web.AppKey("database_url", str)
@@ -36,6 +40,7 @@ CONFIG = web.AppKey("config", ConfigHolder)
 TOKENS = web.AppKey("tokens", TokenCache)
 INTAKE = web.AppKey("intake", GroupCommitter)
 CLOCK: web.AppKey[Callable[[], dt.datetime]] = web.AppKey("clock")  # now(), aware; tests substitute their own
+ROUTE_TABLE: web.AppKey[RouteTable] = web.AppKey("route_table")
 
 # Request-scoped.
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -13,10 +13,7 @@ from aiohttp.typedefs import Handler
 from grid_service import keys
 from grid_service.db.failures import as_api_error
 from grid_service.errors import ApiError, DatabaseUnavailable, Forbidden, TooManyRequests, Unauthenticated
-from grid_service.georeport import errors as open311_errors
-from grid_service.handlers.common import ACCESS_TOKEN, json_response
-from grid_service.handlers.open311 import PREFIX as OPEN311_PREFIX
-from grid_service.routes import ROLE_RULES
+from grid_service.handlers.common import ACCESS_TOKEN
 
 log = logging.getLogger("grid_service.access")
 error_log = logging.getLogger("grid_service.errors")
@@ -84,9 +81,8 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 def _error_response(request: web.Request, exc: ApiError, status: int | None = None) -> web.Response:
-    if request.path.startswith(OPEN311_PREFIX):  # Open311 apps read errors in their own standard's shape
-        return open311_errors.error_response(request.path, status or exc.status, exc.message, exc.details)
-    return json_response(exc.body(), status=status or exc.status)
+    """In the shape of the API the path belongs to (routes.RouteTable)."""
+    return request.app[keys.ROUTE_TABLE].error_response(request, exc, status or exc.status)
 
 
 @web.middleware
@@ -94,9 +90,10 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if request.match_info.http_exception is not None:
         return await handler(request)  # unknown path or method: let the router's 404/405 through
     name = request.match_info.route.name
-    if name not in ROLE_RULES:
+    rules = request.app[keys.ROUTE_TABLE].roles
+    if name not in rules:
         raise Forbidden("no access rule for this route")
-    allowed = ROLE_RULES[name]
+    allowed = rules[name]
     if allowed is None:
         return await handler(request)
     token = _bearer(request)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import asyncpg
-
 from grid_service.configuration.snapshot import ConfigSnapshot
+from grid_service.db.rows import CaseView, EventEntry, MapCase, ReportView
 from grid_service.domain.lights import is_overdue, light
 from grid_service.schemas import CaseStatus
 
@@ -22,63 +21,63 @@ def _iso(value: dt.datetime | None, tz: dt.tzinfo) -> str | None:
 
 
 def present_case(
-    row: asyncpg.Record,
+    row: CaseView,
     snapshot: ConfigSnapshot,
     now: dt.datetime,
-    reports: list[asyncpg.Record] | None = None,
-    events: list[asyncpg.Record] | None = None,
+    reports: list[ReportView] | None = None,
+    events: list[EventEntry] | None = None,
 ) -> dict[str, Any]:
     tz = snapshot.calendar.timezone
-    status = CaseStatus(row["status"])
+    status = CaseStatus(row.status)
     case: dict[str, Any] = {
-        "id": str(row["id"]),
-        "case_no": row["case_no"],
+        "id": str(row.id),
+        "case_no": row.case_no,
         "status": status.value,
-        "pending_reason": row["pending_reason"],
-        "category": {"code": row["category"], "name": row["category_name"]},
-        "urgent": row["urgent"],
-        "location": point(row["lon"], row["lat"]),
-        "grid": {"code": row["grid_code"], "name": row["grid_name"]} if row["grid_code"] else None,
-        "department": ({"code": row["department"], "name": row["department_name"]} if row["department"] else None),
-        "routing_rule": row["routing_rule"],
-        "created_at": _iso(row["created_at"], tz),
-        "dispatched_at": _iso(row["dispatched_at"], tz),
-        "deadline_at": _iso(row["deadline_at"], tz),
-        "light": light(status=status, warn_at=row["warn_at"], deadline_at=row["deadline_at"], now=now),
-        "overdue": is_overdue(status=status, deadline_at=row["deadline_at"], now=now),
-        "rework_count": row["rework_count"],
-        "report_count": row["report_count"],
-        "updated_at": _iso(row["updated_at"], tz),
+        "pending_reason": row.pending_reason,
+        "category": {"code": row.category, "name": row.category_name},
+        "urgent": row.urgent,
+        "location": point(row.lon, row.lat),
+        "grid": {"code": row.grid_code, "name": row.grid_name} if row.grid_code else None,
+        "department": ({"code": row.department, "name": row.department_name} if row.department else None),
+        "routing_rule": row.routing_rule,
+        "created_at": _iso(row.created_at, tz),
+        "dispatched_at": _iso(row.dispatched_at, tz),
+        "deadline_at": _iso(row.deadline_at, tz),
+        "light": light(status=status, warn_at=row.warn_at, deadline_at=row.deadline_at, now=now),
+        "overdue": is_overdue(status=status, deadline_at=row.deadline_at, now=now),
+        "rework_count": row.rework_count,
+        "report_count": row.report_count,
+        "updated_at": _iso(row.updated_at, tz),
     }
     if reports is not None:
         case["reports"] = [
             {
-                "id": str(r["id"]),
-                "client_id": r["client_id"],
-                "inspector": r["inspector"],
-                "duplicate": r["duplicate"],
-                "location": point(r["lon"], r["lat"]),
-                "crs": r["crs"],
-                "accuracy_m": r["accuracy_m"],
-                "urgent": r["urgent"],
-                "description": r["description"],
-                "address": r["address"],
-                "media": list(r["media"]),
-                "media_url": r["media_url"],
-                "observed_at": _iso(r["observed_at"], tz),
-                "received_at": _iso(r["received_at"], tz),
+                "id": str(r.id),
+                "client_id": r.client_id,
+                "inspector": r.inspector,
+                "duplicate": r.duplicate,
+                "location": point(r.lon, r.lat),
+                "crs": r.crs,
+                "accuracy_m": r.accuracy_m,
+                "urgent": r.urgent,
+                "description": r.description,
+                "address": r.address,
+                "media": list(r.media),
+                "media_url": r.media_url,
+                "observed_at": _iso(r.observed_at, tz),
+                "received_at": _iso(r.received_at, tz),
             }
             for r in reports
         ]
     if events is not None:
         case["history"] = [
             {
-                "seq": e["seq"],
-                "type": e["type"],
-                "at": _iso(e["at"], tz),
-                "actor": e["actor"],
-                "note": e["note"],
-                "data": _times_in(e["data"], tz),
+                "seq": e.seq,
+                "type": e.type,
+                "at": _iso(e.at, tz),
+                "actor": e.actor,
+                "note": e.note,
+                "data": _times_in(e.data, tz),
             }
             for e in events
         ]
@@ -98,31 +97,31 @@ def _times_in(data: dict[str, Any], tz: dt.tzinfo) -> dict[str, Any]:
     return out
 
 
-def map_feature(row: asyncpg.Record, snapshot: ConfigSnapshot, now: dt.datetime) -> dict[str, Any]:
+def map_feature(row: MapCase, snapshot: ConfigSnapshot, now: dt.datetime) -> dict[str, Any]:
     """A case as the map and the live feed carry it: a GeoJSON point with what a wall screen shows.
     Names of categories, departments and cells come from the catalogue and the cell layer;
     everything else is one GET /api/v1/cases/{id} away. Built for 100,000 cases at a time: the
     status stays a string and instants stay datetimes (orjson writes them, as isoformat would)."""
-    status = row["status"]
-    deadline_at = row["deadline_at"]
+    status = row.status
+    deadline_at = row.deadline_at
     tz = snapshot.calendar.timezone
     return {
         "type": "Feature",
-        "id": str(row["id"]),
-        "geometry": point(row["lon"], row["lat"]),
+        "id": str(row.id),
+        "geometry": point(row.lon, row.lat),
         "properties": {
-            "id": str(row["id"]),
-            "case_no": row["case_no"],
+            "id": str(row.id),
+            "case_no": row.case_no,
             "status": status,
-            "pending_reason": row["pending_reason"],
-            "category": row["category"],
-            "department": row["department"],
-            "grid": row["grid_code"],
-            "urgent": row["urgent"],
-            "created_at": row["created_at"].astimezone(tz),
+            "pending_reason": row.pending_reason,
+            "category": row.category,
+            "department": row.department,
+            "grid": row.grid_code,
+            "urgent": row.urgent,
+            "created_at": row.created_at.astimezone(tz),
             "deadline_at": deadline_at.astimezone(tz) if deadline_at else None,
-            "warn_at": row["warn_at"].astimezone(tz) if row["warn_at"] else None,
-            "light": light(status=status, warn_at=row["warn_at"], deadline_at=deadline_at, now=now),
+            "warn_at": row.warn_at.astimezone(tz) if row.warn_at else None,
+            "light": light(status=status, warn_at=row.warn_at, deadline_at=deadline_at, now=now),
             "overdue": is_overdue(status=status, deadline_at=deadline_at, now=now),
         },
     }

@@ -8,9 +8,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-
 from grid_service.db.pool import Conn
+from grid_service.db.rows import CaseView, EventEntry, LockedCase, many, one
 from grid_service.errors import NotFound
 from grid_service.schemas import parse_bbox
 
@@ -29,16 +28,16 @@ SELECT_CASE = CASE_READ.format(extra="", source="cases c") + " WHERE c.id = $1"
 SELECT_EVENTS = "SELECT seq, type, at, actor, note, data FROM events WHERE case_id = $1 ORDER BY seq"
 
 
-async def get_case_or_raise(conn: Conn, case_id: uuid.UUID) -> asyncpg.Record:
+async def get_case_or_raise(conn: Conn, case_id: uuid.UUID) -> CaseView:
     """The case with its names; NotFound when there is none (the one place that says so)."""
     row = await conn.fetchrow(SELECT_CASE, case_id)
     if row is None:
         raise NotFound("no such case")
-    return row
+    return one(CaseView, row)
 
 
-async def case_events(conn: Conn, case_id: uuid.UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(SELECT_EVENTS, case_id)
+async def case_events(conn: Conn, case_id: uuid.UUID) -> list[EventEntry]:
+    return many(EventEntry, await conn.fetch(SELECT_EVENTS, case_id))
 
 
 LOCK_CASE = """
@@ -86,13 +85,13 @@ class CaseChange:
     public_reply: str | None = None  # None keeps the published words as they are
 
 
-async def lock_case_or_raise(conn: Conn, case_id: uuid.UUID) -> asyncpg.Record:
+async def lock_case_or_raise(conn: Conn, case_id: uuid.UUID) -> LockedCase:
     """The case row, locked until the end of the transaction (racing actions queue here); NotFound
     when there is none."""
     row = await conn.fetchrow(LOCK_CASE, case_id)
     if row is None:
         raise NotFound("no such case")
-    return row
+    return one(LockedCase, row)
 
 
 async def apply_change(conn: Conn, case_id: uuid.UUID, change: CaseChange, *, expected_status: str) -> bool:
@@ -214,7 +213,7 @@ def decode_cursor(cursor: str) -> uuid.UUID:
     return uuid.UUID(bytes=raw)
 
 
-async def list_cases(conn: Conn, filters: CaseFilter, *, limit: int) -> list[asyncpg.Record]:
+async def list_cases(conn: Conn, filters: CaseFilter, *, limit: int) -> list[CaseView]:
     """Newest first (ids are time-ordered), at most ``limit`` rows."""
     clauses: list[str] = []
     params: list[Any] = []
@@ -229,4 +228,4 @@ async def list_cases(conn: Conn, filters: CaseFilter, *, limit: int) -> list[asy
         clauses.append(overdue if filters.overdue else f"NOT {overdue}")
     params.append(limit)
     sql = LIST_CASES.format(where=" AND ".join(clauses) or "true", limit=f"${len(params)}")
-    return await conn.fetch(sql, *params)
+    return many(CaseView, await conn.fetch(sql, *params))

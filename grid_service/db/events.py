@@ -9,6 +9,7 @@ import asyncpg
 
 from grid_service.db.cases import CASE_READ
 from grid_service.db.pool import Conn
+from grid_service.db.rows import QueuedCase
 from grid_service.domain.horizon import LogEntry, safe_horizon
 
 LOG_AFTER = """
@@ -115,9 +116,9 @@ async def _follow(
     return Horizon(seq, pending), rows
 
 
-async def department_queue(conn: Conn, *, department: str, after: int, upto: int, limit: int) -> list[asyncpg.Record]:
+async def department_queue(conn: Conn, *, department: str, after: int, upto: int, limit: int) -> list[QueuedCase]:
     """The department's cases with a change in (after, upto], oldest last change first, as they are now."""
-    return await conn.fetch(QUEUE, after, upto, department, limit)
+    return [QueuedCase.of(r) for r in await conn.fetch(QUEUE, after, upto, department, limit)]
 
 
 LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM events"

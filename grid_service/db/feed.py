@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import asyncpg
-
 from grid_service.db import events as db_events
 from grid_service.db.map import MAP_CASE
 from grid_service.db.pool import Conn
+from grid_service.db.rows import FeedEvent, MapCase
 
 # Events in (after, upto], each with its case as it is now; filters are optional (NULL: any).
 FEED_EVENTS = (
@@ -36,25 +35,26 @@ class Area:
     department: str | None = None
     bbox: tuple[float, float, float, float] | None = None
 
-    def matches(self, row: asyncpg.Record) -> bool:
-        if self.category is not None and row["category"] != self.category:
+    def matches(self, case: MapCase) -> bool:
+        if self.category is not None and case.category != self.category:
             return False
-        if self.department is not None and row["department"] != self.department:
+        if self.department is not None and case.department != self.department:
             return False
         if self.bbox is not None:
             min_lon, min_lat, max_lon, max_lat = self.bbox
-            lon: float | None = row["lon"]
-            lat: float | None = row["lat"]
+            lon, lat = case.lon, case.lat
             if lon is None or lat is None:
                 return False  # placed by address alone: in no box
             return min_lon <= lon <= max_lon and min_lat <= lat <= max_lat
         return True
 
 
-async def events(conn: Conn, *, after: int, upto: int, limit: int, area: Area | None = None) -> list[asyncpg.Record]:
+async def events(conn: Conn, *, after: int, upto: int, limit: int, area: Area | None = None) -> list[FeedEvent]:
     area = area or Area()
     box = area.bbox or (None, None, None, None)
-    return await conn.fetch(FEED_EVENTS, after, upto, limit, area.category, area.department, *box)
+    return [
+        FeedEvent.of(r) for r in await conn.fetch(FEED_EVENTS, after, upto, limit, area.category, area.department, *box)
+    ]
 
 
 async def live_position(conn: Conn, *, settle: dt.timedelta) -> int:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
-
 from grid_service.db.pool import Conn
+from grid_service.db.rows import MapCase, many
 
 # A case as the map and the feed present it (presenters.map_feature): no names, no joins.
 MAP_CASE = """
@@ -41,10 +40,10 @@ async def map_cases(
     department: str | None,
     after: uuid.UUID | None,
     limit: int,
-) -> list[asyncpg.Record]:
+) -> list[MapCase]:
     """One page of the map's cases in id order, after the case ``after`` (None: from the start)."""
     box = bbox or (None, None, None, None)
-    return await conn.fetch(MAP_CASES, include_closed, *box, department, after, limit)
+    return many(MapCase, await conn.fetch(MAP_CASES, include_closed, *box, department, after, limit))
 
 
 async def open_cases_per_cell(conn: Conn, *, grid_version: int, department: str | None) -> dict[str, int]:

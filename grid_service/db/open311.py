@@ -6,9 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
-import asyncpg
-
 from grid_service.db.pool import Conn
+from grid_service.db.rows import ServiceRequestRow, many
 
 # A case with what a service request shows: its first report's words and link, and the reply the
 # city published (never the staff's notes, never a photo's hash).
@@ -39,9 +38,9 @@ CONFIGURATION_LOADED = "SELECT loaded_at FROM config_state"
 REPORT_CASE = "SELECT c.case_no FROM reports r JOIN cases c ON c.id = r.case_id WHERE r.id = $1"
 
 
-async def by_number(conn: Conn, case_numbers: list[str]) -> list[asyncpg.Record]:
+async def by_number(conn: Conn, case_numbers: list[str]) -> list[ServiceRequestRow]:
     """The cases with these numbers, in the order asked (unknown numbers are left out)."""
-    rows = {row["case_no"]: row for row in await conn.fetch(BY_NUMBER, case_numbers)}
+    rows = {row.case_no: row for row in many(ServiceRequestRow, await conn.fetch(BY_NUMBER, case_numbers))}
     return [rows[number] for number in dict.fromkeys(case_numbers) if number in rows]
 
 
@@ -53,9 +52,9 @@ async def in_period(
     categories: list[str] | None,
     closed: bool | None,
     limit: int,
-) -> list[asyncpg.Record]:
+) -> list[ServiceRequestRow]:
     """Cases reported between ``start`` and ``end`` (inclusive), newest first."""
-    return await conn.fetch(IN_PERIOD, start, end, categories, closed, limit)
+    return many(ServiceRequestRow, await conn.fetch(IN_PERIOD, start, end, categories, closed, limit))
 
 
 async def earlier_answer(conn: Conn, token_id: int, client_id: str, since: dt.datetime) -> dict[str, Any] | None:

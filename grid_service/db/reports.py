@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 import asyncpg
 
 from grid_service.db.pool import Conn
+from grid_service.db.rows import ReportView, many
 
 DEADLOCK_RETRIES = 3
 
@@ -119,5 +120,5 @@ def independence(prepared: list[PreparedReport]) -> list[bool]:
     return flags
 
 
-async def reports_of_case(conn: Conn, case_id: Any) -> list[asyncpg.Record]:
-    return await conn.fetch(SELECT_CASE_REPORTS, case_id)
+async def reports_of_case(conn: Conn, case_id: uuid.UUID) -> list[ReportView]:
+    return many(ReportView, await conn.fetch(SELECT_CASE_REPORTS, case_id))

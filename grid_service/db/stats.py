@@ -20,9 +20,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-import asyncpg
-
 from grid_service.db.pool import Conn
+from grid_service.db.rows import FiguresRow, many
 
 GroupBy = Literal["department", "category", "street", "grid"]
 
@@ -72,9 +71,9 @@ SELECT key, coalesce(reported, 0) AS reported, coalesce(dispatched, 0) AS dispat
 """
 
 
-async def figures(conn: Conn, *, start: dt.datetime, end: dt.datetime, group_by: GroupBy) -> list[asyncpg.Record]:
+async def figures(conn: Conn, *, start: dt.datetime, end: dt.datetime, group_by: GroupBy) -> list[FiguresRow]:
     async with conn.transaction(readonly=True):
         # The plan is costly enough for PostgreSQL to JIT-compile it, which takes longer than running
         # it (0.9 of 1.6 s on a month of a million cases); it runs fast without.
         await conn.execute("SET LOCAL jit = off")
-        return await conn.fetch(STATS, start, end, group_by)
+        return many(FiguresRow, await conn.fetch(STATS, start, end, group_by))

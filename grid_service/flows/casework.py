@@ -22,6 +22,7 @@ from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import cases as db_cases
 from grid_service.db import media as db_media
 from grid_service.db.cases import CaseChange
+from grid_service.db.rows import LockedCase
 from grid_service.domain.deadlines import Clock, deadline
 from grid_service.domain.lights import warning_at
 from grid_service.domain.states import Action, InvalidTransition, transition
@@ -63,8 +64,8 @@ async def act(
         raise Forbidden(f"role {caller.role.value} may not {action.value} a case")
     async with pool.acquire(timeout=timeout) as conn, conn.transaction():
         row = await db_cases.lock_case_or_raise(conn, case_id)
-        current = CaseStatus(row["status"])
-        if not visible_to(caller, row["department"]):
+        current = CaseStatus(row.status)
+        if not visible_to(caller, row.department):
             if caller.department is not None and await db_cases.was_held_by(conn, case_id, caller.department):
                 # It left this department meanwhile (a rejection or a re-dispatch won a race): the
                 # department's action came too late, which is a conflict, not an unknown case.
@@ -97,7 +98,7 @@ async def act(
             note=getattr(body, "note", None),
             data=data,
             # whom the event counts for: a rejection counts against the department that rejected
-            department=row["department"] if action is Action.REJECT else change.department,
+            department=row.department if action is Action.REJECT else change.department,
             deadline_at=change.deadline_at if action is Action.DISPATCH else None,
         )
         await db_media.attach_to_case(conn, case_id, media, seq=seq)
@@ -106,7 +107,7 @@ async def act(
 
 def _change(
     action: Action,
-    row: asyncpg.Record,
+    row: LockedCase,
     to: CaseStatus,
     body: Any,
     caller: Principal,
@@ -117,17 +118,17 @@ def _change(
     keep = CaseChange(
         status=to.value,
         pending_reason=None,
-        department=row["department"],
-        dispatched_at=row["dispatched_at"],
-        deadline_at=row["deadline_at"],
-        warn_at=row["warn_at"],
-        rework_count=row["rework_count"],
-        routing_rule_id=row["routing_rule_id"],
-        routing_rule=row["routing_rule"],
+        department=row.department,
+        dispatched_at=row.dispatched_at,
+        deadline_at=row.deadline_at,
+        warn_at=row.warn_at,
+        rework_count=row.rework_count,
+        routing_rule_id=row.routing_rule_id,
+        routing_rule=row.routing_rule,
         at=now,
         public_reply=getattr(body, "public_reply", None),
     )
-    data: dict[str, Any] = {"from": row["status"]}
+    data: dict[str, Any] = {"from": row.status}
     media = list(getattr(body, "media", []) or [])
     if media:
         data["media"] = media
@@ -139,13 +140,13 @@ def _change(
                 details=[field_error(["department"], "unknown department", "unknown_department")],
             )
         category = CategoryConfig(
-            code=row["category"],
-            name=row["category"],
-            limit_hours=row["limit_hours"],
-            urgent_limit_hours=row["urgent_limit_hours"],
-            clock=Clock(row["clock"]),
+            code=row.category,
+            name=row.category,
+            limit_hours=row.limit_hours,
+            urgent_limit_hours=row.urgent_limit_hours,
+            clock=Clock(row.clock),
         )
-        due = deadline(now, category.limit_for(row["urgent"]), category.clock, snapshot.calendar).replace(microsecond=0)
+        due = deadline(now, category.limit_for(row.urgent), category.clock, snapshot.calendar).replace(microsecond=0)
         routing = {"manual": True, "by": caller.actor, "department": department.code}
         change = dataclasses.replace(
             keep,
@@ -157,11 +158,11 @@ def _change(
             routing_rule=routing,
         )
         data.update(
-            {"department": department.code, "previous_department": row["department"], "deadline_at": due.isoformat()}
+            {"department": department.code, "previous_department": row.department, "deadline_at": due.isoformat()}
         )
         return change, data
     if action is Action.RESOLVE:
-        data["on_time"] = row["deadline_at"] is not None and now <= row["deadline_at"]
+        data["on_time"] = row.deadline_at is not None and now <= row.deadline_at
         return keep, data
     if action is Action.REJECT:
         change = dataclasses.replace(
@@ -172,12 +173,12 @@ def _change(
             deadline_at=None,
             warn_at=None,
         )
-        data.update({"reason": body.reason.value, "department": row["department"]})
+        data.update({"reason": body.reason.value, "department": row.department})
         return change, data
     if action is Action.VERIFY:
         data["passed"] = body.passed
         if not body.passed:  # rework keeps the original deadline
-            return dataclasses.replace(keep, rework_count=row["rework_count"] + 1), data
+            return dataclasses.replace(keep, rework_count=row.rework_count + 1), data
         return keep, data
     if action is Action.CANCEL:
         return keep, data

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from grid_service.errors import ApiError
 from grid_service.georeport.formats import Format, respond
 
 KEPT = {403, 404, 500, 503}
@@ -28,14 +29,14 @@ def status_for(native: int) -> int:
     return native if native in KEPT else 400
 
 
-def error_response(path: str, native_status: int, message: str, details: list[Any]) -> web.Response:
+def error_response(request: web.Request, error: ApiError, native_status: int) -> web.Response:
     status = status_for(native_status)
     errors = [
         {"code": status, "description": f"{_path_text(d.get('path', []))}: {d.get('message', '')}"}
-        for d in details
+        for d in error.details
         if isinstance(d, dict)
-    ] or [{"code": status, "description": message}]
-    fmt = Format.XML if path.endswith(".xml") else Format.JSON
+    ] or [{"code": status, "description": error.message}]
+    fmt = Format.XML if request.path.endswith(".xml") else Format.JSON
     return respond(errors, "errors", fmt, status=status)
 
 

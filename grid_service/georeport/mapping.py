@@ -17,12 +17,12 @@ import math
 import re
 from typing import Annotated, Any, TypeVar
 
-import asyncpg
 import orjson
 from multidict import MultiDictProxy
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from grid_service.configuration.files import CategoryConfig
+from grid_service.db.rows import ServiceRequestRow
 from grid_service.errors import ValidationFailed, field_error
 from grid_service.georeport.formats import w3c
 from grid_service.schemas import NO_NUL, Crs, ForeignReport, PointGeometry, storable_instant
@@ -132,29 +132,29 @@ def _attribute(
     return entry
 
 
-def service_request(row: asyncpg.Record, tz: dt.tzinfo, notice: str | None) -> dict[str, Any]:
+def service_request(row: ServiceRequestRow, tz: dt.tzinfo, notice: str | None) -> dict[str, Any]:
     """A case as the public reads it (row: see db/open311.py): what the city marks public only.
     Photos uploaded here are not linked (they are visible to staff only); a link the reporter gave is."""
-    status = row["status"]
-    notes = f"{status}: {row['public_reply']}" if row["public_reply"] else status
+    status = row.status
+    notes = f"{status}: {row.public_reply}" if row.public_reply else status
     return {
-        "service_request_id": row["case_no"],
+        "service_request_id": row.case_no,
         "status": "closed" if status in CLOSED_STATUSES else "open",
         "status_notes": notes,
-        "service_name": row["category_name"],
-        "service_code": row["category"],
-        "description": row["description"],
-        "agency_responsible": row["department_name"],
+        "service_name": row.category_name,
+        "service_code": row.category,
+        "description": row.description,
+        "agency_responsible": row.department_name,
         "service_notice": notice,
-        "requested_datetime": w3c(row["created_at"], tz),
-        "updated_datetime": w3c(row["updated_at"], tz),
-        "expected_datetime": w3c(row["deadline_at"], tz),
-        "address": row["address"],
-        "address_id": row["grid_code"],
+        "requested_datetime": w3c(row.created_at, tz),
+        "updated_datetime": w3c(row.updated_at, tz),
+        "expected_datetime": w3c(row.deadline_at, tz),
+        "address": row.address,
+        "address_id": row.grid_code,
         "zipcode": None,
-        "lat": row["lat"],
-        "long": row["lon"],
-        "media_url": row["media_url"],
+        "lat": row.lat,
+        "long": row.lon,
+        "media_url": row.media_url,
     }
 
 

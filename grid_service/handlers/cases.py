@@ -17,6 +17,7 @@ from grid_service.domain.states import OPEN, Action
 from grid_service.errors import NotFound, ValidationFailed, field_error, invalid_cursor
 from grid_service.flows import casework
 from grid_service.handlers.common import (
+    connection,
     json_response,
     principal,
     read_optional_json,
@@ -41,11 +42,10 @@ async def get_case(request: web.Request) -> web.Response:
 async def _read_case(request: web.Request, case_id: uuid.UUID, *, after_action: bool = False) -> dict[str, Any]:
     """The case as the caller may see it. After an action the caller sees the result even when the
     action took the case out of its hands (a department rejecting it)."""
-    settings = request.app[keys.SETTINGS]
-    async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+    async with connection(request) as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             row = await db_cases.get_case_or_raise(conn, case_id)
-            if not (after_action or casework.visible_to(principal(request), row["department"])):
+            if not (after_action or casework.visible_to(principal(request), row.department)):
                 raise NotFound("no such case")
             reports = await db_reports.reports_of_case(conn, case_id)
             events = await db_cases.case_events(conn, case_id)
@@ -92,8 +92,7 @@ async def list_cases(request: web.Request) -> web.Response:
         raise invalid_cursor() from exc
     filters = db_cases.CaseFilter.from_query(query, now=now, statuses=statuses or None, before_id=before_id)
     filters = dataclasses.replace(filters, department=caller.scope(filters.department))
-    settings = request.app[keys.SETTINGS]
-    async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+    async with connection(request) as conn:
         rows = await db_cases.list_cases(conn, filters, limit=query.limit + 1)
     snapshot = request.app[keys.CONFIG].current
     page = rows[: query.limit]
@@ -101,6 +100,6 @@ async def list_cases(request: web.Request) -> web.Response:
     return json_response(
         {
             "cases": [present_case(r, snapshot, now) for r in page],
-            "next": db_cases.encode_cursor(page[-1]["id"]) if more and page else None,
+            "next": db_cases.encode_cursor(page[-1].id) if more and page else None,
         }
     )

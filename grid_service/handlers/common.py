@@ -6,11 +6,13 @@ from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
+from asyncpg.pool import PoolAcquireContext
 from pydantic import BaseModel, ValidationError
 
 from grid_service import keys
 from grid_service.auth import Principal
 from grid_service.errors import (
+    ApiError,
     MalformedRequest,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -26,6 +28,16 @@ ACCESS_TOKEN = "access_token"  # query parameter carrying the token where a brow
 
 def json_response(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def connection(request: web.Request) -> PoolAcquireContext:
+    """A pooled connection for this request, waited for at most ``db_timeout_s`` (then a 503)."""
+    return request.app[keys.POOL].acquire(timeout=request.app[keys.SETTINGS].db_timeout_s)
+
+
+def error_response(request: web.Request, error: ApiError, status: int) -> web.Response:
+    """The native API's error envelope (errors.ApiError.body)."""
+    return json_response(error.body(), status=status)
 
 
 def principal(request: web.Request) -> Principal:

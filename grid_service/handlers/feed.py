@@ -11,7 +11,7 @@ from grid_service import keys
 from grid_service.db import events as db_events
 from grid_service.db import feed as db_feed
 from grid_service.errors import ValidationFailed, field_error
-from grid_service.handlers.common import principal, validate_query
+from grid_service.handlers.common import connection, principal, validate_query
 from grid_service.live.feed import PAGE, Subscriber, event_frame
 from grid_service.schemas import FeedQuery, parse_bbox
 
@@ -39,9 +39,8 @@ async def feed(request: web.Request) -> web.StreamResponse:
     resume = _resume_from(request, query)
     app = request.app
     settings = app[keys.SETTINGS]
-    pool = app[keys.POOL]
     if resume is not None:
-        async with pool.acquire(timeout=settings.db_timeout_s) as conn:
+        async with connection(request) as conn:
             if resume > await db_events.last_seq(conn):
                 raise ValidationFailed(
                     "unknown event id: reconnect without one",
@@ -72,12 +71,12 @@ async def feed(request: web.Request) -> web.StreamResponse:
         async def replay(sent: int) -> int:
             """What the client missed before it joined, from the database, page by page."""
             while sent < joined_at:
-                async with pool.acquire(timeout=settings.db_timeout_s) as conn:
+                async with connection(request) as conn:
                     rows = await db_feed.events(conn, after=sent, upto=joined_at, limit=PAGE, area=area)
                 snapshot, now = app[keys.CONFIG].current, app[keys.CLOCK]()
                 if rows:
                     await response.write(b"".join(event_frame(row, snapshot, now) for row in rows))
-                sent = rows[-1]["seq"] if len(rows) == PAGE else joined_at
+                sent = rows[-1].seq if len(rows) == PAGE else joined_at
             return sent
 
         sender = asyncio.create_task(subscriber.send(joined_at if resume is None else resume, replay))

@@ -14,7 +14,7 @@ from geo.grid import Grid
 from grid_service import keys
 from grid_service.db import map as db_map
 from grid_service.errors import NotFound
-from grid_service.handlers.common import json_response, principal, validate_query
+from grid_service.handlers.common import connection, json_response, principal, validate_query
 from grid_service.handlers.map_view import geojson_response
 from grid_service.schemas import Crs, GridsQuery, LocateQuery, parse_bbox
 
@@ -60,12 +60,11 @@ async def grids(request: web.Request) -> web.Response:
     cells = grid.cells_in_box(*parse_bbox(query.bbox)) if query.bbox else list(grid.cells)
     counts: dict[str, int] = {}
     if snapshot.grid_version is not None and cells:
-        settings = request.app[keys.SETTINGS]
         heavy = request.app[keys.HEAVY_READS]
         async with (
             heavy.slot(caller.token_id),
             heavy.turn(),
-            request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn,
+            connection(request) as conn,
         ):
             counts = await db_map.open_cases_per_cell(
                 conn,

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from grid_service import keys
-from grid_service.handlers.common import json_response
+from grid_service.handlers.common import connection, json_response
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -15,11 +15,10 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
     checks: dict[str, Any] = {}
     ready = True
     try:
-        async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+        async with connection(request) as conn:
             await conn.fetchval("SELECT 1")
         checks["database"] = "ok"
     except Exception as exc:  # any failure here is "not ready", reported, never raised

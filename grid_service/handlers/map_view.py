@@ -17,7 +17,7 @@ from grid_service.db import feed as db_feed
 from grid_service.db import map as db_map
 from grid_service.db.failures import DATABASE_DOWN
 from grid_service.domain.lights import FINISHED, RUNNING
-from grid_service.handlers.common import principal, validate_query
+from grid_service.handlers.common import connection, principal, validate_query
 from grid_service.presenters import map_feature
 from grid_service.schemas import EventType, MapCasesQuery, parse_bbox
 
@@ -42,7 +42,6 @@ async def map_cases(request: web.Request) -> web.StreamResponse:
     query = validate_query(MapCasesQuery, request)
     caller = principal(request)
     settings = request.app[keys.SETTINGS]
-    pool = request.app[keys.POOL]
     department = caller.scope()
     bbox = parse_bbox(query.bbox) if query.bbox else None
     heavy = request.app[keys.HEAVY_READS]
@@ -51,7 +50,7 @@ async def map_cases(request: web.Request) -> web.StreamResponse:
         async def page(after: uuid.UUID | None) -> tuple[bytes, uuid.UUID | None]:
             """The features after the case ``after`` as JSON text, and the last case (None: no more)."""
             async with heavy.turn():
-                async with pool.acquire(timeout=settings.db_timeout_s) as conn:
+                async with connection(request) as conn:
                     rows = await db_map.map_cases(
                         conn,
                         include_closed=query.status == "all",
@@ -62,9 +61,9 @@ async def map_cases(request: web.Request) -> web.StreamResponse:
                     )
                 snapshot, now = request.app[keys.CONFIG].current, request.app[keys.CLOCK]()
                 text = b",".join(orjson.dumps(map_feature(row, snapshot, now)) for row in rows)
-            return text, rows[-1]["id"] if len(rows) == settings.map_page else None
+            return text, rows[-1].id if len(rows) == settings.map_page else None
 
-        async with pool.acquire(timeout=settings.db_timeout_s) as conn:
+        async with connection(request) as conn:
             # Found before the cases are read: every event up to seq is committed, so reflected in them,
             # and a client that follows the feed after seq misses nothing (later ones arrive twice, harmlessly).
             seq = await db_feed.live_position(conn, settle=dt.timedelta(seconds=settings.event_gap_settle_s))

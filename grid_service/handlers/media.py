@@ -12,7 +12,7 @@ from grid_service import keys
 from grid_service.db import media as db_media
 from grid_service.domain.photos import inspect_photo
 from grid_service.errors import NotFound, UnsupportedMediaType
-from grid_service.handlers.common import json_response, principal, read_body
+from grid_service.handlers.common import connection, json_response, principal, read_body
 
 MAX_BYTES = 10 * 1024 * 1024
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
@@ -30,7 +30,7 @@ async def upload(request: web.Request) -> web.Response:
             inspect_photo, data, declared=declared, max_pixels=settings.photo_max_pixels
         )
     sha256 = hashlib.sha256(data).hexdigest()
-    async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+    async with connection(request) as conn:
         created = await db_media.store(
             conn, sha256=sha256, content_type=content_type, data=data, uploaded_by=principal(request).actor
         )
@@ -44,8 +44,7 @@ async def download(request: web.Request) -> web.Response:
         raise NotFound("no such media")
     caller = principal(request)
     department = caller.scope()
-    settings = request.app[keys.SETTINGS]
-    async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+    async with connection(request) as conn:
         photo = await db_media.fetch(conn, sha256, department=department)
     if photo is None or not (photo.on_visible_case or photo.uploaded_by == caller.actor):
         raise NotFound("no such media")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import asyncpg
 from aiohttp import web
 
 from grid_service import keys
 from grid_service.db import open311 as db_open311
+from grid_service.db.rows import ServiceRequestRow
 from grid_service.errors import (
     ApiError,
     Forbidden,
@@ -27,7 +27,7 @@ from grid_service.errors import (
 from grid_service.georeport import mapping
 from grid_service.georeport.formats import Format, respond, w3c
 from grid_service.georeport.models import MAX_REQUEST_IDS, RequestsQuery
-from grid_service.handlers.common import validate
+from grid_service.handlers.common import connection, validate
 from grid_service.handlers.reports import accept
 from grid_service.schemas import Role
 
@@ -48,7 +48,7 @@ def _origin(request: web.Request) -> str:
 
 async def discovery(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
-    async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+    async with connection(request) as conn:
         changed = await db_open311.configuration_loaded_at(conn)
     tz = request.app[keys.CONFIG].current.calendar.timezone
     changeset = w3c(changed, tz)
@@ -115,8 +115,7 @@ def _period(query: RequestsQuery, now: dt.datetime) -> tuple[dt.datetime, dt.dat
 
 async def service_requests(request: web.Request) -> web.Response:
     query = _requests_query(request)
-    settings = request.app[keys.SETTINGS]
-    async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+    async with connection(request) as conn:
         if query.service_request_id:  # overrides every other filter
             numbers = query.service_request_id.split(",")
             if len(numbers) > MAX_REQUEST_IDS:
@@ -138,18 +137,18 @@ async def service_requests(request: web.Request) -> web.Response:
 
 async def service_request(request: web.Request) -> web.Response:
     number = request.match_info["service_request_id"]
-    async with request.app[keys.POOL].acquire(timeout=request.app[keys.SETTINGS].db_timeout_s) as conn:
+    async with connection(request) as conn:
         rows = await db_open311.by_number(conn, [number])
     if not rows:
         raise NotFound(f"service_request_id {number!r} was not found")
     return _requests_response(request, rows)
 
 
-def _requests_response(request: web.Request, rows: list[asyncpg.Record]) -> web.Response:
+def _requests_response(request: web.Request, rows: list[ServiceRequestRow]) -> web.Response:
     snapshot = request.app[keys.CONFIG].current
     tz = snapshot.calendar.timezone
     notices = {code: mapping.service_notice(c) for code, c in snapshot.categories.items()}
-    body = [mapping.service_request(row, tz, notices.get(row["category"])) for row in rows]
+    body = [mapping.service_request(row, tz, notices.get(row.category)) for row in rows]
     return respond(body, "service_requests", _format(request))
 
 
@@ -177,7 +176,7 @@ async def create_request(request: web.Request) -> web.Response:
     now = request.app[keys.CLOCK]()
     client_id, yesterdays = mapping.retry_client_ids(fields, attributes, now)
     report = mapping.foreign_report(client_id, fields, attributes)
-    async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+    async with connection(request) as conn:
         answer = await db_open311.earlier_answer(conn, caller.token_id, yesterdays, now - mapping.RETRY_WINDOW)
     if answer is None:
         [accepted] = await accept(request, [report], caller)
@@ -200,7 +199,7 @@ async def token(request: web.Request) -> web.Response:
         report_id = uuid.UUID(text)
     except ValueError:
         raise NotFound(f"token {text!r} was not found") from None
-    async with request.app[keys.POOL].acquire(timeout=request.app[keys.SETTINGS].db_timeout_s) as conn:
+    async with connection(request) as conn:
         case_no = await db_open311.case_of_report(conn, report_id)
     if case_no is None:
         raise NotFound(f"token {text!r} was not found")

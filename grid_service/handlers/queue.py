@@ -12,7 +12,7 @@ from aiohttp import web
 from grid_service import keys
 from grid_service.db import events as db_events
 from grid_service.errors import ValidationFailed, field_error, invalid_cursor
-from grid_service.handlers.common import json_response, principal, validate_query
+from grid_service.handlers.common import connection, json_response, principal, validate_query
 from grid_service.presenters import present_case
 from grid_service.schemas import QueueQuery
 
@@ -57,7 +57,7 @@ async def department_queue(request: web.Request) -> web.Response:
         if news is False:
             upto = tracker.horizon
         else:
-            async with request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn:
+            async with connection(request) as conn:
                 # Where the tracker has followed the log since our position, its horizon is safe.
                 known = tracker.known_upto(scanned)
                 upto = known if known is not None else (await db_events.horizon(conn, scanned, settle=settle)).seq
@@ -66,10 +66,10 @@ async def department_queue(request: web.Request) -> web.Response:
                         conn, department=department, after=scanned, upto=upto, limit=query.limit
                     )
         if rows:
-            last = rows[-1]["last_seq"] if len(rows) == query.limit else upto
+            last = rows[-1].last_seq if len(rows) == query.limit else upto
             snapshot = request.app[keys.CONFIG].current
             now = request.app[keys.CLOCK]()
-            cases = [{**present_case(r, snapshot, now), "seq": r["last_seq"]} for r in rows]
+            cases = [{**present_case(r.case, snapshot, now), "seq": r.last_seq} for r in rows]
             return json_response({"cases": cases, "cursor": encode_cursor(last)})
         scanned = max(scanned, upto)
         remaining = give_up_at - loop.time()

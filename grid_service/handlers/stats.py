@@ -13,7 +13,7 @@ from grid_service import keys
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import stats as db_stats
 from grid_service.errors import ValidationFailed, field_error
-from grid_service.handlers.common import json_response, principal, validate_query
+from grid_service.handlers.common import connection, json_response, principal, validate_query
 from grid_service.schemas import StatsGroup, StatsQuery
 
 DEFAULT_PERIOD = dt.timedelta(days=30)
@@ -70,27 +70,31 @@ async def stats(request: web.Request) -> web.StreamResponse:
         raise ValidationFailed("the period is empty", details=[field_error(["from"], "must be before to")])
     if start < EARLIEST:  # before 1970 time zones carried odd offsets (+08:05:43) that no client expects
         raise ValidationFailed("the period starts too early", details=[field_error(["from"], "must be after 1970")])
-    settings = request.app[keys.SETTINGS]
     heavy = request.app[keys.HEAVY_READS]
     async with (
         heavy.slot(principal(request).token_id),
         heavy.turn(),
-        request.app[keys.POOL].acquire(timeout=settings.db_timeout_s) as conn,
+        connection(request) as conn,
     ):
         rows = await db_stats.figures(conn, start=start, end=end, group_by=query.group_by)
     streets = _street_names(snapshot) if query.group_by == "street" else {}
     groups: list[dict[str, Any]] = [
         {
-            "key": r["key"],
-            "name": _name(query.group_by, r["key"], snapshot, streets),
-            **{f: r[f] for f in ("reported", "dispatched", "closed", "closed_on_time", "due", "overdue_open")},
-            "rejected": r["rejected"],
-            "reworked": r["reworked"],
-            "closure_rate": _rate(r["closed"], r["due"]),
-            "on_time_rate": _rate(r["closed_on_time"], r["due"]),
-            "rework_rate": _rate(r["reworked"], r["closed"]),
+            "key": r.key,
+            "name": _name(query.group_by, r.key, snapshot, streets),
+            "reported": r.reported,
+            "dispatched": r.dispatched,
+            "closed": r.closed,
+            "closed_on_time": r.closed_on_time,
+            "due": r.due,
+            "overdue_open": r.overdue_open,
+            "rejected": r.rejected,
+            "reworked": r.reworked,
+            "closure_rate": _rate(r.closed, r.due),
+            "on_time_rate": _rate(r.closed_on_time, r.due),
+            "rework_rate": _rate(r.reworked, r.closed),
             "median_hours_to_close": (
-                round(r["median_hours_to_close"], 2) if r["median_hours_to_close"] is not None else None
+                round(r.median_hours_to_close, 2) if r.median_hours_to_close is not None else None
             ),
         }
         for r in rows

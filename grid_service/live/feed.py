@@ -29,6 +29,7 @@ import orjson
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import events as db_events
 from grid_service.db import feed as db_feed
+from grid_service.db.rows import FeedEvent
 from grid_service.live.loops import LoopState
 from grid_service.live.notifier import Notifier
 from grid_service.live.tracker import GAP_RECHECK_S
@@ -38,15 +39,15 @@ PAGE = 1000  # events read per query
 DIRECT_WRITE_MAX = 32 * 1024  # larger writes go through the subscriber's sender, which may wait
 
 
-def event_frame(row: asyncpg.Record, snapshot: ConfigSnapshot, now: dt.datetime) -> bytes:
+def event_frame(row: FeedEvent, snapshot: ConfigSnapshot, now: dt.datetime) -> bytes:
     """One Server-Sent Event: the sequence as its id, the event type, the case as a map Feature."""
-    feature = map_feature(row, snapshot, now)
+    feature = map_feature(row.case, snapshot, now)
     feature["properties"]["event"] = {
-        "seq": row["seq"],
-        "type": row["event_type"],
-        "at": row["event_at"].astimezone(snapshot.calendar.timezone).isoformat(),
+        "seq": row.seq,
+        "type": row.event_type,
+        "at": row.event_at.astimezone(snapshot.calendar.timezone).isoformat(),
     }
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (row["seq"], row["event_type"].encode(), orjson.dumps(feature))
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (row.seq, row.event_type.encode(), orjson.dumps(feature))
 
 
 class Subscriber:
@@ -211,17 +212,17 @@ class FeedHub:
             while self.position < found.seq:
                 rows = await db_feed.events(conn, after=self.position, upto=found.seq, limit=PAGE)
                 await self._fan_out(rows)
-                self.position = rows[-1]["seq"] if len(rows) == PAGE else found.seq
+                self.position = rows[-1].seq if len(rows) == PAGE else found.seq
         return found.gap_pending
 
-    async def _fan_out(self, rows: list[asyncpg.Record]) -> None:
+    async def _fan_out(self, rows: list[FeedEvent]) -> None:
         snapshot, now = self._config(), self._clock()
         wanted: dict[Subscriber, list[tuple[int, bytes]]] = {}
         frames = []
         for row in rows:
-            listeners = [s for s in self._subscribers if s.area.matches(row)]
+            listeners = [s for s in self._subscribers if s.area.matches(row.case)]
             if listeners:
-                item = (row["seq"], event_frame(row, snapshot, now))
+                item = (row.seq, event_frame(row, snapshot, now))
                 frames.append(item[1])
                 for subscriber in listeners:
                     wanted.setdefault(subscriber, []).append(item)

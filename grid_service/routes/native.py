@@ -17,7 +17,8 @@ from grid_service.handlers import (
     reports,
     stats,
 )
-from grid_service.routes.route import READERS, Route
+from grid_service.handlers.common import error_response
+from grid_service.routes.route import READERS, Api, Route
 from grid_service.schemas import (
     AcceptBody,
     BatchResponse,
@@ -287,3 +288,6 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         "and the event types and running and finished statuses it listens for and colours by.",
     ),
 )
+
+# Everything outside another API's prefix: the health checks, the document and the map page too.
+NATIVE = Api("/", NATIVE_ROUTES, error_response)

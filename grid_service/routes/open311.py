@@ -8,7 +8,7 @@ from grid_service.georeport import errors as open311_errors
 from grid_service.georeport import models as open311
 from grid_service.georeport.mapping import RequestForm as Open311Form
 from grid_service.handlers import open311 as open311_handlers
-from grid_service.routes.route import Handler, Route
+from grid_service.routes.route import Api, Handler, Route
 
 
 def _open311(
@@ -123,3 +123,6 @@ OPEN311_ROUTES: tuple[Route, ...] = (
         query=open311.JurisdictionQuery,
     ),
 )
+
+# Open311 apps read errors in their own standard's shape, an unknown path under the prefix included.
+OPEN311 = Api(open311_handlers.PREFIX, OPEN311_ROUTES, open311_errors.error_response)

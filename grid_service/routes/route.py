@@ -1,4 +1,5 @@
-"""One route: what the URL map, the role rules and the OpenAPI document are all made from."""
+"""One route, and one API (a family of routes): what the URL map, the role rules, the error shape
+and the OpenAPI document are all made from."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from dataclasses import dataclass
 from aiohttp import web
 from pydantic import BaseModel
 
+from grid_service.errors import ApiError
 from grid_service.schemas import ErrorEnvelope, Role
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# How an API answers an error: the request, the error, and the HTTP status it would have natively.
+ErrorRenderer = Callable[[web.Request, ApiError, int], web.Response]
 
 READERS = frozenset({Role.INSPECTOR, Role.DEPARTMENT, Role.DISPATCHER, Role.VIEWER, Role.ADMIN})
 
@@ -37,3 +41,13 @@ class Route:
     error_model: type[BaseModel] = ErrorEnvelope
     error_text: Mapping[int, str] | None = None  # what each error status means here, when not the native meaning
     also_xml: bool = False  # Open311: the same answer as text/xml when the path ends in .xml
+
+
+@dataclass(frozen=True)
+class Api:
+    """The routes under one path prefix, which answer every error there in one shape (an unknown
+    path under the prefix included)."""
+
+    prefix: str
+    routes: tuple[Route, ...]
+    render_error: ErrorRenderer

@@ -4,10 +4,12 @@ import asyncio
 import datetime as dt
 import uuid
 
+import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 
 from grid_service.app import create_app
 from grid_service.db import cases as db_cases
+from grid_service.db import deadline_watch as db_watch
 from grid_service.handlers.queue import decode_cursor
 from tests.api.helpers import IN_CELL_1, IN_CELL_2, hold_next_sequence, report
 from tests.api.sse import EventReader
@@ -68,3 +70,61 @@ async def test_readers_stop_at_a_gap_while_its_writer_is_open_past_the_settle_ti
         feed.close()
     finally:
         await client.close()
+
+
+async def test_the_deadline_watch_rechecks_a_case_another_worker_marked_after_its_snapshot(client, tokens, db, db_url):
+    """Worker B's sweep takes its snapshot, then waits (here: on a trigger, after it has marked the
+    first case) while worker A marks the second case and commits. B then reaches the second case:
+    its snapshot says "not warned yet", the row says it was. The flag must be read on the locked
+    row (FOR UPDATE re-evaluates it on the newest version); read from the snapshot, B warns again."""
+    now = dt.datetime.now(dt.UTC)
+    first, second = [
+        uuid.UUID(
+            (
+                await (
+                    await client.post("/api/v1/reports", json=report(point=p), headers=bearer(tokens["inspector"]))
+                ).json()
+            )["case_id"]
+        )
+        for p in (IN_CELL_1, IN_CELL_2)
+    ]
+    await db.execute("UPDATE cases SET warn_at = $2 WHERE id = $1", first, now - dt.timedelta(minutes=2))
+    await db.execute("UPDATE cases SET warn_at = $2 WHERE id = $1", second, now - dt.timedelta(minutes=1))
+    # B pauses when it marks the first case, until the test lets it go.
+    await db.execute(
+        f"""
+        CREATE FUNCTION pause_on_first() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_advisory_xact_lock_shared(4242); RETURN NEW; END $$;
+        CREATE TRIGGER pause_on_first BEFORE UPDATE OF warned_at ON cases
+           FOR EACH ROW WHEN (OLD.id = '{first}') EXECUTE FUNCTION pause_on_first();
+        """
+    )
+    gate = await asyncpg.connect(db_url)
+    worker_a = await asyncpg.connect(db_url)
+    worker_b = await asyncpg.connect(db_url)
+    try:
+        await gate.execute("SELECT pg_advisory_lock(4242)")
+        sweep_b = asyncio.create_task(db_watch.record_warnings(worker_b, now=now, limit=1000))
+        for _ in range(200):
+            waiting = await db.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+                worker_b.get_server_pid(),
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert waiting, "worker B never reached the pause"
+        # A skips the first case (B holds it) and marks the second, which B has not reached yet.
+        assert await db_watch.record_warnings(worker_a, now=now, limit=1000) == 1
+        await gate.execute("SELECT pg_advisory_unlock(4242)")
+        assert await asyncio.wait_for(sweep_b, 10) == 1, (
+            "B warned the second case again: the flag was read from its snapshot"
+        )
+    finally:
+        for conn in (gate, worker_a, worker_b):
+            await conn.close()
+        await db.execute("DROP TRIGGER pause_on_first ON cases; DROP FUNCTION pause_on_first()")
+    warnings = await db.fetch(
+        "SELECT case_id, count(*) FROM events WHERE type = 'case.warning' GROUP BY case_id ORDER BY case_id"
+    )
+    assert {r["case_id"]: r["count"] for r in warnings} == {first: 1, second: 1}

@@ -1,0 +1,186 @@
+"""What the database reads hand to the rest of the service: one typed row per query shape.
+
+Each class names exactly the columns of its query, in order (tests/db/test_rows.py compares them),
+and a presenter reads ``case.deadline_at`` with its type instead of ``record["deadline_at"]``.
+
+They are named tuples, built positionally: immutable, and as cheap as a tuple. A frozen dataclass
+costs three times as much to build and built by name six times, which on the map's 100,000 cases
+is most of a second (bench/map.py). Built positionally, a column moved in a query without its
+field would land in the wrong one: the test above is what makes that safe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from typing import Any, NamedTuple, TypeVar
+
+import asyncpg
+
+Row = TypeVar("Row")
+
+
+def one(cls: type[Row], record: asyncpg.Record) -> Row:
+    return cls(*record)
+
+
+def many(cls: type[Row], records: Iterable[asyncpg.Record]) -> list[Row]:
+    return [cls(*r) for r in records]
+
+
+class CaseView(NamedTuple):
+    """A case as every read presents it: its columns and the names of its category, cell and department."""
+
+    id: uuid.UUID
+    case_no: str
+    status: str
+    pending_reason: str | None
+    category: str
+    category_name: str
+    urgent: bool
+    lon: float | None
+    lat: float | None
+    grid_version: int | None
+    grid_code: str | None
+    grid_name: str | None
+    department: str | None
+    department_name: str | None
+    routing_rule: dict[str, Any] | None
+    created_at: dt.datetime
+    dispatched_at: dt.datetime | None
+    deadline_at: dt.datetime | None
+    warn_at: dt.datetime | None
+    rework_count: int
+    report_count: int
+    updated_at: dt.datetime
+
+
+class QueuedCase(NamedTuple):
+    """A case in a department's queue, with the position of its latest change (the query's last column)."""
+
+    case: CaseView
+    last_seq: int
+
+    @classmethod
+    def of(cls, record: asyncpg.Record) -> QueuedCase:
+        return cls(CaseView(*record[:-1]), record[-1])
+
+
+class LockedCase(NamedTuple):
+    """A case locked for an action: what the action's rules read, with its category's limits."""
+
+    id: uuid.UUID
+    status: str
+    pending_reason: str | None
+    department: str | None
+    category: str
+    urgent: bool
+    dispatched_at: dt.datetime | None
+    deadline_at: dt.datetime | None
+    warn_at: dt.datetime | None
+    rework_count: int
+    routing_rule_id: int | None
+    routing_rule: dict[str, Any] | None
+    limit_hours: float
+    urgent_limit_hours: float | None
+    clock: str
+
+
+class EventEntry(NamedTuple):
+    """One line of a case's history."""
+
+    seq: int
+    type: str
+    at: dt.datetime
+    actor: str
+    note: str | None
+    data: dict[str, Any]
+
+
+class ReportView(NamedTuple):
+    """A report on a case, with the name of the token that filed it and its photos in order."""
+
+    id: uuid.UUID
+    client_id: str
+    inspector: str
+    duplicate: bool
+    category: str
+    lon: float | None
+    lat: float | None
+    crs: str
+    accuracy_m: float | None
+    urgent: bool
+    description: str | None
+    address: str | None
+    media_url: str | None
+    observed_at: dt.datetime | None
+    received_at: dt.datetime
+    media: list[str]
+
+
+class MapCase(NamedTuple):
+    """A case as the map and the feed draw it: no names, no joins."""
+
+    id: uuid.UUID
+    case_no: str
+    status: str
+    pending_reason: str | None
+    category: str
+    department: str | None
+    grid_code: str | None
+    urgent: bool
+    lon: float | None
+    lat: float | None
+    created_at: dt.datetime
+    deadline_at: dt.datetime | None
+    warn_at: dt.datetime | None
+
+
+class FeedEvent(NamedTuple):
+    """An event of the log with its case as it is now (the case's columns come first in the query)."""
+
+    case: MapCase
+    seq: int
+    event_type: str
+    event_at: dt.datetime
+
+    @classmethod
+    def of(cls, record: asyncpg.Record) -> FeedEvent:
+        return cls(MapCase(*record[:-3]), *record[-3:])
+
+
+class ServiceRequestRow(NamedTuple):
+    """A case as an Open311 service request shows it: its first report's words and the published reply."""
+
+    case_no: str
+    status: str
+    pending_reason: str | None
+    category: str
+    category_name: str
+    lon: float | None
+    lat: float | None
+    grid_code: str | None
+    department_name: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    deadline_at: dt.datetime | None
+    description: str | None
+    address: str | None
+    media_url: str | None
+    public_reply: str | None
+
+
+class FiguresRow(NamedTuple):
+    """One group's performance figures for a period (db/stats.py defines each)."""
+
+    key: str | None
+    reported: int
+    dispatched: int
+    closed: int
+    closed_on_time: int
+    rejected: int
+    reworked: int
+    due: int
+    overdue_open: int
+    median_hours_to_close: float | None
