@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -64,10 +65,18 @@ class WorkingCalendar:
     _periods_cache: dict[dt.date, tuple[tuple[dt.datetime, dt.datetime], ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
-    # Results of deadlines.deadline on this calendar; valid for ever because the calendar never changes.
-    deadline_cache: dict[tuple[dt.datetime, float, object], dt.datetime] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    # Deadlines and warning times computed on this calendar (valid for ever: the calendar never
+    # changes). A batch of reports shares one start instant and a few limits, so most are repeats.
+    _results: dict[tuple[object, ...], dt.datetime] = field(default_factory=dict, repr=False, compare=False)
+
+    def remember(self, key: tuple[object, ...], compute: Callable[[], dt.datetime]) -> dt.datetime:
+        """``compute()``, or what it gave before for ``key`` (at most 4,096 kept)."""
+        found = self._results.get(key)
+        if found is None:
+            if len(self._results) >= 4096:
+                self._results.clear()
+            found = self._results[key] = compute()
+        return found
 
     def __post_init__(self) -> None:
         self.periods = tuple(sorted(self.periods, key=lambda p: p.starts))

@@ -35,19 +35,14 @@ def deadline(start: dt.datetime, hours: float, clock: Clock, calendar: WorkingCa
         raise ValueError("start must be timezone-aware")
     if hours <= 0:
         raise ValueError("a time limit must be positive")
-    key = (start, hours, clock)
-    cached = calendar.deadline_cache.get(key)
-    if cached is not None:  # a batch of reports shares one start instant and a few limits
-        return cached
+    return calendar.remember(("deadline", start, hours, clock), lambda: _deadline(start, hours, clock, calendar))
+
+
+def _deadline(start: dt.datetime, hours: float, clock: Clock, calendar: WorkingCalendar) -> dt.datetime:
     local = start.astimezone(calendar.timezone)
     if clock is Clock.NATURAL:
-        result = (local.astimezone(dt.UTC) + dt.timedelta(hours=hours)).astimezone(calendar.timezone)
-    else:
-        result = add_working_time(local, dt.timedelta(hours=hours), calendar)
-    if len(calendar.deadline_cache) >= 4096:
-        calendar.deadline_cache.clear()
-    calendar.deadline_cache[key] = result
-    return result
+        return (local.astimezone(dt.UTC) + dt.timedelta(hours=hours)).astimezone(calendar.timezone)
+    return add_working_time(local, dt.timedelta(hours=hours), calendar)
 
 
 def add_working_time(start: dt.datetime, amount: dt.timedelta, calendar: WorkingCalendar) -> dt.datetime:

@@ -27,6 +27,12 @@ def warning_at(
     """The first instant at which 80 % of the time from dispatch to deadline is used, on ``clock``."""
     if clock is Clock.NATURAL:
         return dispatched_at + (deadline_at - dispatched_at) * YELLOW_FROM
+    return calendar.remember(
+        ("warning", dispatched_at, deadline_at), lambda: _working_warning_at(dispatched_at, deadline_at, calendar)
+    )
+
+
+def _working_warning_at(dispatched_at: dt.datetime, deadline_at: dt.datetime, calendar: WorkingCalendar) -> dt.datetime:
     limit = working_time_between(dispatched_at, deadline_at, calendar)
     if limit <= dt.timedelta():
         return dispatched_at

@@ -145,7 +145,8 @@ def prepare(
         urgent=report.urgent,
         description=report.description,
         address=report.address,
-        media_url=getattr(report, "media_url", None),
+        # (isinstance, not getattr: a missing attribute on a pydantic model takes a slow path)
+        media_url=report.media_url if isinstance(report, ForeignReport) else None,
         observed_at=report.observed_at,
         timezone=snapshot.calendar.timezone.key,
         status=status.value,

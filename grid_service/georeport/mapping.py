@@ -310,7 +310,7 @@ def foreign_report(client_id: str, form: RequestForm, attributes: Attributes) ->
         urgent=attributes.urgent,
         description=form.description,
         address=_address(form),
-        media=[own_photo.group(1)] if own_photo else [],
+        media=(own_photo.group(1),) if own_photo else (),
         media_url=None if own_photo else form.media_url,
         observed_at=dt.datetime.fromisoformat(attributes.observed_at) if attributes.observed_at else None,
     )

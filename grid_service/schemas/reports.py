@@ -30,7 +30,8 @@ class _ReportFields(_In):
     urgent: StrictBool = False
     description: Annotated[str, Field(max_length=4000), NO_NUL] | None = None
     address: Annotated[str, Field(max_length=500), NO_NUL] | None = None
-    media: Annotated[list[Sha256], Field(max_length=20)] = []
+    # A tuple: its default is shared, where a list default is deep-copied for every report parsed.
+    media: Annotated[tuple[Sha256, ...], Field(max_length=20)] = ()
     observed_at: Timestamp | None = None
 
 
