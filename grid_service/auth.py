@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from grid_service.db import tokens as db_tokens
-from grid_service.schemas import Role
+from grid_service.schemas import Role, Source
 
 TOKEN_PREFIX = "gs_"
 
@@ -21,6 +21,7 @@ class Principal:
     name: str
     role: Role
     department: str | None
+    source: Source | None = None  # a channel token's: every report it sends carries it
 
     @property
     def actor(self) -> str:
@@ -59,7 +60,11 @@ class TokenCache:
             return cached[1]
         async with conn_source.acquire(timeout=timeout) as conn:
             row = await db_tokens.find_token(conn, token_hash=digest)
-        principal = Principal(row.id, row.name, Role(row.role), row.department) if row else None
+        principal = (
+            Principal(row.id, row.name, Role(row.role), row.department, Source(row.source) if row.source else None)
+            if row
+            else None
+        )
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
         self._entries[digest] = (now + self.ttl_s, principal)

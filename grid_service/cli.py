@@ -28,7 +28,7 @@ from grid_service.db.migrate import migrate
 from grid_service.db.pool import connect
 from grid_service.demo import Demo, DemoError, DemoTokens
 from grid_service.logs import configure_logging
-from grid_service.schemas import Role
+from grid_service.schemas import Role, Source
 from grid_service.settings import Settings
 from grid_service.supervisor import Supervisor, stop_with_parent
 
@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     create = token.add_parser("create", help="create a token; it is printed once, alone on the last line")
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--department")
+    create.add_argument(
+        "--source", choices=[s.value for s in Source], help="a channel token's source (required for it)"
+    )
     create.add_argument("--name", required=True)
     revoke = token.add_parser("revoke", help="revoke a token by name")
     revoke.add_argument("name")
@@ -105,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         elif args.command == "grid":
             print(_grid_generate(args))
         elif args.command == "token" and args.token_command == "create":
-            print(asyncio.run(_token_create(settings, args.role, args.department, args.name)))
+            print(asyncio.run(_token_create(settings, args.role, args.department, args.name, args.source)))
         elif args.command == "token" and args.token_command == "revoke":
             print(asyncio.run(_token_revoke(settings, args.name)))
         elif args.command == "demo":
@@ -166,7 +169,9 @@ def _grid_generate(args: argparse.Namespace) -> str:
     return f"wrote {len(cells)} cells to {args.output}"
 
 
-async def _token_create(settings: Settings, role: str, department: str | None, name: str) -> str:
+async def _token_create(settings: Settings, role: str, department: str | None, name: str, source: str | None) -> str:
+    if (role == Role.CHANNEL.value) != (source is not None):
+        raise CommandError("--source is required for a channel token, and only for it")
     if (role == Role.DEPARTMENT.value) != (department is not None):
         raise CommandError("--department is required for role department, and only for it")
     token = new_token()
@@ -174,7 +179,7 @@ async def _token_create(settings: Settings, role: str, department: str | None, n
     async def insert(conn: Any) -> None:
         try:
             await db_tokens.insert_token(
-                conn, name=name, role=role, department=department, token_hash=hash_token(token)
+                conn, name=name, role=role, department=department, token_hash=hash_token(token), source=source
             )
         except db_tokens.TokenNameTaken as exc:
             raise CommandError(f"a token named {name!r} already exists") from exc

@@ -48,6 +48,7 @@ def present_case(
         "rework_count": row.rework_count,
         "report_count": row.report_count,
         "updated_at": _iso(row.updated_at, tz),
+        "source": row.source,
     }
     if reports is not None:
         case["reports"] = [
@@ -66,6 +67,7 @@ def present_case(
                 "media_url": r.media_url,
                 "observed_at": _iso(r.observed_at, tz),
                 "received_at": _iso(r.received_at, tz),
+                "source": r.source,
             }
             for r in reports
         ]
@@ -123,5 +125,6 @@ def map_feature(row: MapCase, snapshot: ConfigSnapshot, now: dt.datetime) -> dic
             "warn_at": row.warn_at.astimezone(tz) if row.warn_at else None,
             "light": light(status=status, warn_at=row.warn_at, deadline_at=deadline_at, now=now),
             "overdue": is_overdue(status=status, deadline_at=deadline_at, now=now),
+            "source": row.source,
         },
     }

@@ -145,10 +145,17 @@ async def client(db_url: str) -> AsyncIterator[TestClient]:
     await test_client.close()
 
 
-async def make_token(conn: asyncpg.Connection, role: str, department: str | None = None) -> str:
+async def make_token(
+    conn: asyncpg.Connection, role: str, department: str | None = None, source: str | None = None
+) -> str:
     token = new_token()
     await db_tokens.insert_token(
-        conn, name=f"{role}-{uuid.uuid4().hex[:8]}", role=role, department=department, token_hash=hash_token(token)
+        conn,
+        name=f"{role}-{uuid.uuid4().hex[:8]}",
+        role=role,
+        department=department,
+        token_hash=hash_token(token),
+        source=source,
     )
     return token
 
@@ -156,7 +163,11 @@ async def make_token(conn: asyncpg.Connection, role: str, department: str | None
 @pytest.fixture
 async def tokens(db: asyncpg.Connection) -> dict[str, str]:
     """One token per role, plus department tokens for two departments."""
-    made = {role: await make_token(db, role) for role in ("inspector", "dispatcher", "viewer", "admin")}
+    made = {
+        role: await make_token(db, role)
+        for role in ("inspector", "dispatcher", "viewer", "admin", "receiver", "shift_lead")
+    }
+    made["channel"] = await make_token(db, "channel", source="public")
     made["department"] = await make_token(db, "department", "urban_management")
     made["department:street_office"] = await make_token(db, "department", "street_office")
     made["inspector2"] = await make_token(db, "inspector")

@@ -14,7 +14,7 @@ from grid_service.db.rows import ServiceRequestRow, many
 SERVICE_REQUEST = """
 SELECT c.case_no, c.status, c.pending_reason, c.category, k.name AS category_name, c.lon, c.lat, c.grid_code,
        d.name AS department_name, c.created_at, c.updated_at, c.deadline_at,
-       r.description, r.address, r.media_url, c.public_reply
+       r.description, r.address, r.media_url, c.public_reply, c.source
   FROM cases c
   JOIN categories k ON k.code = c.category
   LEFT JOIN departments d ON d.code = c.department

@@ -54,6 +54,7 @@ class IntakeItem(NamedTuple):
     warn_at: dt.datetime | None
     duplicate_radius_m: float
     duplicate_window_hours: float
+    source: str  # Source: where the report came from (the case keeps its first report's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,8 @@ OUTCOME_CODES = {"created": 201, "replay": 200, "conflict": 409}
 SELECT_CASE_REPORTS = """
 SELECT r.id, r.client_id, t.name AS inspector, r.duplicate, r.category, r.lon, r.lat, r.crs, r.accuracy_m,
        r.urgent, r.description, r.address, r.media_url, r.observed_at, r.received_at,
-       coalesce(array_agg(m.sha256 ORDER BY m.position) FILTER (WHERE m.sha256 IS NOT NULL), '{}') AS media
+       coalesce(array_agg(m.sha256 ORDER BY m.position) FILTER (WHERE m.sha256 IS NOT NULL), '{}') AS media,
+       r.source
   FROM reports r
   JOIN api_tokens t ON t.id = r.token_id
   LEFT JOIN report_media m ON m.report_id = r.id

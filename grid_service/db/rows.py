@@ -54,6 +54,7 @@ class CaseView(NamedTuple):
     rework_count: int
     report_count: int
     updated_at: dt.datetime
+    source: str
 
 
 class QueuedCase(NamedTuple):
@@ -117,6 +118,7 @@ class ReportView(NamedTuple):
     observed_at: dt.datetime | None
     received_at: dt.datetime
     media: list[str]
+    source: str
 
 
 class MapCase(NamedTuple):
@@ -135,6 +137,7 @@ class MapCase(NamedTuple):
     created_at: dt.datetime
     deadline_at: dt.datetime | None
     warn_at: dt.datetime | None
+    source: str
 
 
 class FeedEvent(NamedTuple):
@@ -169,6 +172,7 @@ class ServiceRequestRow(NamedTuple):
     address: str | None
     media_url: str | None
     public_reply: str | None
+    source: str
 
 
 class FiguresRow(NamedTuple):

@@ -9,11 +9,11 @@ import asyncpg
 from grid_service.db.pool import Conn
 
 INSERT_TOKEN = """
-INSERT INTO api_tokens (name, role, department, token_hash) VALUES ($1, $2, $3, $4) RETURNING id
+INSERT INTO api_tokens (name, role, department, token_hash, source) VALUES ($1, $2, $3, $4, $5) RETURNING id
 """
 REVOKE_TOKEN = "UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL RETURNING id"
 SELECT_BY_HASH = """
-SELECT id, name, role, department FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL
+SELECT id, name, role, department, source FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL
 """
 DEPARTMENT_EXISTS = "SELECT EXISTS (SELECT 1 FROM departments WHERE code = $1 AND active)"
 
@@ -24,6 +24,7 @@ class TokenRow:
     name: str
     role: str
     department: str | None
+    source: str | None  # a channel token's source
 
 
 class TokenNameTaken(Exception):
@@ -34,11 +35,13 @@ class UnknownDepartment(Exception):
     pass
 
 
-async def insert_token(conn: Conn, *, name: str, role: str, department: str | None, token_hash: bytes) -> int:
+async def insert_token(
+    conn: Conn, *, name: str, role: str, department: str | None, token_hash: bytes, source: str | None = None
+) -> int:
     if department is not None and not await conn.fetchval(DEPARTMENT_EXISTS, department):
         raise UnknownDepartment(department)
     try:
-        token_id: int = await conn.fetchval(INSERT_TOKEN, name, role, department, token_hash)
+        token_id: int = await conn.fetchval(INSERT_TOKEN, name, role, department, token_hash, source)
     except asyncpg.UniqueViolationError as exc:
         raise TokenNameTaken(name) from exc
     return token_id
@@ -50,4 +53,4 @@ async def revoke_token(conn: Conn, *, name: str) -> bool:
 
 async def find_token(conn: Conn, *, token_hash: bytes) -> TokenRow | None:
     row = await conn.fetchrow(SELECT_BY_HASH, token_hash)
-    return TokenRow(row["id"], row["name"], row["role"], row["department"]) if row else None
+    return TokenRow(row["id"], row["name"], row["role"], row["department"], row["source"]) if row else None

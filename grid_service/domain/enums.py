@@ -33,6 +33,23 @@ class Role(StrEnum):
     DISPATCHER = "dispatcher"
     VIEWER = "viewer"
     ADMIN = "admin"
+    RECEIVER = "receiver"  # 受理员: files or voids what comes in, registers phoned-in reports
+    SHIFT_LEAD = "shift_lead"  # 值班长: what a receiver and a dispatcher may
+    CHANNEL = "channel"  # a machine client bound to one source (a citizen app, the 12345 bridge, cameras)
+
+
+class Source(StrEnum):
+    """Where a report came from (SPEC §10); a case keeps the source of the report that opened it."""
+
+    INSPECTOR = "inspector"  # 监督员上报
+    PUBLIC = "public"  # 公众举报
+    HOTLINE = "hotline"  # 12345
+    LEADER = "leader"  # 领导交办
+    SENSOR = "sensor"  # 视频/物联网
+
+
+# What a receiver may register by hand: reports that reached the center by telephone or from above.
+REGISTERED_BY_RECEIVERS = frozenset({Source.HOTLINE, Source.LEADER})
 
 
 class Light(StrEnum):

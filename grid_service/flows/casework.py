@@ -34,8 +34,8 @@ ACTORS: dict[Action, frozenset[Role]] = {
     Action.ACCEPT: frozenset({Role.DEPARTMENT}),
     Action.RESOLVE: frozenset({Role.DEPARTMENT}),
     Action.REJECT: frozenset({Role.DEPARTMENT}),
-    Action.DISPATCH: frozenset({Role.DISPATCHER}),
-    Action.CANCEL: frozenset({Role.DISPATCHER}),
+    Action.DISPATCH: frozenset({Role.DISPATCHER, Role.SHIFT_LEAD}),
+    Action.CANCEL: frozenset({Role.DISPATCHER, Role.SHIFT_LEAD}),
     Action.VERIFY: frozenset({Role.INSPECTOR}),
 }
 

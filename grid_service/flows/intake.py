@@ -29,12 +29,22 @@ from grid_service.db import media as db_media
 from grid_service.db.failures import as_api_error
 from grid_service.db.reports import IntakeItem, Outcome, PreparedReport
 from grid_service.domain.deadlines import deadline
+from grid_service.domain.enums import REGISTERED_BY_RECEIVERS
 from grid_service.domain.ids import uuid7
 from grid_service.domain.lights import warning_at
 from grid_service.domain.routing import choose_rule
 from grid_service.errors import ApiError, Conflict, ValidationFailed, field_error, unknown_media
 from grid_service.flows.group_commit import GroupCommitter
-from grid_service.schemas import CaseStatus, Crs, ForeignReport, PendingReason, ReportAccepted, ReportCreate
+from grid_service.schemas import (
+    CaseStatus,
+    Crs,
+    ForeignReport,
+    PendingReason,
+    ReportAccepted,
+    ReportCreate,
+    Role,
+    Source,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +97,38 @@ def _category_key(category: str) -> int:
 
 
 def body_hash(report: ReportCreate | ForeignReport) -> bytes:
-    """Identity of a submission's content, independent of key order, spacing and defaults spelled out."""
-    return hashlib.sha256(report.model_dump_json().encode()).digest()
+    """Identity of a submission's content, independent of key order, spacing and defaults spelled out.
+    A source left out is left out of the hash too: reports stored before sources existed hash as
+    they did, so their retries are still recognised."""
+    exclude = {"source"} if report.source is None else None
+    return hashlib.sha256(report.model_dump_json(exclude=exclude).encode()).digest()
+
+
+def source_of(caller: Principal, requested: Source | None) -> Source:
+    """The report's source: a channel's own, a receiver's choice of hotline or leader, an inspector's
+    own reports (SPEC §10). Any other source asked for is refused, never silently replaced."""
+    if caller.role is Role.CHANNEL and caller.source is not None:
+        allowed, given = frozenset({caller.source}), caller.source
+    elif caller.role in (Role.RECEIVER, Role.SHIFT_LEAD):
+        allowed, given = REGISTERED_BY_RECEIVERS, None
+    elif caller.role is Role.ADMIN:
+        allowed, given = frozenset(Source), Source.INSPECTOR
+    else:
+        allowed, given = frozenset({Source.INSPECTOR}), Source.INSPECTOR
+    source = requested or given
+    if source is None or source not in allowed:
+        names = ", ".join(sorted(allowed))
+        raise ValidationFailed(
+            f"a {caller.role.value} token may send reports of source {names}",
+            details=[field_error(["source"], f"must be one of: {names}", "source_not_allowed")],
+        )
+    return source
 
 
 def prepare(
     principal: Principal, report: ReportCreate | ForeignReport, snapshot: ConfigSnapshot, now: dt.datetime
 ) -> PreparedReport:
+    source = source_of(principal, report.source)
     category = snapshot.categories.get(report.category)
     if category is None:
         raise ValidationFailed(
@@ -162,6 +197,7 @@ def prepare(
         warn_at=warn_at,
         duplicate_radius_m=category.duplicate_radius_m,
         duplicate_window_hours=category.duplicate_window_hours,
+        source=source.value,
     )
     return PreparedReport(item=item, media=tuple(report.media), lock_keys=tuple(keys))
 

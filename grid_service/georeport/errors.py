@@ -17,7 +17,7 @@ from grid_service.georeport.formats import Format, respond
 KEPT = {403, 404, 500, 503}
 ERROR_TEXT = {
     400: "The request cannot be fulfilled as sent; each error names the field.",
-    403: "api_key missing, unknown, or not an inspector token.",
+    403: "api_key missing, unknown, or neither an inspector nor a channel token.",
     404: "No such service, service request or token.",
     503: "Database unavailable; retry after the Retry-After header.",
 }

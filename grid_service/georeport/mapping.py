@@ -155,6 +155,7 @@ def service_request(row: ServiceRequestRow, tz: dt.tzinfo, notice: str | None) -
         "lat": row.lat,
         "long": row.lon,
         "media_url": row.media_url,
+        "source": row.source,
     }
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from grid_service.domain.enums import Source
 from grid_service.georeport.formats import Format
 from grid_service.georeport.mapping import W3CDatetime
 
@@ -142,6 +143,9 @@ class ServiceRequest(BaseModel):
     lat: float | None
     long: float | None
     media_url: str | None
+    # An extension (GeoReport v2 lets a server add elements): where the problem was first reported
+    # from — inspector, public, hotline, leader or sensor (SPEC §10).
+    source: Source = Field(description="Where the case was first reported from (an extension of GeoReport v2).")
 
 
 class ServiceRequests(RootModel[list[ServiceRequest]]):

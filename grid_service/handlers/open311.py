@@ -1,7 +1,7 @@
 """/open311/v2/: GeoReport v2 over the native model (see georeport/mapping.py for the mapping).
 
-Reads need no key, as the specification says; POST requests takes an inspector token as api_key
-and goes through native intake, routing and deadlines unchanged. Errors are rendered by the
+Reads need no key, as the specification says; POST requests takes an inspector or channel token as
+api_key and goes through native intake, routing and deadlines unchanged. Errors are rendered by the
 error middleware in the specification's shape (see georeport/errors.py).
 """
 
@@ -35,7 +35,8 @@ PREFIX = "/open311/v2"
 DEFAULT_SPAN = dt.timedelta(days=90)
 MAX_REQUESTS = 1000
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-KEY_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})
+# An api_key is an inspector token, or a channel token whose source its requests then carry.
+KEY_ROLES = frozenset({Role.INSPECTOR, Role.CHANNEL, Role.ADMIN})
 
 
 def _format(request: web.Request) -> Format:
@@ -164,10 +165,10 @@ async def create_request(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     api_key = form.get("api_key")
     if not isinstance(api_key, str) or not api_key.strip():
-        raise Forbidden("api_key is required: an inspector token")
+        raise Forbidden("api_key is required: an inspector or channel token")
     caller = await request.app[keys.TOKENS].lookup(request.app[keys.POOL], api_key.strip(), settings.db_timeout_s)
     if caller is None or caller.role not in KEY_ROLES:
-        raise Forbidden("invalid api_key: send an inspector token")
+        raise Forbidden("invalid api_key: send an inspector or channel token")
     fields, attributes = mapping.read_form(form)
     snapshot = request.app[keys.CONFIG].current
     category = snapshot.categories.get(fields.service_code)

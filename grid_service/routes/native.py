@@ -18,7 +18,7 @@ from grid_service.handlers import (
     stats,
 )
 from grid_service.handlers.common import error_response
-from grid_service.routes.route import READERS, Api, Route
+from grid_service.routes.route import READERS, REPORTERS, Api, Route
 from grid_service.schemas import (
     AcceptBody,
     BatchResponse,
@@ -65,7 +65,7 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         "/api/v1/reports",
         reports.create_report,
         "reports.create",
-        frozenset({Role.INSPECTOR, Role.ADMIN}),
+        REPORTERS,
         "Submit one report. 201 when stored; 200 with the identical answer when the same inspector resends "
         "the same client_id with the same body; 409 when the body differs.",
         ReportAccepted,
@@ -78,7 +78,7 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         "/api/v1/reports/batch",
         reports.create_report_batch,
         "reports.batch",
-        frozenset({Role.INSPECTOR, Role.ADMIN}),
+        REPORTERS,
         "Submit up to 500 reports (a client coming back online); one result per item, in order.",
         BatchResponse,
         body=ReportBatch,
@@ -160,7 +160,7 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         "/api/v1/media",
         media.upload,
         "media.upload",
-        frozenset({Role.INSPECTOR, Role.DEPARTMENT, Role.ADMIN}),
+        REPORTERS | {Role.DEPARTMENT},
         "Upload a photo (raw bytes as image/jpeg, image/png or image/webp, at most 10 MB, at most "
         "GRID_SERVICE_PHOTO_MAX_PIXELS pixels, decodable to its end). 201 when new, 200 when the same bytes "
         "were already stored; the id is the SHA-256 of the bytes.",
@@ -259,7 +259,7 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         "/api/v1/stats",
         stats.stats,
         "stats",
-        frozenset({Role.DISPATCHER, Role.VIEWER, Role.ADMIN}),
+        frozenset({Role.DISPATCHER, Role.SHIFT_LEAD, Role.VIEWER, Role.ADMIN}),
         "Performance for a period, per department, category, street or grid cell, computed from the event log "
         "(so a past period always gives the same figures): reported, dispatched, closed, closed on time, due, "
         "overdue open, rejected, reworked, closure rate (closed / due), on-time rate (closed on time / due), "

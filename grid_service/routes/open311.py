@@ -90,7 +90,8 @@ OPEN311_ROUTES: tuple[Route, ...] = (
         "requests",
         open311_handlers.create_request,
         "create_request",
-        "Create a service request with an inspector token as api_key: it becomes a report and goes through "
+        "Create a service request with an inspector token (or a channel token, whose source it then carries) "
+        "as api_key: it becomes a report and goes through "
         "the same intake, routing and deadline as a native one. An identical POST within 24 hours (a retry) "
         "answers the same service_request_id and stores nothing.",
         open311.CreatedRequests,

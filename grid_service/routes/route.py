@@ -16,7 +16,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # How an API answers an error: the request, the error, and the HTTP status it would have natively.
 ErrorRenderer = Callable[[web.Request, ApiError, int], web.Response]
 
-READERS = frozenset({Role.INSPECTOR, Role.DEPARTMENT, Role.DISPATCHER, Role.VIEWER, Role.ADMIN})
+# Who reads cases: every person's role; a channel (a machine client) only sends.
+READERS = frozenset(
+    {Role.INSPECTOR, Role.DEPARTMENT, Role.DISPATCHER, Role.VIEWER, Role.ADMIN, Role.RECEIVER, Role.SHIFT_LEAD}
+)
+# Who sends reports (and their photos): the source each may give is flows/intake.source_of's rule.
+REPORTERS = frozenset({Role.INSPECTOR, Role.CHANNEL, Role.RECEIVER, Role.SHIFT_LEAD, Role.ADMIN})
 
 
 @dataclass(frozen=True)

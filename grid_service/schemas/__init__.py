@@ -2,7 +2,7 @@
 
 Split by what they describe; everything is importable from here."""
 
-from grid_service.domain.enums import CaseStatus, Crs, EventType, Light, PendingReason, Role
+from grid_service.domain.enums import CaseStatus, Crs, EventType, Light, PendingReason, Role, Source
 from grid_service.schemas.cases import (
     AcceptBody,
     CancelBody,
@@ -144,6 +144,7 @@ __all__ = [
     "ResolveBody",
     "Role",
     "Sha256",
+    "Source",
     "StatsAnswer",
     "StatsGroup",
     "StatsQuery",

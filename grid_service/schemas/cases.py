@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictBool
 
-from grid_service.domain.enums import CaseStatus, Crs, Light, PendingReason
+from grid_service.domain.enums import CaseStatus, Crs, Light, PendingReason, Source
 from grid_service.schemas.types import BBox, Code, CodeName, GeoPoint, MediaList, Note, PublicReply, _In
 
 
@@ -27,6 +27,7 @@ class ReportRead(BaseModel):
     media_url: str | None
     observed_at: dt.datetime | None
     received_at: dt.datetime
+    source: Source
 
 
 class EventRead(BaseModel):
@@ -57,6 +58,7 @@ class CaseSummary(BaseModel):
     rework_count: int
     report_count: int
     updated_at: dt.datetime
+    source: Source = Field(description="where the case was first reported from (its first report's source)")
 
 
 class CaseRead(CaseSummary):

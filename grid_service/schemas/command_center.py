@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from grid_service.domain.enums import CaseStatus, Crs, Light, PendingReason
+from grid_service.domain.enums import CaseStatus, Crs, Light, PendingReason, Source
 from grid_service.schemas.types import BBox, Code, CodeName, GeoPoint, Lat, Lon, PeriodEnd, _In
 
 
@@ -93,6 +93,7 @@ class MapCaseProperties(BaseModel):
     warn_at: dt.datetime | None = Field(description="when the case turns yellow (80 % of its limit used)")
     light: Light | None
     overdue: bool
+    source: Source
     event: FeedEventRead | None = Field(default=None, description="in the live feed: the event this is")
 
 

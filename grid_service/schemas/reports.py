@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictBool
 
-from grid_service.domain.enums import CaseStatus, Crs, PendingReason
+from grid_service.domain.enums import CaseStatus, Crs, PendingReason, Source
 from grid_service.schemas.types import (
     NO_NUL,
     ClientId,
@@ -33,6 +33,9 @@ class _ReportFields(_In):
     # A tuple: its default is shared, where a list default is deep-copied for every report parsed.
     media: Annotated[tuple[Sha256, ...], Field(max_length=20)] = ()
     observed_at: Timestamp | None = None
+    # Where it came from. Left out: the token's own (an inspector's or a channel's); a receiver
+    # registering a phoned-in report gives hotline or leader.
+    source: Source | None = None
 
 
 class ReportCreate(_ReportFields):

@@ -43,6 +43,10 @@
     outside_grid: "网格外 outside grid", no_rule: "无派遣规则 no rule", rejected: "被退回 rejected",
     no_location: "无坐标 address only",
   };
+  const SOURCES = {
+    inspector: "监督员上报 inspector", public: "公众举报 public", hotline: "12345 热线 hotline",
+    leader: "领导交办 leader", sensor: "视频/物联网 sensor",
+  };
   const map = L.map("map", { preferCanvas: true, zoomSnap: 0.25, attributionControl: false });
   map.setView([0, 0], 2); // until the grid's extent is known
 
@@ -255,6 +259,7 @@
       const facts = element("dl");
       const rows = [
         ["状态 status", STATUS_NAMES[c.status] || c.status],
+        ["来源 source", SOURCES[c.source] || c.source],
         ["部门 department", c.department ? c.department.name : "—"],
         ["网格 cell", c.grid ? `${c.grid.name} (${c.grid.code})` : REASONS[c.location ? "outside_grid" : "no_location"]],
         ["时限 deadline", formatTime(c.deadline_at)],

@@ -19,7 +19,14 @@ ROLE_TOKENS = {
     Role.DISPATCHER: "dispatcher",
     Role.VIEWER: "viewer",
     Role.ADMIN: "admin",
+    Role.RECEIVER: "receiver",
+    Role.SHIFT_LEAD: "shift_lead",
+    Role.CHANNEL: "channel",
 }
+
+
+def test_the_role_matrix_covers_every_role():
+    assert set(ROLE_TOKENS) == set(Role)
 
 
 async def call(client, route, headers):

@@ -179,6 +179,7 @@ async def test_a_request_takes_the_native_path(client, tokens, db):
         "lat": IN_CELL_1[1],
         "long": IN_CELL_1[0],
         "media_url": None,
+        "source": "inspector",
     }
     assert request["expected_datetime"].endswith("+08:00")
 

@@ -43,11 +43,20 @@ async def test_token_create_prints_the_token_alone_on_the_last_line_and_stores_o
         (["--role", "department", "--name", "x"], "--department is required"),
         (["--role", "viewer", "--department", "housing", "--name", "x"], "--department is required"),
         (["--role", "department", "--department", "parks", "--name", "x"], "unknown department 'parks'"),
+        (["--role", "channel", "--name", "x"], "--source is required for a channel token"),
+        (["--role", "inspector", "--source", "public", "--name", "x"], "--source is required for a channel token"),
     ],
 )
 async def test_token_create_refuses_bad_combinations(db_url, args, message):
     result = run(db_url, "token", "create", *args)
     assert result.returncode == 1 and message in result.stderr
+
+
+async def test_a_channel_token_is_bound_to_its_source(db_url, db):
+    result = run(db_url, "token", "create", "--role", "channel", "--source", "public", "--name", "citizen-app")
+    assert result.returncode == 0, result.stderr
+    row = await db.fetchrow("SELECT role, source FROM api_tokens WHERE name = 'citizen-app'")
+    assert (row["role"], row["source"]) == ("channel", "public")
 
 
 async def test_token_names_are_unique_and_revocation_is_reported(db_url, db):

@@ -60,7 +60,8 @@ CREATE TYPE intake_item AS (
     deadline_at timestamptz,
     warn_at timestamptz,
     duplicate_radius_m double precision,
-    duplicate_window_hours double precision
+    duplicate_window_hours double precision,
+    source text
 );
 CREATE FUNCTION intake_batch(
     p_items intake_item[],
@@ -117,10 +118,10 @@ BEGIN
         new_cases AS (
             INSERT INTO cases (id, case_no, status, pending_reason, category, urgent, lon, lat, grid_version,
                                grid_code, department, routing_rule_id, routing_rule, created_at, last_reported_at,
-                               dispatched_at, deadline_at, warn_at, updated_at)
+                               dispatched_at, deadline_at, warn_at, updated_at, source)
             SELECT f.case_id, f.new_case_no, f.status, f.pending_reason, f.category, f.urgent, f.lon, f.lat,
                    f.grid_version, f.grid_code, f.department, f.routing_rule_id, f.routing_rule, f.at, f.at,
-                   CASE WHEN f.status = 'dispatched' THEN f.at END, f.deadline_at, f.warn_at, f.at
+                   CASE WHEN f.status = 'dispatched' THEN f.at END, f.deadline_at, f.warn_at, f.at, f.source
               FROM planned f WHERE f.new_case_no IS NOT NULL ORDER BY f.ord
             RETURNING id
         ),
@@ -186,10 +187,10 @@ BEGIN
         stored AS (
             INSERT INTO reports (id, token_id, client_id, body_hash, case_id, duplicate, category, lon, lat, crs,
                                  input_lon, input_lat, accuracy_m, urgent, description, address, media_url,
-                                 observed_at, received_at, response)
+                                 observed_at, received_at, response, source)
             SELECT a.report_id, a.token_id, a.client_id, a.body_hash, a.ack_case_id, a.duplicate,
                    a.category, a.lon, a.lat, a.crs, a.input_lon, a.input_lat, a.accuracy_m, a.urgent, a.description,
-                   a.address, a.media_url, a.observed_at, a.at, a.response
+                   a.address, a.media_url, a.observed_at, a.at, a.response, a.source
               FROM acks a
             RETURNING id
         ),
