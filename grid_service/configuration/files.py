@@ -12,15 +12,16 @@ import datetime as dt
 import hashlib
 import itertools
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from geo.grid import Cell
 from geo.io import GridFileError, cells_from_geojson, read_geojson
+from grid_service.configuration.filing import FilingConfig
 from grid_service.domain.calendar import OFFICIAL_SOURCES, WorkingCalendar, WorkingPeriod
 from grid_service.domain.deadlines import Clock
 from grid_service.domain.routing import WILDCARD
@@ -34,7 +35,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ConditionConfig(_Strict):
+    """One line of the city's filing standard (立结案标准) for a category."""
+
+    code: Code
+    filing: str = Field(min_length=1, max_length=500, description="立案条件: what makes a case of it")
+    closing: str = Field(min_length=1, max_length=500, description="结案条件: what closes it")
+    limit_hours: float | None = Field(default=None, gt=0, le=24 * 366)
+    urgent_limit_hours: float | None = Field(default=None, gt=0, le=24 * 366)
+
+
 class CategoryConfig(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     code: Code
     name: str = Field(min_length=1)
     class_code: str | None = None
@@ -43,8 +56,30 @@ class CategoryConfig(_Strict):
     clock: Clock
     duplicate_radius_m: float = Field(default=0, ge=0, le=10_000)
     duplicate_window_hours: float = Field(default=0, ge=0, le=24 * 366)
+    # [[category.condition]] in categories.toml; filing names one when there are any.
+    conditions: tuple[ConditionConfig, ...] = Field(default=(), alias="condition")
+    default_condition: Code | None = None  # what auto filing takes
 
-    def limit_for(self, urgent: bool) -> float:
+    @model_validator(mode="after")
+    def _known_default(self) -> CategoryConfig:
+        codes = [c.code for c in self.conditions]
+        if len(set(codes)) != len(codes):
+            raise ValueError("condition codes must be unique")
+        if self.default_condition is not None and self.default_condition not in codes:
+            raise ValueError(f"default_condition {self.default_condition!r} is not one of its conditions")
+        if self.conditions and self.default_condition is None:
+            raise ValueError("a category with conditions needs a default_condition (auto filing takes it)")
+        return self
+
+    def condition(self, code: str | None) -> ConditionConfig | None:
+        return next((c for c in self.conditions if c.code == code), None)
+
+    def limit_for(self, urgent: bool, condition: ConditionConfig | None = None) -> float:
+        """Hours allowed: the condition's when it sets them (limits are per condition in real tables)."""
+        if condition is not None and condition.limit_hours is not None:
+            if urgent and condition.urgent_limit_hours:
+                return condition.urgent_limit_hours
+            return condition.limit_hours
         return self.urgent_limit_hours if urgent and self.urgent_limit_hours else self.limit_hours
 
 
@@ -128,6 +163,7 @@ class ConfigBundle:
     cells: tuple[Cell, ...]
     grid_digest: str  # sha256 of the grid files, so an unchanged grid does not make a new version
     escalation: tuple[EscalationConfig, ...] = ()  # rung 1, 2, ... in order
+    filing: FilingConfig = field(default_factory=FilingConfig)
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
@@ -210,6 +246,8 @@ def read_config_dir(directory: Path, *, grid_crs: str | None = None) -> ConfigBu
             if higher.after_hours <= lower.after_hours:
                 problems.append(f"escalation.toml: level {index}: after_hours must grow from one level to the next")
 
+    filing = _read_filing(directory / "filing.toml", category_codes, problems)
+
     calendar: CalendarConfig | None = None
     try:
         calendar = CalendarConfig.model_validate(_read_toml(directory / "calendar.toml", problems))
@@ -233,7 +271,24 @@ def read_config_dir(directory: Path, *, grid_crs: str | None = None) -> ConfigBu
         cells=tuple(cells),
         grid_digest=digest,
         escalation=tuple(escalation),
+        filing=filing,
     )
+
+
+def _read_filing(path: Path, category_codes: set[str], problems: list[str]) -> FilingConfig:
+    if not path.exists():  # optional: the defaults of configuration/filing.py
+        return FilingConfig()
+    try:
+        filing = FilingConfig.model_validate(_read_toml(path, problems))
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(file)"
+            problems.append(f"filing.toml: {where}: {err['msg']}")
+        return FilingConfig()
+    for index, override in enumerate(filing.override, start=1):
+        if override.category not in category_codes:
+            problems.append(f"filing.toml: override {index}: unknown category {override.category!r}")
+    return filing
 
 
 def _read_grids(directory: Path, crs: str | None, problems: list[str]) -> tuple[list[Cell], str]:

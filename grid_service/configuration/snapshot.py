@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from geo.grid import Grid
 from grid_service.configuration.files import CategoryConfig, DepartmentConfig
+from grid_service.configuration.filing import FilingConfig
 from grid_service.db.deadline_watch import Rung
 from grid_service.domain.calendar import WorkingCalendar
 from grid_service.domain.routing import Rule
@@ -21,3 +22,4 @@ class ConfigSnapshot:
     grid: Grid
     grid_version: int | None
     escalation: tuple[Rung, ...] = ()  # the escalation ladder, rung 1 first
+    filing: FilingConfig = field(default_factory=FilingConfig)

@@ -42,7 +42,7 @@ async def case_events(conn: Conn, case_id: uuid.UUID) -> list[EventEntry]:
 
 LOCK_CASE = """
 SELECT c.id, c.status, c.pending_reason, c.department, c.category, c.urgent, c.dispatched_at, c.deadline_at,
-       c.warn_at, c.rework_count, c.routing_rule_id, c.routing_rule,
+       c.warn_at, c.rework_count, c.routing_rule_id, c.routing_rule, c.grid_code, c.lon IS NOT NULL AS placed,
        k.limit_hours::float8 AS limit_hours, k.urgent_limit_hours::float8 AS urgent_limit_hours, k.clock
   FROM cases c JOIN categories k ON k.code = c.category
  WHERE c.id = $1
@@ -53,6 +53,8 @@ UPDATE_CASE = """
 UPDATE cases SET status = $2, pending_reason = $3, department = $4, dispatched_at = $5, deadline_at = $6,
                  warn_at = $7, rework_count = $8, routing_rule_id = $9, routing_rule = $10, updated_at = $11,
                  public_reply = coalesce($13, public_reply),
+                 category = coalesce($14, category), urgent = coalesce($15, urgent),
+                 condition = coalesce($16, condition),
                  -- a new deadline is watched afresh (the right-hand sides read the old row)
                  warned_at = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN NULL ELSE warned_at END,
                  overdue_at = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN NULL ELSE overdue_at END,
@@ -83,6 +85,10 @@ class CaseChange:
     routing_rule: dict[str, Any] | None
     at: dt.datetime
     public_reply: str | None = None  # None keeps the published words as they are
+    # Set by filing only (None keeps them): a corrected category, urgency, the filing condition.
+    category: str | None = None
+    urgent: bool | None = None
+    condition: str | None = None
 
 
 async def lock_case_or_raise(conn: Conn, case_id: uuid.UUID) -> LockedCase:
@@ -111,6 +117,9 @@ async def apply_change(conn: Conn, case_id: uuid.UUID, change: CaseChange, *, ex
         change.at,
         expected_status,
         change.public_reply,
+        change.category,
+        change.urgent,
+        change.condition,
     )
     return row is not None
 

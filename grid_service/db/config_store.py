@@ -10,6 +10,7 @@ import shapely
 
 from geo.grid import Cell, Grid
 from grid_service.configuration.files import CalendarConfig, CategoryConfig, ConfigBundle, DepartmentConfig, Weekday
+from grid_service.configuration.filing import FilingConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db.deadline_watch import Rung
 from grid_service.db.pool import Conn
@@ -22,13 +23,14 @@ ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, active = true
 DEACTIVATE_DEPARTMENTS = "UPDATE departments SET active = false WHERE NOT (code = ANY($1::text[]))"
 UPSERT_CATEGORY = """
 INSERT INTO categories (code, name, class_code, limit_hours, urgent_limit_hours, clock,
-                        duplicate_radius_m, duplicate_window_hours, active)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true)
+                        duplicate_radius_m, duplicate_window_hours, conditions, default_condition, active)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)
 ON CONFLICT (code) DO UPDATE SET
     name = EXCLUDED.name, class_code = EXCLUDED.class_code, limit_hours = EXCLUDED.limit_hours,
     urgent_limit_hours = EXCLUDED.urgent_limit_hours, clock = EXCLUDED.clock,
     duplicate_radius_m = EXCLUDED.duplicate_radius_m,
-    duplicate_window_hours = EXCLUDED.duplicate_window_hours, active = true
+    duplicate_window_hours = EXCLUDED.duplicate_window_hours, conditions = EXCLUDED.conditions,
+    default_condition = EXCLUDED.default_condition, active = true
 """
 DEACTIVATE_CATEGORIES = "UPDATE categories SET active = false WHERE NOT (code = ANY($1::text[]))"
 DELETE_RULES = "DELETE FROM routing_rules"
@@ -45,9 +47,9 @@ INSERT_DAY = "INSERT INTO calendar_days (day, kind) VALUES ($1, $2)"
 LATEST_GRID = "SELECT version, digest FROM grid_versions ORDER BY version DESC LIMIT 1"
 INSERT_GRID_VERSION = "INSERT INTO grid_versions (source, digest) VALUES ($1, $2) RETURNING version"
 BUMP_GENERATION = """
-INSERT INTO config_state (generation, source) VALUES (1, $1)
+INSERT INTO config_state (generation, source, filing) VALUES (1, $1, $2)
 ON CONFLICT (singleton) DO UPDATE SET generation = config_state.generation + 1, loaded_at = now(),
-                                      source = EXCLUDED.source
+                                      source = EXCLUDED.source, filing = EXCLUDED.filing
 RETURNING generation
 """
 
@@ -73,6 +75,8 @@ async def store_bundle(conn: Conn, bundle: ConfigBundle) -> int:
                 c.clock.value,
                 c.duplicate_radius_m,
                 c.duplicate_window_hours,
+                [condition.model_dump(mode="json") for condition in c.conditions],
+                c.default_condition,
             )
         await conn.execute(DEACTIVATE_CATEGORIES, [c.code for c in bundle.categories])
         await conn.execute(DELETE_RULES)
@@ -88,7 +92,9 @@ async def store_bundle(conn: Conn, bundle: ConfigBundle) -> int:
         latest = await conn.fetchrow(LATEST_GRID)
         if latest is None or latest["digest"] != bundle.grid_digest:
             await store_grid(conn, bundle.cells, source=bundle.source, digest=bundle.grid_digest)
-        generation: int = await conn.fetchval(BUMP_GENERATION, bundle.source)
+        generation: int = await conn.fetchval(
+            BUMP_GENERATION, bundle.source, bundle.filing.model_dump(mode="json", exclude_defaults=True)
+        )
     return generation
 
 
@@ -115,10 +121,11 @@ async def store_grid(conn: Conn, cells: tuple[Cell, ...], *, source: str, digest
 
 
 SELECT_GENERATION = "SELECT generation FROM config_state"
+SELECT_STATE = "SELECT generation, filing FROM config_state"
 SELECT_DEPARTMENTS = "SELECT code, name, active FROM departments ORDER BY code"
 SELECT_CATEGORIES = """
 SELECT code, name, class_code, limit_hours::float8 AS limit_hours, urgent_limit_hours::float8 AS urgent_limit_hours,
-       clock, duplicate_radius_m, duplicate_window_hours
+       clock, duplicate_radius_m, duplicate_window_hours, conditions, default_condition
   FROM categories WHERE active ORDER BY code
 """
 SELECT_RULES = "SELECT id, coalesce(category, '*') AS category, area, department FROM routing_rules ORDER BY id"
@@ -138,9 +145,10 @@ async def current_generation(conn: Conn) -> int | None:
 async def read_snapshot(conn: Conn, *, snap_m: float) -> ConfigSnapshot | None:
     """The configuration currently in the database, or None when none was ever loaded."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        generation = await conn.fetchval(SELECT_GENERATION)
-        if generation is None:
+        state = await conn.fetchrow(SELECT_STATE)
+        if state is None:
             return None
+        generation = state["generation"]
         departments = await conn.fetch(SELECT_DEPARTMENTS)
         categories = await conn.fetch(SELECT_CATEGORIES)
         rules = await conn.fetch(SELECT_RULES)
@@ -170,6 +178,7 @@ async def read_snapshot(conn: Conn, *, snap_m: float) -> ConfigSnapshot | None:
         grid=grid,
         grid_version=latest["version"] if latest else None,
         escalation=tuple(Rung(r["level"], r["after_hours"], r["name"]) for r in ladder),
+        filing=FilingConfig.model_validate(state["filing"]),
     )
 
 

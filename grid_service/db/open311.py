@@ -22,13 +22,13 @@ SELECT c.case_no, c.status, c.pending_reason, c.category, k.name AS category_nam
                       WHERE case_id = c.id ORDER BY received_at, id LIMIT 1) AS r ON true
 """
 BY_NUMBER = SERVICE_REQUEST + " WHERE c.case_no = ANY($1::text[])"
-# Statuses as Open311 counts them: closed means finished (closed or cancelled), open anything else.
+# Statuses as Open311 counts them: closed means finished (closed, cancelled, voided), open anything else.
 IN_PERIOD = (
     SERVICE_REQUEST
     + """
  WHERE c.created_at >= $1 AND c.created_at <= $2
    AND ($3::text[] IS NULL OR c.category = ANY($3))
-   AND ($4::boolean IS NULL OR (c.status IN ('closed', 'cancelled')) = $4)
+   AND ($4::boolean IS NULL OR (c.status IN ('closed', 'cancelled', 'voided')) = $4)
  ORDER BY c.created_at DESC, c.id DESC
  LIMIT $5
 """

@@ -55,6 +55,7 @@ class IntakeItem(NamedTuple):
     duplicate_radius_m: float
     duplicate_window_hours: float
     source: str  # Source: where the report came from (the case keeps its first report's)
+    condition: str | None  # the filing standard's condition auto filing took
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,8 @@ class LockedCase(NamedTuple):
     rework_count: int
     routing_rule_id: int | None
     routing_rule: dict[str, Any] | None
+    grid_code: str | None
+    placed: bool  # it has a point (not an address alone)
     limit_hours: float
     urgent_limit_hours: float | None
     clock: str

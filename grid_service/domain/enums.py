@@ -12,12 +12,14 @@ class Crs(StrEnum):
 
 
 class CaseStatus(StrEnum):
+    REPORTED = "reported"  # 待受理: waits for a receiver to file or void it (filing policy "review")
     PENDING_DISPATCH = "pending_dispatch"
     DISPATCHED = "dispatched"
     IN_PROGRESS = "in_progress"
     RESOLVED = "resolved"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    VOIDED = "voided"  # 作废: a receiver found nothing to file; terminal
 
 
 class PendingReason(StrEnum):
@@ -73,3 +75,5 @@ class EventType(StrEnum):
     WARNING = "case.warning"
     OVERDUE = "case.overdue"
     ESCALATED = "case.escalated"
+    FILED = "case.filed"
+    VOIDED = "case.voided"

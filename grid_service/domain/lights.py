@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from grid_service.domain import states
 from grid_service.domain.calendar import WorkingCalendar
 from grid_service.domain.deadlines import Clock, add_working_time, working_time_between
 from grid_service.domain.enums import CaseStatus, Light
 
 YELLOW_FROM = 0.8
 RUNNING = frozenset({CaseStatus.DISPATCHED, CaseStatus.IN_PROGRESS})  # a status string is found here too
-FINISHED = frozenset({CaseStatus.CLOSED, CaseStatus.CANCELLED})  # no light: grey on the map
+FINISHED = states.FINISHED  # no light: grey on the map
 
 
 def warning_at(

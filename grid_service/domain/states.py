@@ -1,9 +1,11 @@
-"""The case state machine (SPEC §3) as a pure table.
+"""The case state machine (SPEC §3, §10) as a pure table.
 
+reported --file--> dispatched (routed) | pending_dispatch (no rule, outside the grid)
+reported --void--> voided
 pending_dispatch --dispatch--> dispatched --accept--> in_progress --resolve--> resolved --verify(passed)--> closed
 dispatched / in_progress --reject--> pending_dispatch
 resolved --verify(failed)--> in_progress (rework)
-any state but closed/cancelled --cancel--> cancelled
+any open state --cancel--> cancelled
 
 A re-dispatch (dispatched → dispatched, to another department or the same) starts a new deadline.
 """
@@ -26,6 +28,8 @@ class Action(StrEnum):
     REJECT = "reject"
     VERIFY = "verify"
     CANCEL = "cancel"
+    FILE = "file"
+    VOID = "void"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +39,8 @@ class Transition:
     event: EventType
 
 
-OPEN = frozenset({S.PENDING_DISPATCH, S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED})
+OPEN = frozenset({S.REPORTED, S.PENDING_DISPATCH, S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED})
+FINISHED = frozenset({S.CLOSED, S.CANCELLED, S.VOIDED})
 
 TRANSITIONS: dict[tuple[Action, bool | None], Transition] = {
     (Action.DISPATCH, None): Transition(frozenset({S.PENDING_DISPATCH, S.DISPATCHED}), S.DISPATCHED, E.DISPATCHED),
@@ -45,7 +50,12 @@ TRANSITIONS: dict[tuple[Action, bool | None], Transition] = {
     (Action.VERIFY, True): Transition(frozenset({S.RESOLVED}), S.CLOSED, E.CLOSED),
     (Action.VERIFY, False): Transition(frozenset({S.RESOLVED}), S.IN_PROGRESS, E.REOPENED),
     (Action.CANCEL, None): Transition(OPEN, S.CANCELLED, E.CANCELLED),
+    (Action.FILE, True): Transition(frozenset({S.REPORTED}), S.DISPATCHED, E.FILED),
+    (Action.FILE, False): Transition(frozenset({S.REPORTED}), S.PENDING_DISPATCH, E.FILED),
+    (Action.VOID, None): Transition(frozenset({S.REPORTED}), S.VOIDED, E.VOIDED),
 }
+# The actions whose outcome picks the target: verify (passed or not), file (routed or not).
+DECIDED = frozenset({Action.VERIFY, Action.FILE})
 
 
 class InvalidTransition(Exception):
@@ -55,12 +65,13 @@ class InvalidTransition(Exception):
         self.current = current
 
 
-def transition(action: Action, current: CaseStatus, *, passed: bool | None = None) -> Transition:
+def transition(action: Action, current: CaseStatus, *, outcome: bool | None = None) -> Transition:
     """The transition ``action`` makes from ``current``; InvalidTransition when the machine forbids it.
 
-    ``passed`` is the verification result and matters only for ``verify``.
+    ``outcome`` matters only for the DECIDED actions: whether a check passed, whether routing found
+    a department for a filed case.
     """
-    rule = TRANSITIONS[(action, passed if action is Action.VERIFY else None)]
+    rule = TRANSITIONS[(action, bool(outcome) if action in DECIDED else None)]
     if current not in rule.allowed_from:
         raise InvalidTransition(action, current)
     return rule

@@ -12,12 +12,13 @@ import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from grid_service.auth import Principal
-from grid_service.configuration.files import CategoryConfig
+from grid_service.configuration.files import CategoryConfig, ConditionConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import cases as db_cases
 from grid_service.db import media as db_media
@@ -27,7 +28,8 @@ from grid_service.domain.deadlines import Clock, deadline
 from grid_service.domain.lights import warning_at
 from grid_service.domain.states import Action, InvalidTransition, transition
 from grid_service.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, unknown_media
-from grid_service.schemas import CaseStatus, PendingReason, Role
+from grid_service.flows.routing import Routed, route
+from grid_service.schemas import CaseStatus, EventType, PendingReason, Role
 
 # Who may do what (besides admin): the one statement of it; the route table reads it from here.
 ACTORS: dict[Action, frozenset[Role]] = {
@@ -37,6 +39,8 @@ ACTORS: dict[Action, frozenset[Role]] = {
     Action.DISPATCH: frozenset({Role.DISPATCHER, Role.SHIFT_LEAD}),
     Action.CANCEL: frozenset({Role.DISPATCHER, Role.SHIFT_LEAD}),
     Action.VERIFY: frozenset({Role.INSPECTOR}),
+    Action.FILE: frozenset({Role.RECEIVER, Role.SHIFT_LEAD}),
+    Action.VOID: frozenset({Role.RECEIVER, Role.SHIFT_LEAD}),
 }
 
 
@@ -75,16 +79,20 @@ async def act(
                     details=[{"current_status": current.value}],
                 )
             raise NotFound("no such case")
-        passed = getattr(body, "passed", None)
+        filing = _filing(row, body, snapshot, now) if action is Action.FILE else None
+        outcome = filing.routed.status is CaseStatus.DISPATCHED if filing else getattr(body, "passed", None)
         try:
-            rule = transition(action, current, passed=passed)
+            rule = transition(action, current, outcome=outcome)
         except InvalidTransition as exc:
             raise Conflict(str(exc), code="invalid_transition", details=[{"current_status": current.value}]) from exc
         media = list(getattr(body, "media", []) or [])
         unknown = await db_media.unknown(conn, media)
         if unknown:
             raise unknown_media(media, unknown)
-        change, data = _change(action, row, rule.to, body, caller, snapshot, now)
+        if filing is not None:
+            change, data = filing.change(row, now), filing.data(row)
+        else:
+            change, data = _change(action, row, rule.to, body, caller, snapshot, now)
         if rule.to is CaseStatus.CLOSED:  # closed on time when its last resolution met the deadline
             data["on_time"] = await db_cases.last_resolution_on_time(conn, case_id)
         if not await db_cases.apply_change(conn, case_id, change, expected_status=current.value):
@@ -102,6 +110,19 @@ async def act(
             deadline_at=change.deadline_at if action is Action.DISPATCH else None,
         )
         await db_media.attach_to_case(conn, case_id, media, seq=seq)
+        if filing is not None and filing.routed.department is not None:
+            # Routed: the same record of the decision as intake writes (dispatched by routing).
+            await db_cases.append_event(
+                conn,
+                case_id,
+                type=EventType.DISPATCHED,
+                at=now,
+                actor="routing",
+                note=None,
+                data=filing.routed.dispatch_data(),
+                department=filing.routed.department,
+                deadline_at=filing.routed.deadline_at,
+            )
     on_commit()
 
 
@@ -180,6 +201,73 @@ def _change(
         if not body.passed:  # rework keeps the original deadline
             return dataclasses.replace(keep, rework_count=row.rework_count + 1), data
         return keep, data
+    if action is Action.VOID:
+        data["reason"] = body.reason.value
+        return keep, data
     if action is Action.CANCEL:
         return keep, data
     return keep, data  # accept, resolve: the status alone changes
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """What filing a reported case decides: its category, condition and urgency, and its routing."""
+
+    category: CategoryConfig
+    condition: ConditionConfig | None
+    urgent: bool
+    routed: Routed
+
+    def change(self, row: LockedCase, now: dt.datetime) -> CaseChange:
+        routed = self.routed
+        return CaseChange(
+            status=routed.status.value,
+            pending_reason=routed.pending_reason.value if routed.pending_reason else None,
+            department=routed.department,
+            dispatched_at=now if routed.department else None,
+            deadline_at=routed.deadline_at,
+            warn_at=routed.warn_at,
+            rework_count=row.rework_count,
+            routing_rule_id=routed.rule_id,
+            routing_rule=routed.rule,
+            at=now,
+            category=self.category.code,
+            urgent=self.urgent,
+            condition=self.condition.code if self.condition else None,
+        )
+
+    def data(self, row: LockedCase) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "from": row.status,
+            "category": self.category.code,
+            "condition": self.condition.code if self.condition else None,
+            "urgent": self.urgent,
+            "pending_reason": self.routed.pending_reason.value if self.routed.pending_reason else None,
+        }
+        if self.category.code != row.category:
+            data["previous_category"] = row.category
+        return data
+
+
+def _filing(row: LockedCase, body: Any, snapshot: ConfigSnapshot, now: dt.datetime) -> Filing:
+    """Check the receiver's choices against the filing standard, then route as intake does."""
+    code = body.category or row.category
+    category = snapshot.categories.get(code)
+    if category is None:
+        raise ValidationFailed(
+            f"unknown category {code!r}", details=[field_error(["category"], "unknown category", "unknown_category")]
+        )
+    condition = None
+    if body.condition is not None or category.conditions:
+        condition = category.condition(body.condition)
+        if condition is None:
+            known = ", ".join(c.code for c in category.conditions) or "none"
+            message = (
+                f"unknown condition {body.condition!r} for {category.code} (its conditions: {known})"
+                if body.condition is not None
+                else f"{category.code} is filed under one of its conditions: {known}"
+            )
+            raise ValidationFailed(message, details=[field_error(["condition"], message, "unknown_condition")])
+    urgent = row.urgent if body.urgent is None else body.urgent
+    routed = route(snapshot, category, row.grid_code, placed=row.placed, urgent=urgent, condition=condition, now=now)
+    return Filing(category, condition, urgent, routed)

@@ -28,18 +28,14 @@ from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import media as db_media
 from grid_service.db.failures import as_api_error
 from grid_service.db.reports import IntakeItem, Outcome, PreparedReport
-from grid_service.domain.deadlines import deadline
 from grid_service.domain.enums import REGISTERED_BY_RECEIVERS
 from grid_service.domain.ids import uuid7
-from grid_service.domain.lights import warning_at
-from grid_service.domain.routing import choose_rule
 from grid_service.errors import ApiError, Conflict, ValidationFailed, field_error, unknown_media
 from grid_service.flows.group_commit import GroupCommitter
+from grid_service.flows.routing import Routed, route
 from grid_service.schemas import (
-    CaseStatus,
     Crs,
     ForeignReport,
-    PendingReason,
     ReportAccepted,
     ReportCreate,
     Role,
@@ -135,29 +131,26 @@ def prepare(
             f"unknown category {report.category!r}",
             details=[field_error(["category"], "unknown category", "unknown_category")],
         )
-    status = CaseStatus.PENDING_DISPATCH
-    pending_reason: PendingReason | None = PendingReason.NO_LOCATION
     lon = lat = input_lon = input_lat = None
-    grid_code = department = deadline_at = warn_at = None
-    rule_dict: dict[str, object] | None = None
-    rule_id: int | None = None
     assignment = None
     if report.location is not None:
         input_lon, input_lat = report.location.coordinates
         lon, lat = (input_lon, input_lat) if report.crs is Crs.WGS84 else gcj02.to_wgs84(input_lon, input_lat)
-        pending_reason = PendingReason.OUTSIDE_GRID
         assignment = snapshot.grid.assign(lon, lat)
-    if assignment is not None:
-        grid_code = assignment.cell.code
-        rule = choose_rule(snapshot.rules, category.code, grid_code)
-        if rule is None:
-            pending_reason = PendingReason.NO_RULE
-        else:
-            status, pending_reason = CaseStatus.DISPATCHED, None
-            department, rule_id, rule_dict = rule.department, rule.id, rule.as_dict()
-            deadline_at = deadline(now, category.limit_for(report.urgent), category.clock, snapshot.calendar)
-            deadline_at = deadline_at.replace(microsecond=0)  # whole seconds: what people read and promise
-            warn_at = warning_at(now, deadline_at, category.clock, snapshot.calendar)
+    grid_code = assignment.cell.code if assignment else None
+    if snapshot.filing.policy_for(source, category.code) == "review":
+        routed, condition = Routed.waiting_for_a_receiver(), None  # filed (and routed) by a receiver
+    else:
+        condition = category.condition(category.default_condition)
+        routed = route(
+            snapshot,
+            category,
+            grid_code,
+            placed=report.location is not None,
+            urgent=report.urgent,
+            condition=condition,
+            now=now,
+        )
 
     keys = [lock_key(f"idem:{principal.token_id}:{report.client_id}")]
     if lon is not None and lat is not None and category.duplicate_radius_m > 0 and category.duplicate_window_hours > 0:
@@ -184,20 +177,21 @@ def prepare(
         media_url=report.media_url if isinstance(report, ForeignReport) else None,
         observed_at=report.observed_at,
         timezone=snapshot.calendar.timezone.key,
-        status=status.value,
-        pending_reason=pending_reason.value if pending_reason else None,
+        status=routed.status.value,
+        pending_reason=routed.pending_reason.value if routed.pending_reason else None,
         grid_version=snapshot.grid_version if grid_code else None,
         grid_code=grid_code,
         grid_name=assignment.cell.name if assignment else None,
-        department=department,
-        department_name=snapshot.departments[department].name if department else None,
-        routing_rule_id=rule_id,
-        routing_rule=rule_dict,
-        deadline_at=deadline_at,
-        warn_at=warn_at,
+        department=routed.department,
+        department_name=snapshot.departments[routed.department].name if routed.department else None,
+        routing_rule_id=routed.rule_id,
+        routing_rule=routed.rule,
+        deadline_at=routed.deadline_at,
+        warn_at=routed.warn_at,
         duplicate_radius_m=category.duplicate_radius_m,
         duplicate_window_hours=category.duplicate_window_hours,
         source=source.value,
+        condition=condition.code if condition else None,
     )
     return PreparedReport(item=item, media=tuple(report.media), lock_keys=tuple(keys))
 

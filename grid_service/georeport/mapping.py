@@ -23,12 +23,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from grid_service.configuration.files import CategoryConfig
 from grid_service.db.rows import ServiceRequestRow
+from grid_service.domain.states import FINISHED
 from grid_service.errors import ValidationFailed, field_error
 from grid_service.georeport.formats import w3c
 from grid_service.schemas import NO_NUL, Crs, ForeignReport, PointGeometry, storable_instant
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-CLOSED_STATUSES = ("closed", "cancelled")
+CLOSED_STATUSES = frozenset(s.value for s in FINISHED)
 # A POST identical to one the same key sent less than this long ago is its retry (see retry_client_ids).
 RETRY_WINDOW = dt.timedelta(hours=24)
 W3C_DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"

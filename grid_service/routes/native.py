@@ -34,6 +34,7 @@ from grid_service.schemas import (
     DepartmentList,
     DispatchBody,
     FeedQuery,
+    FileBody,
     GridsQuery,
     Health,
     LocateQuery,
@@ -50,6 +51,7 @@ from grid_service.schemas import (
     StatsAnswer,
     StatsQuery,
     VerifyBody,
+    VoidBody,
 )
 
 INTAKE_ERRORS = (400, 409, 413, 415, 422, 503)
@@ -139,6 +141,13 @@ NATIVE_ROUTES: tuple[Route, ...] = (
                 "Verify a resolved case on site: passed closes it, failed sends it back as rework.",
             ),
             (Action.CANCEL, CancelBody, "Cancel a case that is not closed."),
+            (
+                Action.FILE,
+                FileBody,
+                "File a reported case (立案) against the filing standard: it is routed as intake routes it, the "
+                "condition's limit (or the category's) sets its deadline; the category may be corrected first.",
+            ),
+            (Action.VOID, VoidBody, "Void a reported case (作废): a duplicate, not found, out of scope or invalid."),
         )
     ),
     Route(

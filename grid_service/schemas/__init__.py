@@ -13,6 +13,7 @@ from grid_service.schemas.cases import (
     CaseSummary,
     DispatchBody,
     EventRead,
+    FileBody,
     QueueCase,
     QueuePage,
     QueueQuery,
@@ -21,6 +22,8 @@ from grid_service.schemas.cases import (
     ReportRead,
     ResolveBody,
     VerifyBody,
+    VoidBody,
+    VoidReason,
 )
 from grid_service.schemas.command_center import (
     CaseFeature,
@@ -115,6 +118,7 @@ __all__ = [
     "EventType",
     "FeedEventRead",
     "FeedQuery",
+    "FileBody",
     "ForeignReport",
     "GeoPoint",
     "GridsQuery",
@@ -150,6 +154,8 @@ __all__ = [
     "StatsQuery",
     "Timestamp",
     "VerifyBody",
+    "VoidBody",
+    "VoidReason",
     "parse_bbox",
     "storable_instant",
 ]

@@ -111,6 +111,30 @@ class CancelBody(_In):
     public_reply: PublicReply | None = None
 
 
+class FileBody(_In):
+    """A receiver files a reported case: it is then routed as intake routes."""
+
+    condition: Code | None = Field(
+        default=None, description="the filing standard's condition (required when the category has conditions)"
+    )
+    category: Code | None = Field(default=None, description="the corrected category, when the report's was wrong")
+    urgent: StrictBool | None = None
+    note: Note | None = None
+
+
+class VoidReason(StrEnum):
+    DUPLICATE = "duplicate"
+    NOT_FOUND = "not_found"
+    OUT_OF_SCOPE = "out_of_scope"
+    INVALID = "invalid"
+
+
+class VoidBody(_In):
+    reason: VoidReason
+    note: Note | None = None
+    public_reply: PublicReply | None = None
+
+
 class CaseListQuery(_In):
     status: Annotated[str, Field(pattern=r"^[a-z_]+(,[a-z_]+)*$")] | None = None
     category: Code | None = None

@@ -17,6 +17,14 @@ class LocateQuery(_In):
     crs: Crs = Crs.WGS84
 
 
+class ConditionRead(BaseModel):
+    code: str
+    filing: str
+    closing: str
+    limit_hours: float | None
+    urgent_limit_hours: float | None
+
+
 class CategoryRead(BaseModel):
     code: str
     name: str
@@ -26,6 +34,8 @@ class CategoryRead(BaseModel):
     clock: Literal["working", "natural"]
     duplicate_radius_m: float
     duplicate_window_hours: float
+    conditions: list[ConditionRead] = Field(description="the filing standard's conditions (立案条件) of the category")
+    default_condition: str | None = Field(description="the condition auto filing takes")
 
 
 class CategoryList(BaseModel):

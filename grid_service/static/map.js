@@ -11,6 +11,7 @@
   const GONE_AFTER_MS = 10000; // a case that closes stays on the map, grey, this long, then leaves it
   const COLOURS = { green: "#22c55e", yellow: "#facc15", red: "#ef4444", blue: "#38bdf8", grey: "#64748b" };
   const STATUS_NAMES = {
+    reported: "待受理 awaiting a receiver", voided: "已作废 voided",
     pending_dispatch: "待派遣 pending dispatch", dispatched: "已派遣 dispatched", in_progress: "处置中 in progress",
     resolved: "待核查 awaiting check", closed: "已结案 closed", cancelled: "已撤销 cancelled",
   };
@@ -195,7 +196,7 @@
 
   function render() {
     const now = Date.now();
-    const counts = { pending_dispatch: 0, dispatched: 0, in_progress: 0, resolved: 0, overdue: 0 };
+    const counts = { reported: 0, pending_dispatch: 0, dispatched: 0, in_progress: 0, resolved: 0, overdue: 0 };
     const perCell = new Map();
     const overdue = [];
     const pending = [];

@@ -105,6 +105,6 @@ async def test_the_page_and_its_files_are_served_without_a_token(client):
         "bounds": [126.6, 45.6, 126.63, 45.61],  # the fixture grid's extent
         "event_types": [t.value for t in EventType],
         "running": ["dispatched", "in_progress"],
-        "finished": ["cancelled", "closed"],
+        "finished": ["cancelled", "closed", "voided"],
     }
     assert (await client.get("/static/map/../../settings.py")).status in (403, 404)

@@ -19,7 +19,10 @@ async def test_categories_list_the_configured_limits(client, tokens):
         "clock": "natural",
         "duplicate_radius_m": 50.0,
         "duplicate_window_hours": 24.0,
+        "conditions": [],
+        "default_condition": None,
     }
+    assert [c["code"] for c in categories["illegal_construction"]["conditions"]] == ["stop_work", "demolish"]
     assert set(categories) == {"outdoor_barbecue", "illegal_construction", "construction_dust", "exposed_garbage"}
 
 

@@ -116,3 +116,42 @@ def test_the_escalation_ladder_is_optional_and_checked(config_copy):
     assert any(p.startswith("escalation.toml: level 3: after_hours:") for p in problems), problems
     (config_copy / "escalation.toml").unlink()
     assert read_config_dir(config_copy).escalation == ()
+
+
+def test_the_shipped_filing_standard_and_policy(tmp_path):
+    bundle = read_config_dir(DEFAULT_CONFIG_DIR)
+    construction = next(c for c in bundle.categories if c.code == "illegal_construction")
+    assert {c.code for c in construction.conditions} == {"stop_work", "demolish"}
+    assert construction.limit_for(False, construction.condition("stop_work")) == 4
+    assert construction.limit_for(False, None) == 37.5
+    assert bundle.filing.policy_for("inspector", "road_damage") == "auto"
+    assert bundle.filing.policy_for("public", "road_damage") == "review"
+    assert bundle.filing.check_first("hotline", "road_damage") and not bundle.filing.check_first("leader", "x")
+
+
+def test_filing_problems_are_named_by_file_and_item(config_copy):
+    (config_copy / "filing.toml").write_text(
+        '[source.public]\npolicy = "sometimes"\n\n[[override]]\nsource = "public"\ncategory = "graffiti"\n'
+        "\n[steps]\naccept_minutes = -1\n"
+    )
+    problems = problems_of(config_copy)
+    assert any(p.startswith("filing.toml: source.public.policy:") for p in problems), problems
+    assert any(p.startswith("filing.toml: steps.accept_minutes:") for p in problems), problems
+    (config_copy / "filing.toml").write_text('[[override]]\nsource = "public"\ncategory = "graffiti"\n')
+    assert "filing.toml: override 1: unknown category 'graffiti'" in problems_of(config_copy)
+    (config_copy / "filing.toml").write_text('[source.rumour]\npolicy = "auto"\n')
+    assert any(p.startswith("filing.toml: source.rumour") for p in problems_of(config_copy))
+
+
+def test_condition_problems_are_named(config_copy):
+    text = (config_copy / "categories.toml").read_text()
+    (config_copy / "categories.toml").write_text(
+        text.replace('default_condition = "demolish"', 'default_condition = "paint"')
+    )
+    problems = problems_of(config_copy)
+    assert any(
+        p.startswith("categories.toml: category 2 (illegal_construction):") and "default_condition 'paint'" in p
+        for p in problems
+    ), problems
+    (config_copy / "categories.toml").write_text(text.replace('code = "demolish"', 'code = "stop_work"'))
+    assert any("condition codes must be unique" in p for p in problems_of(config_copy))

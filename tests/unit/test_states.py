@@ -1,6 +1,6 @@
 import pytest
 
-from grid_service.domain.states import Action, InvalidTransition, transition
+from grid_service.domain.states import DECIDED, Action, InvalidTransition, transition
 from grid_service.schemas import CaseStatus as S
 
 ALLOWED = [
@@ -16,18 +16,22 @@ ALLOWED = [
     (Action.CANCEL, S.DISPATCHED, None, S.CANCELLED),
     (Action.CANCEL, S.IN_PROGRESS, None, S.CANCELLED),
     (Action.CANCEL, S.RESOLVED, None, S.CANCELLED),
+    (Action.CANCEL, S.REPORTED, None, S.CANCELLED),
+    (Action.FILE, S.REPORTED, True, S.DISPATCHED),  # routed
+    (Action.FILE, S.REPORTED, False, S.PENDING_DISPATCH),  # no rule, outside the grid
+    (Action.VOID, S.REPORTED, None, S.VOIDED),
 ]
 
 
 @pytest.mark.parametrize("action, current, passed, expected", ALLOWED)
 def test_allowed_transitions(action, current, passed, expected):
-    assert transition(action, current, passed=passed).to is expected
+    assert transition(action, current, outcome=passed).to is expected
 
 
 def all_cases():
     allowed = {(a, c, p) for a, c, p, _ in ALLOWED}
     for action in Action:
-        for passed in [True, False] if action is Action.VERIFY else [None]:
+        for passed in [True, False] if action in DECIDED else [None]:
             for current in S:
                 if (action, current, passed) not in allowed:
                     yield action, current, passed
@@ -36,5 +40,5 @@ def all_cases():
 @pytest.mark.parametrize("action, current, passed", list(all_cases()))
 def test_everything_else_is_refused_with_the_current_state(action, current, passed):
     with pytest.raises(InvalidTransition) as err:
-        transition(action, current, passed=passed)
+        transition(action, current, outcome=passed)
     assert err.value.current is current

@@ -61,7 +61,8 @@ CREATE TYPE intake_item AS (
     warn_at timestamptz,
     duplicate_radius_m double precision,
     duplicate_window_hours double precision,
-    source text
+    source text,
+    condition text
 );
 CREATE FUNCTION intake_batch(
     p_items intake_item[],
@@ -103,7 +104,7 @@ BEGIN
                     SELECT c.id FROM cases c
                      WHERE e.body_hash IS NULL AND p.duplicate_radius_m > 0 AND p.duplicate_window_hours > 0
                        AND c.category = p.category
-                       AND c.status NOT IN ('closed', 'cancelled')
+                       AND c.status NOT IN ('closed', 'cancelled') AND c.status <> 'voided'
                        AND c.lat BETWEEN p.lat - p.duplicate_radius_m / 111320.0
                                      AND p.lat + p.duplicate_radius_m / 111320.0
                        AND c.lon BETWEEN p.lon - p.duplicate_radius_m / 111320.0 / greatest(cos(radians(p.lat)), 1e-6)
@@ -118,10 +119,11 @@ BEGIN
         new_cases AS (
             INSERT INTO cases (id, case_no, status, pending_reason, category, urgent, lon, lat, grid_version,
                                grid_code, department, routing_rule_id, routing_rule, created_at, last_reported_at,
-                               dispatched_at, deadline_at, warn_at, updated_at, source)
+                               dispatched_at, deadline_at, warn_at, updated_at, source, condition)
             SELECT f.case_id, f.new_case_no, f.status, f.pending_reason, f.category, f.urgent, f.lon, f.lat,
                    f.grid_version, f.grid_code, f.department, f.routing_rule_id, f.routing_rule, f.at, f.at,
-                   CASE WHEN f.status = 'dispatched' THEN f.at END, f.deadline_at, f.warn_at, f.at, f.source
+                   CASE WHEN f.status = 'dispatched' THEN f.at END, f.deadline_at, f.warn_at, f.at, f.source,
+                   f.condition
               FROM planned f WHERE f.new_case_no IS NOT NULL ORDER BY f.ord
             RETURNING id
         ),

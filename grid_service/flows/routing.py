@@ -1,0 +1,67 @@
+"""Routing a case: the department, the recorded decision and the deadline, decided once for intake
+and for a receiver filing a reported case (the same rules, the same record, the same clock)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from grid_service.configuration.files import CategoryConfig, ConditionConfig
+from grid_service.configuration.snapshot import ConfigSnapshot
+from grid_service.domain.deadlines import deadline
+from grid_service.domain.enums import CaseStatus, PendingReason
+from grid_service.domain.lights import warning_at
+from grid_service.domain.routing import choose_rule
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    status: CaseStatus
+    pending_reason: PendingReason | None
+    department: str | None = None
+    rule_id: int | None = None
+    rule: dict[str, Any] | None = None  # the deciding rule as it was (kept if the rule is replaced)
+    deadline_at: dt.datetime | None = None
+    warn_at: dt.datetime | None = None
+
+    @classmethod
+    def waiting_for_a_receiver(cls) -> Routed:
+        return cls(CaseStatus.REPORTED, None)
+
+    def dispatch_data(self) -> dict[str, Any]:
+        """A case.dispatched event's data, as intake writes it (intake_batch.sql)."""
+        return {
+            "department": self.department,
+            "deadline_at": self.deadline_at.isoformat() if self.deadline_at else None,
+            "routing_rule": self.rule,
+        }
+
+
+def route(
+    snapshot: ConfigSnapshot,
+    category: CategoryConfig,
+    grid_code: str | None,
+    *,
+    placed: bool,
+    urgent: bool,
+    condition: ConditionConfig | None,
+    now: dt.datetime,
+) -> Routed:
+    """Where a case goes now: dispatched with its deadline, or waiting for a dispatcher and why."""
+    if grid_code is None:
+        return Routed(CaseStatus.PENDING_DISPATCH, PendingReason.OUTSIDE_GRID if placed else PendingReason.NO_LOCATION)
+    rule = choose_rule(snapshot.rules, category.code, grid_code)
+    if rule is None:
+        return Routed(CaseStatus.PENDING_DISPATCH, PendingReason.NO_RULE)
+    due = deadline(now, category.limit_for(urgent, condition), category.clock, snapshot.calendar)
+    due = due.replace(microsecond=0)  # whole seconds: what people read and promise
+    return Routed(
+        CaseStatus.DISPATCHED,
+        None,
+        department=rule.department,
+        rule_id=rule.id,
+        rule=rule.as_dict(),
+        deadline_at=due,
+        warn_at=warning_at(now, due, category.clock, snapshot.calendar),
+    )
