@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from grid_service.configuration.people import LabelsConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
-from grid_service.db.rows import CaseView, EventEntry, MapCase, ReportView
+from grid_service.db.rows import CaseView, EventEntry, MapCase, ReportView, TaskView
 from grid_service.domain.lights import is_overdue, light
 from grid_service.schemas import CaseStatus
 
@@ -127,4 +128,21 @@ def map_feature(row: MapCase, snapshot: ConfigSnapshot, now: dt.datetime) -> dic
             "overdue": is_overdue(status=status, deadline_at=deadline_at, now=now),
             "source": row.source,
         },
+    }
+
+
+def present_check(task: TaskView, labels: LabelsConfig, tz: dt.tzinfo) -> dict[str, Any]:
+    """A check task as its list and its case show it, with the city's word for its kind."""
+    return {
+        "id": str(task.id),
+        "kind": task.kind,
+        "label": getattr(labels, task.kind),
+        "case_id": str(task.case_id),
+        "case_no": task.case_no,
+        "status": task.status,
+        "assigned_to": task.assigned_to,
+        "due_at": task.due_at.astimezone(tz).isoformat(),
+        "created_at": task.created_at.astimezone(tz).isoformat(),
+        "reassigned": task.reassigned_at is not None,
+        "outcome": task.outcome,
     }

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from geo.grid import Cell
 from geo.io import GridFileError, cells_from_geojson, read_geojson
 from grid_service.configuration.filing import FilingConfig
+from grid_service.configuration.people import InspectorsConfig, LabelsConfig
 from grid_service.domain.calendar import OFFICIAL_SOURCES, WorkingCalendar, WorkingPeriod
 from grid_service.domain.deadlines import Clock
 from grid_service.domain.routing import WILDCARD
@@ -145,6 +146,7 @@ class CalendarConfig(_Strict):
 
 
 _M = TypeVar("_M", bound=_Strict)
+_Optional = TypeVar("_Optional", InspectorsConfig, LabelsConfig)
 
 
 class ConfigError(ValueError):
@@ -164,6 +166,8 @@ class ConfigBundle:
     grid_digest: str  # sha256 of the grid files, so an unchanged grid does not make a new version
     escalation: tuple[EscalationConfig, ...] = ()  # rung 1, 2, ... in order
     filing: FilingConfig = field(default_factory=FilingConfig)
+    inspectors: InspectorsConfig = field(default_factory=InspectorsConfig)
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
@@ -247,6 +251,11 @@ def read_config_dir(directory: Path, *, grid_crs: str | None = None) -> ConfigBu
                 problems.append(f"escalation.toml: level {index}: after_hours must grow from one level to the next")
 
     filing = _read_filing(directory / "filing.toml", category_codes, problems)
+    inspectors = _read_optional(directory / "inspectors.toml", InspectorsConfig, problems)
+    labels = _read_optional(directory / "labels.toml", LabelsConfig, problems)
+    names = [i.name for i in inspectors.inspector]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"inspectors.toml: inspector {name!r} is listed more than once")
 
     calendar: CalendarConfig | None = None
     try:
@@ -272,7 +281,22 @@ def read_config_dir(directory: Path, *, grid_crs: str | None = None) -> ConfigBu
         grid_digest=digest,
         escalation=tuple(escalation),
         filing=filing,
+        inspectors=inspectors,
+        labels=labels,
     )
+
+
+def _read_optional(path: Path, model: type[_Optional], problems: list[str]) -> _Optional:
+    """A file of one table (inspectors.toml, labels.toml): its defaults when it is not there."""
+    if not path.exists():
+        return model()
+    try:
+        return model.model_validate(_read_toml(path, problems))
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(file)"
+            problems.append(f"{path.name}: {where}: {err['msg']}")
+        return model()
 
 
 def _read_filing(path: Path, category_codes: set[str], problems: list[str]) -> FilingConfig:

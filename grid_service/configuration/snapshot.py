@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from geo.grid import Grid
 from grid_service.configuration.files import CategoryConfig, DepartmentConfig
 from grid_service.configuration.filing import FilingConfig
+from grid_service.configuration.people import InspectorsConfig, LabelsConfig
 from grid_service.db.deadline_watch import Rung
 from grid_service.domain.calendar import WorkingCalendar
 from grid_service.domain.routing import Rule
@@ -23,3 +24,5 @@ class ConfigSnapshot:
     grid_version: int | None
     escalation: tuple[Rung, ...] = ()  # the escalation ladder, rung 1 first
     filing: FilingConfig = field(default_factory=FilingConfig)
+    inspectors: InspectorsConfig = field(default_factory=InspectorsConfig)
+    labels: LabelsConfig = field(default_factory=LabelsConfig)

@@ -42,7 +42,7 @@ async def case_events(conn: Conn, case_id: uuid.UUID) -> list[EventEntry]:
 
 LOCK_CASE = """
 SELECT c.id, c.status, c.pending_reason, c.department, c.category, c.urgent, c.dispatched_at, c.deadline_at,
-       c.warn_at, c.rework_count, c.routing_rule_id, c.routing_rule, c.grid_code, c.lon IS NOT NULL AS placed,
+       c.warn_at, c.rework_count, c.routing_rule_id, c.routing_rule, c.grid_code, c.lon IS NOT NULL AS placed, c.source,
        k.limit_hours::float8 AS limit_hours, k.urgent_limit_hours::float8 AS urgent_limit_hours, k.clock
   FROM cases c JOIN categories k ON k.code = c.category
  WHERE c.id = $1

@@ -11,6 +11,7 @@ import shapely
 from geo.grid import Cell, Grid
 from grid_service.configuration.files import CalendarConfig, CategoryConfig, ConfigBundle, DepartmentConfig, Weekday
 from grid_service.configuration.filing import FilingConfig
+from grid_service.configuration.people import InspectorsConfig, LabelsConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db.deadline_watch import Rung
 from grid_service.db.pool import Conn
@@ -47,9 +48,10 @@ INSERT_DAY = "INSERT INTO calendar_days (day, kind) VALUES ($1, $2)"
 LATEST_GRID = "SELECT version, digest FROM grid_versions ORDER BY version DESC LIMIT 1"
 INSERT_GRID_VERSION = "INSERT INTO grid_versions (source, digest) VALUES ($1, $2) RETURNING version"
 BUMP_GENERATION = """
-INSERT INTO config_state (generation, source, filing) VALUES (1, $1, $2)
+INSERT INTO config_state (generation, source, filing, inspectors, labels) VALUES (1, $1, $2, $3, $4)
 ON CONFLICT (singleton) DO UPDATE SET generation = config_state.generation + 1, loaded_at = now(),
-                                      source = EXCLUDED.source, filing = EXCLUDED.filing
+                                      source = EXCLUDED.source, filing = EXCLUDED.filing,
+                                      inspectors = EXCLUDED.inspectors, labels = EXCLUDED.labels
 RETURNING generation
 """
 
@@ -93,7 +95,11 @@ async def store_bundle(conn: Conn, bundle: ConfigBundle) -> int:
         if latest is None or latest["digest"] != bundle.grid_digest:
             await store_grid(conn, bundle.cells, source=bundle.source, digest=bundle.grid_digest)
         generation: int = await conn.fetchval(
-            BUMP_GENERATION, bundle.source, bundle.filing.model_dump(mode="json", exclude_defaults=True)
+            BUMP_GENERATION,
+            bundle.source,
+            bundle.filing.model_dump(mode="json", exclude_defaults=True),
+            bundle.inspectors.model_dump(mode="json"),
+            bundle.labels.model_dump(mode="json"),
         )
     return generation
 
@@ -121,7 +127,7 @@ async def store_grid(conn: Conn, cells: tuple[Cell, ...], *, source: str, digest
 
 
 SELECT_GENERATION = "SELECT generation FROM config_state"
-SELECT_STATE = "SELECT generation, filing FROM config_state"
+SELECT_STATE = "SELECT generation, filing, inspectors, labels FROM config_state"
 SELECT_DEPARTMENTS = "SELECT code, name, active FROM departments ORDER BY code"
 SELECT_CATEGORIES = """
 SELECT code, name, class_code, limit_hours::float8 AS limit_hours, urgent_limit_hours::float8 AS urgent_limit_hours,
@@ -179,6 +185,8 @@ async def read_snapshot(conn: Conn, *, snap_m: float) -> ConfigSnapshot | None:
         grid_version=latest["version"] if latest else None,
         escalation=tuple(Rung(r["level"], r["after_hours"], r["name"]) for r in ladder),
         filing=FilingConfig.model_validate(state["filing"]),
+        inspectors=InspectorsConfig.model_validate(state["inspectors"]),
+        labels=LabelsConfig.model_validate(state["labels"]),
     )
 
 

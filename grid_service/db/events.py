@@ -16,10 +16,12 @@ LOG_AFTER = """
 SELECT seq, written_at FROM events WHERE seq > $1 ORDER BY seq LIMIT $2
 """
 # The same, with the departments whose queue each event is news for (the case's, the one that
-# rejected it, the one it was taken from by a re-dispatch).
+# rejected it, the one it was taken from by a re-dispatch), and for a task's event the task lists
+# it is news for (db/tasks.audience: the one it is in, the one it left).
 LOG_AFTER_WITH_DEPARTMENTS = """
 SELECT e.seq, e.written_at, c.department, e.data->>'department' AS event_department,
-       e.data->>'previous_department' AS previous_department
+       e.data->>'previous_department' AS previous_department,
+       e.data->>'audience' AS audience, e.data->>'previous_audience' AS previous_audience
   FROM events e LEFT JOIN cases c ON c.id = e.case_id
  WHERE e.seq > $1 ORDER BY e.seq LIMIT $2
 """
@@ -74,9 +76,9 @@ async def horizon(conn: Conn, after: int, *, settle: dt.timedelta) -> Horizon:
 
 
 async def news(conn: Conn, after: int, *, settle: dt.timedelta) -> tuple[Horizon, set[str]]:
-    """The safe horizon after ``after`` (at most a page on) and the departments whose queue has news
-    up to it. Every event is looked at, never jumped over: ``gap_pending`` is also set when a full
-    page was read, so the caller reads the next one soon."""
+    """The safe horizon after ``after`` (at most a page on), and the departments' queues and task
+    lists (db/tasks.audience) with news up to it. Every event is looked at, never jumped over:
+    ``gap_pending`` is also set when a full page was read, so the caller reads the next one soon."""
     found, rows = await _follow(conn, LOG_AFTER_WITH_DEPARTMENTS, after, settle=settle, may_jump=False)
     if len(rows) == HORIZON_SCAN and not found.gap_pending:
         found = Horizon(found.seq, True)
@@ -84,7 +86,13 @@ async def news(conn: Conn, after: int, *, settle: dt.timedelta) -> tuple[Horizon
         d
         for r in rows
         if r["seq"] <= found.seq
-        for d in (r["department"], r["event_department"], r["previous_department"])
+        for d in (
+            r["department"],
+            r["event_department"],
+            r["previous_department"],
+            r["audience"],
+            r["previous_audience"],
+        )
         if d
     }
     return found, departments

@@ -14,7 +14,9 @@ from grid_service.db.rows import ServiceRequestRow, many
 SERVICE_REQUEST = """
 SELECT c.case_no, c.status, c.pending_reason, c.category, k.name AS category_name, c.lon, c.lat, c.grid_code,
        d.name AS department_name, c.created_at, c.updated_at, c.deadline_at,
-       r.description, r.address, r.media_url, c.public_reply, c.source
+       r.description, r.address, r.media_url, c.public_reply, c.source,
+       (SELECT t.kind FROM tasks t WHERE t.case_id = c.id AND t.status = 'open'
+         ORDER BY t.created_at LIMIT 1) AS open_check
   FROM cases c
   JOIN categories k ON k.code = c.category
   LEFT JOIN departments d ON d.code = c.department

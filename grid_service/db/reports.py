@@ -56,6 +56,10 @@ class IntakeItem(NamedTuple):
     duplicate_window_hours: float
     source: str  # Source: where the report came from (the case keeps its first report's)
     condition: str | None  # the filing standard's condition auto filing took
+    check_task_id: uuid.UUID | None  # a check (核实) sent before anyone files it (filing.toml check_first)
+    check_assigned_to: str | None
+    check_audience: str | None  # db/tasks.audience of the assignee
+    check_due_at: dt.datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,7 @@ class LockedCase(NamedTuple):
     routing_rule: dict[str, Any] | None
     grid_code: str | None
     placed: bool  # it has a point (not an address alone)
+    source: str
     limit_hours: float
     urgent_limit_hours: float | None
     clock: str
@@ -175,6 +176,7 @@ class ServiceRequestRow(NamedTuple):
     media_url: str | None
     public_reply: str | None
     source: str
+    open_check: str | None  # the kind of a check task open on it
 
 
 class FiguresRow(NamedTuple):
@@ -190,3 +192,23 @@ class FiguresRow(NamedTuple):
     due: int
     overdue_open: int
     median_hours_to_close: float | None
+
+
+class TaskView(NamedTuple):
+    """A check task with its case's number, cell and point (where its completion is measured from)."""
+
+    id: uuid.UUID
+    kind: str
+    case_id: uuid.UUID
+    case_no: str
+    status: str
+    assigned_to: str | None
+    due_at: dt.datetime
+    created_at: dt.datetime
+    reassigned_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    completed_by: str | None
+    outcome: str | None
+    grid_code: str | None
+    case_lon: float | None
+    case_lat: float | None

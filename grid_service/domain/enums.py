@@ -77,3 +77,24 @@ class EventType(StrEnum):
     ESCALATED = "case.escalated"
     FILED = "case.filed"
     VOIDED = "case.voided"
+    CHECK_REQUESTED = "case.check_requested"  # a check task was opened (its data: the task)
+    CHECK_COMPLETED = "case.check_completed"
+    CHECK_REASSIGNED = "case.check_reassigned"  # an overdue task went to someone else, once
+
+
+class TaskKind(StrEnum):
+    CHECK_REPORT = "check_report"  # 核实 (by default): is the reported problem real?
+    CHECK_RESULT = "check_result"  # 核查 (by default): was it handled?
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"  # its case was closed another way (cancelled, voided) first
+
+
+class TaskOutcome(StrEnum):
+    CONFIRMED = "confirmed"  # check_report: the problem is there
+    NOT_FOUND = "not_found"  # check_report: nothing there (the case is voided)
+    PASSED = "passed"  # check_result: handled (the case closes)
+    FAILED = "failed"  # check_result: not handled (rework)

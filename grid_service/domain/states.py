@@ -2,6 +2,7 @@
 
 reported --file--> dispatched (routed) | pending_dispatch (no rule, outside the grid)
 reported --void--> voided
+reported --request-check--> reported (a check task opens)
 pending_dispatch --dispatch--> dispatched --accept--> in_progress --resolve--> resolved --verify(passed)--> closed
 dispatched / in_progress --reject--> pending_dispatch
 resolved --verify(failed)--> in_progress (rework)
@@ -30,6 +31,7 @@ class Action(StrEnum):
     CANCEL = "cancel"
     FILE = "file"
     VOID = "void"
+    REQUEST_CHECK = "request-check"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ TRANSITIONS: dict[tuple[Action, bool | None], Transition] = {
     (Action.FILE, True): Transition(frozenset({S.REPORTED}), S.DISPATCHED, E.FILED),
     (Action.FILE, False): Transition(frozenset({S.REPORTED}), S.PENDING_DISPATCH, E.FILED),
     (Action.VOID, None): Transition(frozenset({S.REPORTED}), S.VOIDED, E.VOIDED),
+    # An inspector is sent to see whether the reported problem is real; the case keeps waiting.
+    (Action.REQUEST_CHECK, None): Transition(frozenset({S.REPORTED}), S.REPORTED, E.CHECK_REQUESTED),
 }
 # The actions whose outcome picks the target: verify (passed or not), file (routed or not).
 DECIDED = frozenset({Action.VERIFY, Action.FILE})

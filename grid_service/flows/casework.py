@@ -22,13 +22,16 @@ from grid_service.configuration.files import CategoryConfig, ConditionConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import cases as db_cases
 from grid_service.db import media as db_media
+from grid_service.db import tasks as db_tasks
 from grid_service.db.cases import CaseChange
+from grid_service.db.pool import Conn
 from grid_service.db.rows import LockedCase
 from grid_service.domain.deadlines import Clock, deadline
+from grid_service.domain.enums import TaskKind, TaskOutcome
 from grid_service.domain.lights import warning_at
-from grid_service.domain.states import Action, InvalidTransition, transition
+from grid_service.domain.states import FINISHED, Action, InvalidTransition, transition
 from grid_service.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, unknown_media
-from grid_service.flows.routing import Routed, route
+from grid_service.flows.routing import Routed, plan_check, route
 from grid_service.schemas import CaseStatus, EventType, PendingReason, Role
 
 # Who may do what (besides admin): the one statement of it; the route table reads it from here.
@@ -38,8 +41,9 @@ ACTORS: dict[Action, frozenset[Role]] = {
     Action.REJECT: frozenset({Role.DEPARTMENT}),
     Action.DISPATCH: frozenset({Role.DISPATCHER, Role.SHIFT_LEAD}),
     Action.CANCEL: frozenset({Role.DISPATCHER, Role.SHIFT_LEAD}),
-    Action.VERIFY: frozenset({Role.INSPECTOR}),
+    Action.VERIFY: frozenset({Role.INSPECTOR, Role.SHIFT_LEAD}),
     Action.FILE: frozenset({Role.RECEIVER, Role.SHIFT_LEAD}),
+    Action.REQUEST_CHECK: frozenset({Role.RECEIVER, Role.SHIFT_LEAD}),
     Action.VOID: frozenset({Role.RECEIVER, Role.SHIFT_LEAD}),
 }
 
@@ -67,63 +71,105 @@ async def act(
     if caller.role is not Role.ADMIN and caller.role not in ACTORS[action]:
         raise Forbidden(f"role {caller.role.value} may not {action.value} a case")
     async with pool.acquire(timeout=timeout) as conn, conn.transaction():
-        row = await db_cases.lock_case_or_raise(conn, case_id)
-        current = CaseStatus(row.status)
-        if not visible_to(caller, row.department):
-            if caller.department is not None and await db_cases.was_held_by(conn, case_id, caller.department):
-                # It left this department meanwhile (a rejection or a re-dispatch won a race): the
-                # department's action came too late, which is a conflict, not an unknown case.
-                raise Conflict(
-                    "the case has left your department",
-                    code="invalid_transition",
-                    details=[{"current_status": current.value}],
-                )
-            raise NotFound("no such case")
-        filing = _filing(row, body, snapshot, now) if action is Action.FILE else None
-        outcome = filing.routed.status is CaseStatus.DISPATCHED if filing else getattr(body, "passed", None)
-        try:
-            rule = transition(action, current, outcome=outcome)
-        except InvalidTransition as exc:
-            raise Conflict(str(exc), code="invalid_transition", details=[{"current_status": current.value}]) from exc
-        media = list(getattr(body, "media", []) or [])
-        unknown = await db_media.unknown(conn, media)
-        if unknown:
-            raise unknown_media(media, unknown)
-        if filing is not None:
-            change, data = filing.change(row, now), filing.data(row)
-        else:
-            change, data = _change(action, row, rule.to, body, caller, snapshot, now)
-        if rule.to is CaseStatus.CLOSED:  # closed on time when its last resolution met the deadline
-            data["on_time"] = await db_cases.last_resolution_on_time(conn, case_id)
-        if not await db_cases.apply_change(conn, case_id, change, expected_status=current.value):
-            raise Conflict("the case changed meanwhile; retry", code="invalid_transition")
-        seq = await db_cases.append_event(
+        await apply(conn, case_id=case_id, action=action, caller=caller, body=body, snapshot=snapshot, now=now)
+    on_commit()
+
+
+async def apply(
+    conn: Conn,
+    *,
+    case_id: uuid.UUID,
+    action: Action,
+    caller: Principal,
+    body: Any,
+    snapshot: ConfigSnapshot,
+    now: dt.datetime,
+    by_task: bool = False,
+) -> None:
+    """The action inside the caller's transaction: the role is the caller's to check (a completed
+    check task applies its outcome through here, with the task's own rule of who may)."""
+    row = await db_cases.lock_case_or_raise(conn, case_id)
+    current = CaseStatus(row.status)
+    if not visible_to(caller, row.department):
+        if caller.department is not None and await db_cases.was_held_by(conn, case_id, caller.department):
+            # It left this department meanwhile (a rejection or a re-dispatch won a race): the
+            # department's action came too late, which is a conflict, not an unknown case.
+            raise Conflict(
+                "the case has left your department",
+                code="invalid_transition",
+                details=[{"current_status": current.value}],
+            )
+        raise NotFound("no such case")
+    filing = _filing(row, body, snapshot, now) if action is Action.FILE else None
+    outcome = filing.routed.status is CaseStatus.DISPATCHED if filing else getattr(body, "passed", None)
+    try:
+        rule = transition(action, current, outcome=outcome)
+    except InvalidTransition as exc:
+        raise Conflict(str(exc), code="invalid_transition", details=[{"current_status": current.value}]) from exc
+    check = None
+    if action is Action.VERIFY and not by_task:
+        # An inspector verifies the check they were sent on; one nobody was sent on, anyone may.
+        check = await db_tasks.lock_open_of_case(conn, case_id, TaskKind.CHECK_RESULT)
+        if check is not None and caller.role is Role.INSPECTOR and check.assigned_to not in (None, caller.name):
+            raise Forbidden(f"the check of this case is {check.assigned_to}'s")
+    media = list(getattr(body, "media", []) or [])
+    unknown = await db_media.unknown(conn, media)
+    if unknown:
+        raise unknown_media(media, unknown)
+    if filing is not None:
+        change, data = filing.change(row, now), filing.data(row)
+    else:
+        change, data = _change(action, row, rule.to, body, caller, snapshot, now)
+    if rule.to is CaseStatus.CLOSED:  # closed on time when its last resolution met the deadline
+        data["on_time"] = await db_cases.last_resolution_on_time(conn, case_id)
+    if not await db_cases.apply_change(conn, case_id, change, expected_status=current.value):
+        raise Conflict("the case changed meanwhile; retry", code="invalid_transition")
+    if action is Action.REQUEST_CHECK:  # the task's own event records it
+        task = plan_check(TaskKind.CHECK_REPORT, case_id, row.grid_code, snapshot, now)
+        if not await db_tasks.open_task(conn, task, at=now, actor=caller.actor, department=row.department):
+            raise Conflict("a check of this report is open already", code="task_open")
+        return
+    seq = await db_cases.append_event(
+        conn,
+        case_id,
+        type=rule.event,
+        at=now,
+        actor=caller.actor,
+        note=getattr(body, "note", None),
+        data=data,
+        # whom the event counts for: a rejection counts against the department that rejected
+        department=row.department if action is Action.REJECT else change.department,
+        deadline_at=change.deadline_at if action is Action.DISPATCH else None,
+    )
+    await db_media.attach_to_case(conn, case_id, media, seq=seq)
+    if filing is not None and filing.routed.department is not None:
+        # Routed: the same record of the decision as intake writes (dispatched by routing).
+        await db_cases.append_event(
             conn,
             case_id,
-            type=rule.event,
+            type=EventType.DISPATCHED,
             at=now,
-            actor=caller.actor,
-            note=getattr(body, "note", None),
-            data=data,
-            # whom the event counts for: a rejection counts against the department that rejected
-            department=row.department if action is Action.REJECT else change.department,
-            deadline_at=change.deadline_at if action is Action.DISPATCH else None,
+            actor="routing",
+            note=None,
+            data=filing.routed.dispatch_data(),
+            department=filing.routed.department,
+            deadline_at=filing.routed.deadline_at,
         )
-        await db_media.attach_to_case(conn, case_id, media, seq=seq)
-        if filing is not None and filing.routed.department is not None:
-            # Routed: the same record of the decision as intake writes (dispatched by routing).
-            await db_cases.append_event(
-                conn,
-                case_id,
-                type=EventType.DISPATCHED,
-                at=now,
-                actor="routing",
-                note=None,
-                data=filing.routed.dispatch_data(),
-                department=filing.routed.department,
-                deadline_at=filing.routed.deadline_at,
-            )
-    on_commit()
+    if action is Action.RESOLVE:  # was it handled? an inspector goes to see
+        task = plan_check(TaskKind.CHECK_RESULT, case_id, row.grid_code, snapshot, now)
+        await db_tasks.open_task(conn, task, at=now, actor=caller.actor, department=row.department)
+    elif check is not None:  # verified directly: the check it answers is done
+        await db_tasks.complete(
+            conn,
+            check,
+            at=now,
+            by=caller.actor,
+            outcome=TaskOutcome.PASSED.value if body.passed else TaskOutcome.FAILED.value,
+            point=None,
+            department=row.department,
+        )
+    elif rule.to in FINISHED:  # cancelled or voided: its open checks end with it
+        await db_tasks.cancel_open(conn, case_id, at=now, department=row.department)
 
 
 def _change(

@@ -28,11 +28,12 @@ from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import media as db_media
 from grid_service.db.failures import as_api_error
 from grid_service.db.reports import IntakeItem, Outcome, PreparedReport
-from grid_service.domain.enums import REGISTERED_BY_RECEIVERS
+from grid_service.db.tasks import audience
+from grid_service.domain.enums import REGISTERED_BY_RECEIVERS, TaskKind
 from grid_service.domain.ids import uuid7
 from grid_service.errors import ApiError, Conflict, ValidationFailed, field_error, unknown_media
 from grid_service.flows.group_commit import GroupCommitter
-from grid_service.flows.routing import Routed, route
+from grid_service.flows.routing import Routed, plan_check, route
 from grid_service.schemas import (
     Crs,
     ForeignReport,
@@ -138,7 +139,14 @@ def prepare(
         lon, lat = (input_lon, input_lat) if report.crs is Crs.WGS84 else gcj02.to_wgs84(input_lon, input_lat)
         assignment = snapshot.grid.assign(lon, lat)
     grid_code = assignment.cell.code if assignment else None
-    if snapshot.filing.policy_for(source, category.code) == "review":
+    case_id = uuid7()
+    check = None
+    if snapshot.filing.check_first(source, category.code):
+        # An inspector looks first; then a receiver files it (or, where the source is filed
+        # automatically, the confirmed check files it).
+        routed, condition = Routed.waiting_for_a_receiver(), None
+        check = plan_check(TaskKind.CHECK_REPORT, case_id, grid_code, snapshot, now)
+    elif snapshot.filing.policy_for(source, category.code) == "review":
         routed, condition = Routed.waiting_for_a_receiver(), None  # filed (and routed) by a receiver
     else:
         condition = category.condition(category.default_condition)
@@ -158,7 +166,7 @@ def prepare(
     item = IntakeItem(
         at=now,
         report_id=uuid7(),
-        case_id=uuid7(),
+        case_id=case_id,
         token_id=principal.token_id,
         actor=principal.actor,
         client_id=report.client_id,
@@ -192,6 +200,10 @@ def prepare(
         duplicate_window_hours=category.duplicate_window_hours,
         source=source.value,
         condition=condition.code if condition else None,
+        check_task_id=check.id if check else None,
+        check_assigned_to=check.assigned_to if check else None,
+        check_audience=audience(check.assigned_to) if check else None,
+        check_due_at=check.due_at if check else None,
     )
     return PreparedReport(item=item, media=tuple(report.media), lock_keys=tuple(keys))
 

@@ -1,16 +1,20 @@
 """Routing a case: the department, the recorded decision and the deadline, decided once for intake
-and for a receiver filing a reported case (the same rules, the same record, the same clock)."""
+and for a receiver filing a reported case (the same rules, the same record, the same clock); and
+which inspector a check task goes to."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from grid_service.configuration.files import CategoryConfig, ConditionConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
+from grid_service.db.tasks import NewTask
 from grid_service.domain.deadlines import deadline
-from grid_service.domain.enums import CaseStatus, PendingReason
+from grid_service.domain.enums import CaseStatus, PendingReason, TaskKind
+from grid_service.domain.ids import uuid7
 from grid_service.domain.lights import warning_at
 from grid_service.domain.routing import choose_rule
 
@@ -65,3 +69,12 @@ def route(
         deadline_at=due,
         warn_at=warning_at(now, due, category.clock, snapshot.calendar),
     )
+
+
+def plan_check(
+    kind: TaskKind, case_id: uuid.UUID, grid_code: str | None, snapshot: ConfigSnapshot, now: dt.datetime
+) -> NewTask:
+    """A new check task for the case: the inspector answering for its cell (None: the receivers'
+    queue) and its limit (filing.toml's task_minutes, natural)."""
+    due = (now + dt.timedelta(minutes=snapshot.filing.steps.task_minutes)).replace(microsecond=0)
+    return NewTask(uuid7(), kind, case_id, snapshot.inspectors.responsible(grid_code), due)

@@ -22,6 +22,7 @@ from multidict import MultiDictProxy
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from grid_service.configuration.files import CategoryConfig
+from grid_service.configuration.people import LabelsConfig
 from grid_service.db.rows import ServiceRequestRow
 from grid_service.domain.states import FINISHED
 from grid_service.errors import ValidationFailed, field_error
@@ -133,11 +134,14 @@ def _attribute(
     return entry
 
 
-def service_request(row: ServiceRequestRow, tz: dt.tzinfo, notice: str | None) -> dict[str, Any]:
+def service_request(row: ServiceRequestRow, tz: dt.tzinfo, notice: str | None, labels: LabelsConfig) -> dict[str, Any]:
     """A case as the public reads it (row: see db/open311.py): what the city marks public only.
-    Photos uploaded here are not linked (they are visible to staff only); a link the reporter gave is."""
+    Photos uploaded here are not linked (they are visible to staff only); a link the reporter gave is.
+    While an inspector is out checking it, the notes say so in the city's word (核实中, 核查中)."""
     status = row.status
-    notes = f"{status}: {row.public_reply}" if row.public_reply else status
+    notes = f"{status} · {getattr(labels, row.open_check)}中" if row.open_check else status
+    if row.public_reply:
+        notes = f"{notes}: {row.public_reply}"
     return {
         "service_request_id": row.case_no,
         "status": "closed" if status in CLOSED_STATUSES else "open",

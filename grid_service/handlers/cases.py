@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from grid_service import keys
 from grid_service.db import cases as db_cases
 from grid_service.db import reports as db_reports
+from grid_service.db import tasks as db_tasks
 from grid_service.domain.states import OPEN, Action
 from grid_service.errors import NotFound, ValidationFailed, field_error, invalid_cursor
 from grid_service.flows import casework
@@ -24,7 +25,7 @@ from grid_service.handlers.common import (
     validate,
     validate_query,
 )
-from grid_service.presenters import present_case
+from grid_service.presenters import present_case, present_check
 from grid_service.schemas import CaseListQuery, CaseStatus
 
 
@@ -49,8 +50,12 @@ async def _read_case(request: web.Request, case_id: uuid.UUID, *, after_action: 
                 raise NotFound("no such case")
             reports = await db_reports.reports_of_case(conn, case_id)
             events = await db_cases.case_events(conn, case_id)
+            checks = await db_tasks.of_case(conn, case_id)
     snapshot = request.app[keys.CONFIG].current
-    return present_case(row, snapshot, request.app[keys.CLOCK](), reports, events)
+    case = present_case(row, snapshot, request.app[keys.CLOCK](), reports, events)
+    tz = snapshot.calendar.timezone
+    case["checks"] = [present_check(t, snapshot.labels, tz) for t in checks]
+    return case
 
 
 def action_handler(action: Action, body_model: type[BaseModel]) -> Callable[[web.Request], Awaitable[web.Response]]:

@@ -119,5 +119,6 @@ async def page_settings(request: web.Request) -> web.Response:
             "event_types": [t.value for t in EventType],
             "running": sorted(s.value for s in RUNNING),
             "finished": sorted(s.value for s in FINISHED),
+            "labels": snapshot.labels.model_dump(),
         }
     )

@@ -149,7 +149,7 @@ def _requests_response(request: web.Request, rows: list[ServiceRequestRow]) -> w
     snapshot = request.app[keys.CONFIG].current
     tz = snapshot.calendar.timezone
     notices = {code: mapping.service_notice(c) for code, c in snapshot.categories.items()}
-    body = [mapping.service_request(row, tz, notices.get(row.category)) for row in rows]
+    body = [mapping.service_request(row, tz, notices.get(row.category), snapshot.labels) for row in rows]
     return respond(body, "service_requests", _format(request))
 
 

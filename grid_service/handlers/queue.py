@@ -1,16 +1,20 @@
-"""GET /api/v1/queue: a department's changed cases after a cursor, long-polling when there are none."""
+"""GET /api/v1/queue: a department's changed cases after a cursor, long-polling when there are none;
+and the long-poll over the event log it shares with the task lists (handlers/tasks.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import datetime as dt
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import web
 
 from grid_service import keys
 from grid_service.db import events as db_events
+from grid_service.db.pool import Conn
+from grid_service.db.rows import QueuedCase
 from grid_service.errors import ValidationFailed, field_error, invalid_cursor
 from grid_service.handlers.common import connection, json_response, principal, validate_query
 from grid_service.presenters import present_case
@@ -41,20 +45,47 @@ async def department_queue(request: web.Request) -> web.Response:
     department = caller.scope(query.department)
     if department is None:
         raise ValidationFailed("name the department", details=[field_error(["department"], "required for admin")])
-    cursor = decode_cursor(query.after)
+
+    async def read(conn: Conn, after: int, upto: int) -> tuple[list[QueuedCase], int]:
+        rows = await db_events.department_queue(conn, department=department, after=after, upto=upto, limit=query.limit)
+        return rows, (rows[-1].last_seq if len(rows) == query.limit else upto)
+
+    rows, position = await follow_log(request, department, decode_cursor(query.after), query.wait, read)
+    snapshot = request.app[keys.CONFIG].current
+    now = request.app[keys.CLOCK]()
+    cases = [{**present_case(r.case, snapshot, now), "seq": r.last_seq} for r in rows]
+    return json_response({"cases": cases, "cursor": encode_cursor(position)})
+
+
+Row = TypeVar("Row")
+
+
+async def follow_log(
+    request: web.Request,
+    audience: str,
+    cursor: int,
+    wait: float,
+    read: Callable[[Conn, int, int], Awaitable[tuple[list[Row], int]]],
+) -> tuple[list[Row], int]:
+    """A long-poll over the event log for one audience (a department's queue, a task list): what
+    ``read`` finds after ``cursor`` up to the safe horizon, and the position to continue from
+    (``read`` answers the rows wanted and where its page of the log ended).
+
+    With nothing there, it waits until the worker's tracker sees news for the audience, or ``wait``
+    seconds; the answer is then empty, with a position past everything looked at. Polling with the
+    positions returned never skips and never repeats (the horizon is safe, domain/horizon.py).
+    """
     settings = request.app[keys.SETTINGS]
     settle = dt.timedelta(seconds=settings.event_gap_settle_s)
     tracker = request.app[keys.TRACKER]
     loop = asyncio.get_running_loop()
-    give_up_at = loop.time() + query.wait
-    scanned = cursor  # events up to here hold nothing for this department
+    give_up_at = loop.time() + wait
+    scanned = cursor  # events up to here hold nothing for this audience
     while True:
-        ticket = tracker.ticket(department)  # taken before looking: news during the look still wakes us
+        ticket = tracker.ticket(audience)  # taken before looking: news during the look still wakes us
         # While the worker's tracker follows the log (some long-poll waits), it says whether this
-        # department has news at all, so idle long-polls do not query, on arrival or per commit.
-        news = tracker.news_for(department, scanned)
-        rows: list[Any] = []
-        if news is False:
+        # audience has news at all, so idle long-polls do not query, on arrival or per commit.
+        if tracker.news_for(audience, scanned) is False:
             upto = tracker.horizon
         else:
             async with connection(request) as conn:
@@ -62,21 +93,18 @@ async def department_queue(request: web.Request) -> web.Response:
                 known = tracker.known_upto(scanned)
                 upto = known if known is not None else (await db_events.horizon(conn, scanned, settle=settle)).seq
                 if upto > scanned:
-                    rows = await db_events.department_queue(
-                        conn, department=department, after=scanned, upto=upto, limit=query.limit
-                    )
-        if rows:
-            last = rows[-1].last_seq if len(rows) == query.limit else upto
-            snapshot = request.app[keys.CONFIG].current
-            now = request.app[keys.CLOCK]()
-            cases = [{**present_case(r.case, snapshot, now), "seq": r.last_seq} for r in rows]
-            return json_response({"cases": cases, "cursor": encode_cursor(last)})
+                    rows, position = await read(conn, scanned, upto)
+                    if rows:
+                        return rows, position
+                    if position < upto:  # a full page of nothing wanted here: read on from its end
+                        scanned = position
+                        continue
         scanned = max(scanned, upto)
         remaining = give_up_at - loop.time()
         if remaining <= 0 or tracker.closing or _client_gone(request):
-            # Nothing for this department up to where we looked: the cursor moves past it, so the
+            # Nothing for this audience up to where we looked: the position moves past it, so the
             # next call starts there instead of reading the same quiet range again.
-            return json_response({"cases": [], "cursor": encode_cursor(scanned)})
+            return [], scanned
         await tracker.wait(ticket, min(remaining, CLIENT_CHECK_S))
 
 

@@ -1,4 +1,5 @@
-"""The deadline watch: every worker records warnings, overdue cases and escalations as they fall due.
+"""The deadline watch: every worker records warnings, overdue cases and escalations as they fall due,
+and re-assigns overdue check tasks.
 
 There is no leader to lose: each worker sweeps on its own, at least every
 ``interval`` (a little less, at random, so that workers do not sweep in
@@ -16,8 +17,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from grid_service.configuration.people import InspectorsConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import deadline_watch as db_watch
+from grid_service.db import tasks as db_tasks
 from grid_service.db.pool import Conn
 from grid_service.live.loops import LoopState
 
@@ -29,10 +32,11 @@ class Sweep:
     warnings: int
     overdue: int
     escalations: int
+    reassigned: int  # overdue check tasks given to another inspector (once each)
 
     @property
     def events(self) -> int:
-        return self.warnings + self.overdue + self.escalations
+        return self.warnings + self.overdue + self.escalations + self.reassigned
 
 
 class DeadlineWatch:
@@ -64,12 +68,14 @@ class DeadlineWatch:
     async def sweep(self) -> Sweep:
         """One pass: everything that has fallen due by now, in batches, each batch its own transaction."""
         now = self._clock()
-        ladder = self._config().escalation
+        snapshot = self._config()
+        ladder = snapshot.escalation
         counts = []
         records: tuple[Callable[[Conn], Awaitable[int]], ...] = (
             lambda conn: db_watch.record_warnings(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_overdue(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_escalations(conn, now=now, ladder=ladder, limit=BATCH),
+            lambda conn: reassign_overdue_tasks(conn, inspectors=snapshot.inspectors, now=now, limit=BATCH),
         )
         for record in records:
             total = 0
@@ -83,3 +89,13 @@ class DeadlineWatch:
                     break
             counts.append(total)
         return Sweep(*counts)
+
+
+async def reassign_overdue_tasks(conn: Conn, *, inspectors: InspectorsConfig, now: dt.datetime, limit: int) -> int:
+    """Overdue check tasks, each given once to another inspector of the case's community, then of
+    its street, else to the receivers' queue; SKIP LOCKED makes each happen once across workers."""
+    async with conn.transaction():
+        due = await db_tasks.due(conn, now=now, limit=limit)
+        for task in due:
+            await db_tasks.reassign(conn, task, to=inspectors.another(task.grid_code, besides=task.assigned_to), at=now)
+    return len(due)

@@ -16,6 +16,7 @@ from grid_service.handlers import (
     queue,
     reports,
     stats,
+    tasks,
 )
 from grid_service.handlers.common import error_response
 from grid_service.routes.route import READERS, REPORTERS, Api, Route
@@ -31,6 +32,7 @@ from grid_service.schemas import (
     CategoryList,
     CellFeatureCollection,
     CellLocation,
+    CompleteTaskBody,
     DepartmentList,
     DispatchBody,
     FeedQuery,
@@ -46,10 +48,14 @@ from grid_service.schemas import (
     ReportAccepted,
     ReportBatch,
     ReportCreate,
+    RequestCheckBody,
     ResolveBody,
     Role,
     StatsAnswer,
     StatsQuery,
+    TaskIdPath,
+    TaskPage,
+    TaskQuery,
     VerifyBody,
     VoidBody,
 )
@@ -148,7 +154,42 @@ NATIVE_ROUTES: tuple[Route, ...] = (
                 "condition's limit (or the category's) sets its deadline; the category may be corrected first.",
             ),
             (Action.VOID, VoidBody, "Void a reported case (作废): a duplicate, not found, out of scope or invalid."),
+            (
+                Action.REQUEST_CHECK,
+                RequestCheckBody,
+                "Send an inspector to check a reported case (a check_report task, 核实 by default): the "
+                "inspector answering for its cell, else the receivers' queue. 409 while one is open.",
+            ),
         )
+    ),
+    Route(
+        "GET",
+        "/api/v1/tasks",
+        tasks.list_tasks,
+        "tasks.list",
+        frozenset({Role.INSPECTOR, Role.RECEIVER, Role.SHIFT_LEAD, Role.ADMIN}),
+        "The caller's check tasks that changed after the cursor, oldest change first, each as it is now: an "
+        "inspector's own, the receivers' queue for receivers and shift leads (tasks nobody answers for). With "
+        "wait > 0 and nothing new, holds until a change is committed (by any worker) or the wait ends. Polling "
+        "with the returned cursor never skips and never repeats a change; status filters what is shown.",
+        TaskPage,
+        query=TaskQuery,
+        errors=(422, 503),
+    ),
+    Route(
+        "POST",
+        "/api/v1/tasks/{task_id}/complete",
+        tasks.complete_task,
+        "tasks.complete",
+        frozenset({Role.INSPECTOR, Role.SHIFT_LEAD, Role.ADMIN}),
+        "Complete a check with its outcome (check_report: confirmed or not_found; check_result: passed or "
+        "failed), at least one photo and where it was made: within task_distance_m of the case, else 422 "
+        "too_far. The outcome applies to the case in the same transaction. 409 when it is done already.",
+        None,
+        status=204,
+        body=CompleteTaskBody,
+        path_params=TaskIdPath,
+        errors=(400, 403, 404, 409, 415, 422, 503),
     ),
     Route(
         "GET",

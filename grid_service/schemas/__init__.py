@@ -20,6 +20,7 @@ from grid_service.schemas.cases import (
     RejectBody,
     RejectReason,
     ReportRead,
+    RequestCheckBody,
     ResolveBody,
     VerifyBody,
     VoidBody,
@@ -56,6 +57,7 @@ from grid_service.schemas.reports import (
     ReportBatch,
     ReportCreate,
 )
+from grid_service.schemas.tasks import CompleteTaskBody, TaskIdPath, TaskPage, TaskQuery, TaskRead
 from grid_service.schemas.types import (
     EARLIEST,
     LATEST,
@@ -109,6 +111,7 @@ __all__ = [
     "ClientId",
     "Code",
     "CodeName",
+    "CompleteTaskBody",
     "Crs",
     "DepartmentList",
     "DispatchBody",
@@ -145,6 +148,7 @@ __all__ = [
     "ReportBatch",
     "ReportCreate",
     "ReportRead",
+    "RequestCheckBody",
     "ResolveBody",
     "Role",
     "Sha256",
@@ -152,6 +156,10 @@ __all__ = [
     "StatsAnswer",
     "StatsGroup",
     "StatsQuery",
+    "TaskIdPath",
+    "TaskPage",
+    "TaskQuery",
+    "TaskRead",
     "Timestamp",
     "VerifyBody",
     "VoidBody",

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StrictBool
 
 from grid_service.domain.enums import CaseStatus, Crs, Light, PendingReason, Source
+from grid_service.schemas.tasks import CheckRead
 from grid_service.schemas.types import BBox, Code, CodeName, GeoPoint, MediaList, Note, PublicReply, _In
 
 
@@ -62,6 +63,7 @@ class CaseSummary(BaseModel):
 
 
 class CaseRead(CaseSummary):
+    checks: list[CheckRead] = Field(description="the case's check tasks (核实, 核查), oldest first")
     reports: list[ReportRead]
     history: list[EventRead]
 
@@ -119,6 +121,10 @@ class FileBody(_In):
     )
     category: Code | None = Field(default=None, description="the corrected category, when the report's was wrong")
     urgent: StrictBool | None = None
+    note: Note | None = None
+
+
+class RequestCheckBody(_In):
     note: Note | None = None
 
 

@@ -268,6 +268,14 @@
       ];
       for (const [label, value] of rows) facts.append(element("dt", "", label), element("dd", "", value));
       content.append(facts);
+      const open = (c.checks || []).filter((t) => t.status === "open");
+      if (open.length) {
+        const checks = element("ul", "checks");
+        for (const t of open) {
+          checks.append(element("li", "", `${t.label}中 · ${t.assigned_to || "受理员待派 receivers' queue"} · 时限 ${formatTime(t.due_at)}`));
+        }
+        content.append(checks);
+      }
       const reports = element("ul", "reports");
       for (const r of c.reports) {
         const where = r.address ? ` · ${r.address}` : "";

@@ -39,12 +39,14 @@ async def test_a_case_goes_from_dispatch_to_closure_with_every_step_recorded(cli
         "case.dispatched",
         "case.accepted",
         "case.resolved",
+        "case.check_requested",  # resolving sends an inspector to check it (核查)
         "case.closed",
+        "case.check_completed",  # verifying answers that check
     ]
     assert [e["seq"] for e in history] == sorted(e["seq"] for e in history)
     assert history[2]["note"] == "on our way" and history[2]["actor"].startswith("department:")
     assert history[3]["data"]["media"] == [photo] and history[3]["data"]["on_time"] is True
-    assert history[4]["data"] == {"from": "resolved", "passed": True, "on_time": True}
+    assert history[5]["data"] == {"from": "resolved", "passed": True, "on_time": True}
     assert case["light"] is None and case["overdue"] is False
 
 
@@ -57,7 +59,7 @@ async def test_failed_verification_is_rework_and_keeps_the_deadline(client, toke
     )
     assert (status, reopened["status"], reopened["rework_count"]) == (200, "in_progress", 1)
     assert reopened["deadline_at"] == resolved["deadline_at"]
-    assert reopened["history"][-1]["type"] == "case.reopened"
+    assert [e["type"] for e in reopened["history"]][-2:] == ["case.reopened", "case.check_completed"]
     await act(client, tokens["department"], case_id, "resolve")
     _, closed = await act(client, tokens["inspector"], case_id, "verify", {"passed": True})
     assert closed["status"] == "closed" and closed["rework_count"] == 1

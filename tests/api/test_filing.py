@@ -14,9 +14,10 @@ from tests.conftest import bearer
 
 
 async def reported(client, tokens, category="illegal_construction", point=IN_CELL_1, **extra):
-    """A citizen's report through the channel: it waits for a receiver (filing policy review)."""
+    """A report a receiver registers from a leader's instruction: it waits for a receiver (filing
+    policy review) with no check first."""
     response = await client.post(
-        "/api/v1/reports", json=report(category, point, **extra), headers=bearer(tokens["channel"])
+        "/api/v1/reports", json=report(category, point, source="leader", **extra), headers=bearer(tokens["receiver"])
     )
     body = await response.json()
     assert response.status == 201, body

@@ -106,5 +106,6 @@ async def test_the_page_and_its_files_are_served_without_a_token(client):
         "event_types": [t.value for t in EventType],
         "running": ["dispatched", "in_progress"],
         "finished": ["cancelled", "closed", "voided"],
+        "labels": {"check_report": "核实", "check_result": "核查"},
     }
     assert (await client.get("/static/map/../../settings.py")).status in (403, 404)

@@ -118,7 +118,7 @@ def _steer(case: schemathesis.Case, server: LiveServer) -> None:
     ):
         if name in path:
             path[name] = _pick(path[name], existing) or path[name]
-    if case.operation.path == "/api/v1/queue" and case.query:
+    if case.operation.path in ("/api/v1/queue", "/api/v1/tasks") and case.query:
         case.query["wait"] = 0  # a long poll would only make the run slower
     if not isinstance(case.body, dict):
         return

@@ -20,6 +20,7 @@ ALLOWED = [
     (Action.FILE, S.REPORTED, True, S.DISPATCHED),  # routed
     (Action.FILE, S.REPORTED, False, S.PENDING_DISPATCH),  # no rule, outside the grid
     (Action.VOID, S.REPORTED, None, S.VOIDED),
+    (Action.REQUEST_CHECK, S.REPORTED, None, S.REPORTED),
 ]
 
 

@@ -62,7 +62,11 @@ CREATE TYPE intake_item AS (
     duplicate_radius_m double precision,
     duplicate_window_hours double precision,
     source text,
-    condition text
+    condition text,
+    check_task_id uuid,      -- a check (核实) sent before a receiver decides; NULL: none
+    check_assigned_to text,
+    check_audience text,
+    check_due_at timestamptz
 );
 CREATE FUNCTION intake_batch(
     p_items intake_item[],
@@ -154,8 +158,21 @@ BEGIN
                                           'routing_rule', f.routing_rule),
                        f.department, f.deadline_at
                   FROM planned f WHERE f.new_case_no IS NOT NULL AND f.status = 'dispatched'
+                UNION ALL
+                SELECT f.ord, 3, f.case_id, 'case.check_requested', f.at, 'filing',
+                       jsonb_build_object('task_id', f.check_task_id, 'kind', 'check_report',
+                                          'assigned_to', f.check_assigned_to, 'audience', f.check_audience,
+                                          'due_at', f.check_due_at),
+                       NULL, NULL
+                  FROM planned f WHERE f.new_case_no IS NOT NULL AND f.check_task_id IS NOT NULL
             ) AS e ORDER BY e.ord, e.step
             RETURNING seq
+        ),
+        checks AS (  -- only with a new case: a report joining an open case joins its checks too
+            INSERT INTO tasks (id, kind, case_id, assigned_to, due_at, created_at)
+            SELECT f.check_task_id, 'check_report', f.case_id, f.check_assigned_to, f.check_due_at, f.at
+              FROM planned f WHERE f.new_case_no IS NOT NULL AND f.check_task_id IS NOT NULL
+            RETURNING id
         ),
         -- The case each report ended up in, new or joined, as the answer describes it.
         fates AS (
