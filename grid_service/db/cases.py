@@ -18,7 +18,7 @@ CASE_READ = """
 SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, k.name AS category_name, c.urgent,
        c.lon, c.lat, c.grid_version, c.grid_code, g.name AS grid_name, c.department, d.name AS department_name,
        c.routing_rule, c.created_at, c.dispatched_at, c.deadline_at, c.warn_at, c.rework_count, c.report_count,
-       c.updated_at, c.source{extra}
+       c.updated_at, c.source, c.resolution{extra}
   FROM {source}
   JOIN categories k ON k.code = c.category
   LEFT JOIN grid_cells g ON g.version = c.grid_version AND g.code = c.grid_code
@@ -54,7 +54,7 @@ UPDATE cases SET status = $2, pending_reason = $3, department = $4, dispatched_a
                  warn_at = $7, rework_count = $8, routing_rule_id = $9, routing_rule = $10, updated_at = $11,
                  public_reply = coalesce($13, public_reply),
                  category = coalesce($14, category), urgent = coalesce($15, urgent),
-                 condition = coalesce($16, condition),
+                 condition = coalesce($16, condition), resolution = coalesce($17, resolution),
                  -- a new deadline is watched afresh (the right-hand sides read the old row)
                  warned_at = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN NULL ELSE warned_at END,
                  overdue_at = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN NULL ELSE overdue_at END,
@@ -89,6 +89,7 @@ class CaseChange:
     category: str | None = None
     urgent: bool | None = None
     condition: str | None = None
+    resolution: str | None = None  # set when the case closes: handled
 
 
 async def lock_case_or_raise(conn: Conn, case_id: uuid.UUID) -> LockedCase:
@@ -120,6 +121,7 @@ async def apply_change(conn: Conn, case_id: uuid.UUID, change: CaseChange, *, ex
         change.category,
         change.urgent,
         change.condition,
+        change.resolution,
     )
     return row is not None
 

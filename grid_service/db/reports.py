@@ -60,6 +60,8 @@ class IntakeItem(NamedTuple):
     check_assigned_to: str | None
     check_audience: str | None  # db/tasks.audience of the assignee
     check_due_at: dt.datetime | None
+    resolution: str | None  # self_handled: created closed (自处置)
+    after_media: list[str]  # a self-handled report's after photos (also among its media, last)
 
 
 @dataclass(frozen=True, slots=True)

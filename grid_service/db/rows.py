@@ -55,6 +55,7 @@ class CaseView(NamedTuple):
     report_count: int
     updated_at: dt.datetime
     source: str
+    resolution: str | None
 
 
 class QueuedCase(NamedTuple):

@@ -246,7 +246,7 @@ def _change(
         data["passed"] = body.passed
         if not body.passed:  # rework keeps the original deadline
             return dataclasses.replace(keep, rework_count=row.rework_count + 1), data
-        return keep, data
+        return dataclasses.replace(keep, resolution="handled"), data
     if action is Action.VOID:
         data["reason"] = body.reason.value
         return keep, data

@@ -35,6 +35,7 @@ from grid_service.errors import ApiError, Conflict, ValidationFailed, field_erro
 from grid_service.flows.group_commit import GroupCommitter
 from grid_service.flows.routing import Routed, plan_check, route
 from grid_service.schemas import (
+    CaseStatus,
     Crs,
     ForeignReport,
     ReportAccepted,
@@ -95,10 +96,14 @@ def _category_key(category: str) -> int:
 
 def body_hash(report: ReportCreate | ForeignReport) -> bytes:
     """Identity of a submission's content, independent of key order, spacing and defaults spelled out.
-    A source left out is left out of the hash too: reports stored before sources existed hash as
-    they did, so their retries are still recognised."""
-    exclude = {"source"} if report.source is None else None
+    Fields added later are left out at their defaults (LATER_FIELDS)."""
+    exclude = {name for name, default in LATER_FIELDS.items() if getattr(report, name) == default}
     return hashlib.sha256(report.model_dump_json(exclude=exclude).encode()).digest()
+
+
+# Fields added after reports were first stored, with their defaults: left at the default, they are
+# left out of the hash, so a retry of a report stored before they existed still matches.
+LATER_FIELDS: dict[str, object] = {"source": None, "self_handled": False, "after_media": ()}
 
 
 def source_of(caller: Principal, requested: Source | None) -> Source:
@@ -141,7 +146,16 @@ def prepare(
     grid_code = assignment.cell.code if assignment else None
     case_id = uuid7()
     check = None
-    if snapshot.filing.check_first(source, category.code):
+    resolution = None
+    if report.self_handled:
+        if principal.role not in (Role.INSPECTOR, Role.ADMIN):
+            raise ValidationFailed(
+                "only an inspector handles a problem on the spot",
+                details=[field_error(["self_handled"], "an inspector's only", "self_handling_not_allowed")],
+            )
+        # Fixed on the spot: closed now, no department, no deadline; never joined to another case.
+        routed, condition, resolution = Routed(CaseStatus.CLOSED, None), None, "self_handled"
+    elif snapshot.filing.check_first(source, category.code):
         # An inspector looks first; then a receiver files it (or, where the source is filed
         # automatically, the confirmed check files it).
         routed, condition = Routed.waiting_for_a_receiver(), None
@@ -161,7 +175,8 @@ def prepare(
         )
 
     keys = [lock_key(f"idem:{principal.token_id}:{report.client_id}")]
-    if lon is not None and lat is not None and category.duplicate_radius_m > 0 and category.duplicate_window_hours > 0:
+    joins = not report.self_handled and category.duplicate_radius_m > 0 and category.duplicate_window_hours > 0
+    if lon is not None and lat is not None and joins:
         keys.extend(duplicate_lock_keys(category.code, lon, lat, category.duplicate_radius_m))
     item = IntakeItem(
         at=now,
@@ -196,7 +211,7 @@ def prepare(
         routing_rule=routed.rule,
         deadline_at=routed.deadline_at,
         warn_at=routed.warn_at,
-        duplicate_radius_m=category.duplicate_radius_m,
+        duplicate_radius_m=category.duplicate_radius_m if joins else 0.0,
         duplicate_window_hours=category.duplicate_window_hours,
         source=source.value,
         condition=condition.code if condition else None,
@@ -204,8 +219,10 @@ def prepare(
         check_assigned_to=check.assigned_to if check else None,
         check_audience=audience(check.assigned_to) if check else None,
         check_due_at=check.due_at if check else None,
+        resolution=resolution,
+        after_media=list(report.after_media),
     )
-    return PreparedReport(item=item, media=tuple(report.media), lock_keys=tuple(keys))
+    return PreparedReport(item=item, media=(*report.media, *report.after_media), lock_keys=tuple(keys))
 
 
 @dataclass(frozen=True, slots=True)

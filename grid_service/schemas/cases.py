@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool
 
@@ -60,6 +60,9 @@ class CaseSummary(BaseModel):
     report_count: int
     updated_at: dt.datetime
     source: Source = Field(description="where the case was first reported from (its first report's source)")
+    resolution: Literal["handled", "self_handled"] | None = Field(
+        description="how a closed case was closed: handled by its department, or self-handled by an inspector"
+    )
 
 
 class CaseRead(CaseSummary):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool, model_validator
 
 from grid_service.domain.enums import CaseStatus, Crs, PendingReason, Source
 from grid_service.schemas.types import (
@@ -36,6 +36,18 @@ class _ReportFields(_In):
     # Where it came from. Left out: the token's own (an inspector's or a channel's); a receiver
     # registering a phoned-in report gives hotline or leader.
     source: Source | None = None
+    # Self-disposal (自处置): an inspector fixed it on the spot; media are the before photos,
+    # after_media the after ones, both required. The case is created closed.
+    self_handled: StrictBool = False
+    after_media: Annotated[tuple[Sha256, ...], Field(max_length=20)] = ()
+
+    @model_validator(mode="after")
+    def _photos_of_self_disposal(self) -> _ReportFields:
+        if self.self_handled and not (self.media and self.after_media):
+            raise ValueError("a self-handled report carries before (media) and after (after_media) photos")
+        if self.after_media and not self.self_handled:
+            raise ValueError("after_media belong to a self-handled report")
+        return self
 
 
 class ReportCreate(_ReportFields):

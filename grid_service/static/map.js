@@ -105,6 +105,11 @@
     // Yellow from the instant the service computed with the deadline: the page turns a case yellow
     // by itself as time passes, without waiting for an event.
     if (RUNNING.has(p.status)) return p.warn_at !== null && Date.parse(p.warn_at) <= now ? "yellow" : "green";
+    // Waiting for a receiver or a dispatcher: blue while within its step's limit, then yellow, red.
+    if (p.step_due_at) {
+      if (Date.parse(p.step_due_at) <= now) return "red";
+      if (Date.parse(p.step_warn_at) <= now) return "yellow";
+    }
     return "blue";
   }
 
@@ -154,9 +159,9 @@
   }
 
   function nextChange(p, now) {
-    if (!RUNNING.has(p.status)) return Infinity;
+    const moments = RUNNING.has(p.status) ? [p.warn_at, p.deadline_at] : [p.step_warn_at, p.step_due_at];
     let soonest = Infinity;
-    for (const iso of [p.warn_at, p.deadline_at]) {
+    for (const iso of moments) {
       const at = iso ? Date.parse(iso) : NaN;
       if (at > now && at < soonest) soonest = at;
     }

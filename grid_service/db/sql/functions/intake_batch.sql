@@ -66,7 +66,9 @@ CREATE TYPE intake_item AS (
     check_task_id uuid,      -- a check (核实) sent before a receiver decides; NULL: none
     check_assigned_to text,
     check_audience text,
-    check_due_at timestamptz
+    check_due_at timestamptz,
+    resolution text,         -- self_handled: fixed on the spot, created closed
+    after_media text[]
 );
 CREATE FUNCTION intake_batch(
     p_items intake_item[],
@@ -123,11 +125,11 @@ BEGIN
         new_cases AS (
             INSERT INTO cases (id, case_no, status, pending_reason, category, urgent, lon, lat, grid_version,
                                grid_code, department, routing_rule_id, routing_rule, created_at, last_reported_at,
-                               dispatched_at, deadline_at, warn_at, updated_at, source, condition)
+                               dispatched_at, deadline_at, warn_at, updated_at, source, condition, resolution)
             SELECT f.case_id, f.new_case_no, f.status, f.pending_reason, f.category, f.urgent, f.lon, f.lat,
                    f.grid_version, f.grid_code, f.department, f.routing_rule_id, f.routing_rule, f.at, f.at,
                    CASE WHEN f.status = 'dispatched' THEN f.at END, f.deadline_at, f.warn_at, f.at, f.source,
-                   f.condition
+                   f.condition, f.resolution
               FROM planned f WHERE f.new_case_no IS NOT NULL ORDER BY f.ord
             RETURNING id
         ),
@@ -158,6 +160,12 @@ BEGIN
                                           'routing_rule', f.routing_rule),
                        f.department, f.deadline_at
                   FROM planned f WHERE f.new_case_no IS NOT NULL AND f.status = 'dispatched'
+                UNION ALL
+                SELECT f.ord, 2, f.case_id, 'case.closed', f.at, f.actor,
+                       jsonb_build_object('self_handled', true, 'after_media', to_jsonb(f.after_media),
+                                          'on_time', NULL),
+                       NULL, NULL
+                  FROM planned f WHERE f.new_case_no IS NOT NULL AND f.resolution = 'self_handled'
                 UNION ALL
                 SELECT f.ord, 3, f.case_id, 'case.check_requested', f.at, 'filing',
                        jsonb_build_object('task_id', f.check_task_id, 'kind', 'check_report',
