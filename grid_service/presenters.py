@@ -9,6 +9,7 @@ from grid_service.configuration.people import LabelsConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db.rows import CaseView, EventEntry, MapCase, ReportView, TaskView
 from grid_service.domain.lights import is_overdue, light
+from grid_service.domain.steps import step_clock
 from grid_service.schemas import CaseStatus
 
 
@@ -30,6 +31,7 @@ def present_case(
 ) -> dict[str, Any]:
     tz = snapshot.calendar.timezone
     status = CaseStatus(row.status)
+    step = step_clock(row.status, row.step_since, snapshot.filing.steps.minutes)
     case: dict[str, Any] = {
         "id": str(row.id),
         "case_no": row.case_no,
@@ -44,8 +46,12 @@ def present_case(
         "created_at": _iso(row.created_at, tz),
         "dispatched_at": _iso(row.dispatched_at, tz),
         "deadline_at": _iso(row.deadline_at, tz),
-        "light": light(status=status, warn_at=row.warn_at, deadline_at=row.deadline_at, now=now),
+        "light": step.light(now)
+        if step
+        else light(status=status, warn_at=row.warn_at, deadline_at=row.deadline_at, now=now),
         "overdue": is_overdue(status=status, deadline_at=row.deadline_at, now=now),
+        "step_due_at": _iso(step.due_at, tz) if step else None,
+        "step_overdue": step is not None and now >= step.due_at,
         "rework_count": row.rework_count,
         "report_count": row.report_count,
         "updated_at": _iso(row.updated_at, tz),
@@ -109,6 +115,7 @@ def map_feature(row: MapCase, snapshot: ConfigSnapshot, now: dt.datetime) -> dic
     status = row.status
     deadline_at = row.deadline_at
     tz = snapshot.calendar.timezone
+    step = step_clock(status, row.step_since, snapshot.filing.steps.minutes)
     return {
         "type": "Feature",
         "id": str(row.id),
@@ -125,7 +132,11 @@ def map_feature(row: MapCase, snapshot: ConfigSnapshot, now: dt.datetime) -> dic
             "created_at": row.created_at.astimezone(tz),
             "deadline_at": deadline_at.astimezone(tz) if deadline_at else None,
             "warn_at": row.warn_at.astimezone(tz) if row.warn_at else None,
-            "light": light(status=status, warn_at=row.warn_at, deadline_at=deadline_at, now=now),
+            "light": step.light(now)
+            if step
+            else light(status=status, warn_at=row.warn_at, deadline_at=deadline_at, now=now),
+            "step_due_at": step.due_at.astimezone(tz) if step else None,
+            "step_warn_at": step.warn_at.astimezone(tz) if step else None,
             "overdue": is_overdue(status=status, deadline_at=deadline_at, now=now),
             "source": row.source,
         },

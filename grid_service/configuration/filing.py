@@ -43,6 +43,11 @@ class Steps(_Strict):
     task_minutes: Minutes = 30  # a check task
     task_distance_m: Annotated[float, Field(gt=0, le=10_000)] = 100  # a task's photo, at most this far
 
+    @property
+    def minutes(self) -> dict[str, float]:
+        """The step limits by step name (domain/steps.py)."""
+        return {"accept": self.accept_minutes, "dispatch": self.dispatch_minutes, "task": self.task_minutes}
+
 
 class FilingConfig(_Strict):
     source: dict[Source, SourcePolicy] = {}

@@ -18,7 +18,7 @@ CASE_READ = """
 SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, k.name AS category_name, c.urgent,
        c.lon, c.lat, c.grid_version, c.grid_code, g.name AS grid_name, c.department, d.name AS department_name,
        c.routing_rule, c.created_at, c.dispatched_at, c.deadline_at, c.warn_at, c.rework_count, c.report_count,
-       c.updated_at, c.source, c.resolution{extra}
+       c.updated_at, c.source, c.resolution, c.step_since{extra}
   FROM {source}
   JOIN categories k ON k.code = c.category
   LEFT JOIN grid_cells g ON g.version = c.grid_version AND g.code = c.grid_code
@@ -55,7 +55,10 @@ UPDATE cases SET status = $2, pending_reason = $3, department = $4, dispatched_a
                  public_reply = coalesce($13, public_reply),
                  category = coalesce($14, category), urgent = coalesce($15, urgent),
                  condition = coalesce($16, condition), resolution = coalesce($17, resolution),
-                 -- a new deadline is watched afresh (the right-hand sides read the old row)
+                 -- a new status starts its step afresh, a new deadline is watched afresh (the
+                 -- right-hand sides read the old row)
+                 step_since = CASE WHEN status IS DISTINCT FROM $2 THEN $11 ELSE step_since END,
+                 step_overdue_at = CASE WHEN status IS DISTINCT FROM $2 THEN NULL ELSE step_overdue_at END,
                  warned_at = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN NULL ELSE warned_at END,
                  overdue_at = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN NULL ELSE overdue_at END,
                  escalation_level = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN 0 ELSE escalation_level END

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grid_service.db.pool import Conn
+from grid_service.domain.steps import Step
 
 # {moment}: the column whose passing is recorded; {flag}: where it is recorded; {event}: the event type.
 _RECORD = """
@@ -34,6 +35,25 @@ SELECT m.id, '{event}', $1, 'clock',
 RETURNING seq
 """
 WARN = _RECORD.format(moment="warn_at", flag="warned_at", event="case.warning")
+# $3: the status a step waits in, $4 its name, $5 its limit in minutes.
+STEP_OVERDUE = """
+WITH due AS (
+    SELECT id FROM cases
+     WHERE status = $3 AND step_overdue_at IS NULL AND step_since <= $1::timestamptz - make_interval(secs => $5 * 60)
+     ORDER BY step_since
+     LIMIT $2
+       FOR UPDATE SKIP LOCKED
+), marked AS (
+    UPDATE cases c SET step_overdue_at = $1 FROM due WHERE c.id = due.id
+    RETURNING c.id, c.department, c.step_since
+)
+INSERT INTO events (case_id, type, at, actor, data, department)
+SELECT m.id, 'case.step_overdue', $1, 'clock',
+       jsonb_build_object('step', $4::text, 'since', m.step_since, 'limit_minutes', $5::float8),
+       m.department
+  FROM marked m ORDER BY m.step_since
+RETURNING seq
+"""
 OVERDUE = _RECORD.format(moment="deadline_at", flag="overdue_at", event="case.overdue")
 # $3..$5: the ladder as parallel arrays (level, hours past the deadline, name), $6 its first rung.
 ESCALATE = """
@@ -80,6 +100,10 @@ class Rung:
 
 async def record_warnings(conn: Conn, *, now: dt.datetime, limit: int) -> int:
     return len(await conn.fetch(WARN, now, limit))
+
+
+async def record_step_overdue(conn: Conn, *, now: dt.datetime, step: Step, minutes: float, limit: int) -> int:
+    return len(await conn.fetch(STEP_OVERDUE, now, limit, step.status.value, step.name, minutes))
 
 
 async def record_overdue(conn: Conn, *, now: dt.datetime, limit: int) -> int:

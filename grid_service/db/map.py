@@ -12,7 +12,7 @@ from grid_service.db.rows import MapCase, many
 # A case as the map and the feed present it (presenters.map_feature): no names, no joins.
 MAP_CASE = """
 SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, c.department, c.grid_code, c.urgent,
-       c.lon, c.lat, c.created_at, c.deadline_at, c.warn_at, c.source{extra}
+       c.lon, c.lat, c.created_at, c.deadline_at, c.warn_at, c.source, c.step_since{extra}
   FROM {source}
 """
 MAP_CASES = (

@@ -56,6 +56,7 @@ class CaseView(NamedTuple):
     updated_at: dt.datetime
     source: str
     resolution: str | None
+    step_since: dt.datetime | None  # when it entered its status (the step limits count from here)
 
 
 class QueuedCase(NamedTuple):
@@ -142,6 +143,7 @@ class MapCase(NamedTuple):
     deadline_at: dt.datetime | None
     warn_at: dt.datetime | None
     source: str
+    step_since: dt.datetime | None
 
 
 class FeedEvent(NamedTuple):

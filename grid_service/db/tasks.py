@@ -193,6 +193,20 @@ async def due(conn: Conn, *, now: dt.datetime, limit: int) -> list[TaskView]:
     return many(TaskView, await conn.fetch(DUE, now, limit))
 
 
+async def record_task_overdue(conn: Conn, task: TaskView, *, at: dt.datetime) -> None:
+    """The task's step limit passed (recorded once: a task is re-assigned once, with it)."""
+    await append_event(
+        conn,
+        task.case_id,
+        type=EventType.STEP_OVERDUE,
+        at=at,
+        actor="clock",
+        note=None,
+        data={"step": "task", "task_id": str(task.id), "kind": task.kind, "assigned_to": task.assigned_to},
+        department=None,
+    )
+
+
 async def reassign(conn: Conn, task: TaskView, *, to: str | None, at: dt.datetime) -> None:
     await conn.execute(REASSIGN, task.id, to, at)
     await append_event(

@@ -80,6 +80,7 @@ class EventType(StrEnum):
     CHECK_REQUESTED = "case.check_requested"  # a check task was opened (its data: the task)
     CHECK_COMPLETED = "case.check_completed"
     CHECK_REASSIGNED = "case.check_reassigned"  # an overdue task went to someone else, once
+    STEP_OVERDUE = "case.step_overdue"  # a step of the supervision center took longer than its limit
 
 
 class TaskKind(StrEnum):

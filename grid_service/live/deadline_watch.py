@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import deadline_watch as db_watch
 from grid_service.db import tasks as db_tasks
 from grid_service.db.pool import Conn
+from grid_service.domain.steps import STEPS
 from grid_service.live.loops import LoopState
 
 BATCH = 1000  # cases marked per statement (and per transaction)
@@ -33,10 +35,11 @@ class Sweep:
     overdue: int
     escalations: int
     reassigned: int  # overdue check tasks given to another inspector (once each)
+    steps: int = 0  # cases recorded over a step's limit (上报→受理, 立案→派遣)
 
     @property
     def events(self) -> int:
-        return self.warnings + self.overdue + self.escalations + self.reassigned
+        return self.warnings + self.overdue + self.escalations + self.reassigned + self.steps
 
 
 class DeadlineWatch:
@@ -70,12 +73,19 @@ class DeadlineWatch:
         now = self._clock()
         snapshot = self._config()
         ladder = snapshot.escalation
+        minutes = snapshot.filing.steps.minutes
         counts = []
         records: tuple[Callable[[Conn], Awaitable[int]], ...] = (
             lambda conn: db_watch.record_warnings(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_overdue(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_escalations(conn, now=now, ladder=ladder, limit=BATCH),
             lambda conn: reassign_overdue_tasks(conn, inspectors=snapshot.inspectors, now=now, limit=BATCH),
+            *(
+                functools.partial(
+                    db_watch.record_step_overdue, now=now, step=step, minutes=minutes[step.name], limit=BATCH
+                )
+                for step in STEPS.values()
+            ),
         )
         for record in records:
             total = 0
@@ -88,7 +98,8 @@ class DeadlineWatch:
                 if written < BATCH:  # a full batch may leave more behind; a short one cannot
                     break
             counts.append(total)
-        return Sweep(*counts)
+        warnings, overdue, escalations, reassigned, *steps = counts
+        return Sweep(warnings, overdue, escalations, reassigned, steps=sum(steps))
 
 
 async def reassign_overdue_tasks(conn: Conn, *, inspectors: InspectorsConfig, now: dt.datetime, limit: int) -> int:
@@ -97,5 +108,6 @@ async def reassign_overdue_tasks(conn: Conn, *, inspectors: InspectorsConfig, no
     async with conn.transaction():
         due = await db_tasks.due(conn, now=now, limit=limit)
         for task in due:
+            await db_tasks.record_task_overdue(conn, task, at=now)
             await db_tasks.reassign(conn, task, to=inspectors.another(task.grid_code, besides=task.assigned_to), at=now)
     return len(due)

@@ -56,6 +56,10 @@ class CaseSummary(BaseModel):
     deadline_at: dt.datetime | None
     light: Light | None
     overdue: bool
+    step_due_at: dt.datetime | None = Field(
+        description="reported or pending dispatch: when its step's limit (上报→受理, 立案→派遣) runs out"
+    )
+    step_overdue: bool
     rework_count: int
     report_count: int
     updated_at: dt.datetime

@@ -103,6 +103,8 @@ class MapCaseProperties(BaseModel):
     warn_at: dt.datetime | None = Field(description="when the case turns yellow (80 % of its limit used)")
     light: Light | None
     overdue: bool
+    step_due_at: dt.datetime | None = Field(description="reported or pending dispatch: when its step's limit runs out")
+    step_warn_at: dt.datetime | None = Field(description="…and when it turns yellow (80 % of the step's limit)")
     source: Source
     event: FeedEventRead | None = Field(default=None, description="in the live feed: the event this is")
 

@@ -32,7 +32,8 @@ async def test_the_case_snapshot_holds_open_cases_as_points_with_their_light(cli
     assert by_id[first]["geometry"]["coordinates"] == list(IN_CELL_1)
     assert by_id[first]["properties"]["light"] == "green"
     assert by_id[pending]["properties"]["status"] == "pending_dispatch"
-    assert by_id[pending]["properties"]["light"] is None
+    assert by_id[pending]["properties"]["light"] == "green", "within its 立案→派遣 step limit"
+    assert by_id[pending]["properties"]["step_due_at"] is not None
     everything = await snapshot(client, tokens["viewer"], status="all")
     assert {f["id"] for f in everything["features"]} == {first, pending, closed}
 

@@ -125,11 +125,12 @@ BEGIN
         new_cases AS (
             INSERT INTO cases (id, case_no, status, pending_reason, category, urgent, lon, lat, grid_version,
                                grid_code, department, routing_rule_id, routing_rule, created_at, last_reported_at,
-                               dispatched_at, deadline_at, warn_at, updated_at, source, condition, resolution)
+                               dispatched_at, deadline_at, warn_at, updated_at, source, condition, resolution,
+                               step_since)
             SELECT f.case_id, f.new_case_no, f.status, f.pending_reason, f.category, f.urgent, f.lon, f.lat,
                    f.grid_version, f.grid_code, f.department, f.routing_rule_id, f.routing_rule, f.at, f.at,
                    CASE WHEN f.status = 'dispatched' THEN f.at END, f.deadline_at, f.warn_at, f.at, f.source,
-                   f.condition, f.resolution
+                   f.condition, f.resolution, f.at
               FROM planned f WHERE f.new_case_no IS NOT NULL ORDER BY f.ord
             RETURNING id
         ),
