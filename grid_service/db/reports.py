@@ -10,9 +10,6 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
-from grid_service.db.pool import Conn
-from grid_service.db.rows import ReportView, many
-
 DEADLOCK_RETRIES = 3
 
 
@@ -127,7 +124,3 @@ def independence(prepared: list[PreparedReport]) -> list[bool]:
         flags.append(seen.isdisjoint(p.lock_keys))
         seen.update(p.lock_keys)
     return flags
-
-
-async def reports_of_case(conn: Conn, case_id: uuid.UUID) -> list[ReportView]:
-    return many(ReportView, await conn.fetch(SELECT_CASE_REPORTS, case_id))

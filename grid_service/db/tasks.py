@@ -114,12 +114,8 @@ DUE = (
 REASSIGN = "UPDATE tasks SET assigned_to = $2, reassigned_at = $3 WHERE id = $1"
 
 
+# A case's checks, oldest first (read with the case: db/case_read.py).
 OF_CASE = TASK_READ.format(extra="", source="tasks t") + " WHERE t.case_id = $1 ORDER BY t.created_at, t.id"
-
-
-async def of_case(conn: Conn, case_id: uuid.UUID) -> list[TaskView]:
-    """The case's checks, oldest first."""
-    return many(TaskView, await conn.fetch(OF_CASE, case_id))
 
 
 async def case_of(conn: Conn, task_id: uuid.UUID) -> uuid.UUID | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import cases as db_cases
 from grid_service.db import media as db_media
 from grid_service.db import tasks as db_tasks
-from grid_service.db.cases import CaseChange
+from grid_service.db.cases import CaseChange, NewEvent
 from grid_service.db.pool import Conn
 from grid_service.db.rows import LockedCase
 from grid_service.domain.deadlines import Clock, deadline
@@ -65,13 +65,17 @@ async def act(
     now: dt.datetime,
     timeout: float,
     on_commit: Callable[[], None],
+    then: Callable[[Conn], Awaitable[None]] | None = None,
 ) -> None:
     """Apply ``action`` (with its validated ``body``) to the case; raise NotFound, Conflict or ValidationFailed.
-    ``on_commit`` is told once the change has committed (it wakes feeds and queues, as intake's does)."""
+    ``then`` runs in the same transaction after the change (reading the result back costs no second
+    transaction); ``on_commit`` is told once it committed (it wakes feeds and queues, as intake's does)."""
     if caller.role is not Role.ADMIN and caller.role not in ACTORS[action]:
         raise Forbidden(f"role {caller.role.value} may not {action.value} a case")
     async with pool.acquire(timeout=timeout) as conn, conn.transaction():
         await apply(conn, case_id=case_id, action=action, caller=caller, body=body, snapshot=snapshot, now=now)
+        if then is not None:
+            await then(conn)
     on_commit()
 
 
@@ -122,39 +126,36 @@ async def apply(
         change, data = _change(action, row, rule.to, body, caller, snapshot, now)
     if rule.to is CaseStatus.CLOSED:  # closed on time when its last resolution met the deadline
         data["on_time"] = await db_cases.last_resolution_on_time(conn, case_id)
-    if not await db_cases.apply_change(conn, case_id, change, expected_status=current.value):
-        raise Conflict("the case changed meanwhile; retry", code="invalid_transition")
     if action is Action.REQUEST_CHECK:  # the task's own event records it
+        if not await db_cases.apply_change(conn, case_id, change, expected_status=current.value):
+            raise Conflict("the case changed meanwhile; retry", code="invalid_transition")
         task = plan_check(TaskKind.CHECK_REPORT, case_id, row.grid_code, snapshot, now)
         if not await db_tasks.open_task(conn, task, at=now, actor=caller.actor, department=row.department):
             raise Conflict("a check of this report is open already", code="task_open")
         return
-    seq = await db_cases.append_event(
-        conn,
-        case_id,
-        type=rule.event,
-        at=now,
-        actor=caller.actor,
-        note=getattr(body, "note", None),
-        data=data,
-        # whom the event counts for: a rejection counts against the department that rejected
-        department=row.department if action is Action.REJECT else change.department,
-        deadline_at=change.deadline_at if action is Action.DISPATCH else None,
-    )
-    await db_media.attach_to_case(conn, case_id, media, seq=seq)
+    events = [
+        NewEvent(
+            rule.event,
+            caller.actor,
+            getattr(body, "note", None),
+            data,
+            # whom the event counts for: a rejection counts against the department that rejected
+            row.department if action is Action.REJECT else change.department,
+            change.deadline_at if action is Action.DISPATCH else None,
+        )
+    ]
     if filing is not None and filing.routed.department is not None:
         # Routed: the same record of the decision as intake writes (dispatched by routing).
-        await db_cases.append_event(
-            conn,
-            case_id,
-            type=EventType.DISPATCHED,
-            at=now,
-            actor="routing",
-            note=None,
-            data=filing.routed.dispatch_data(),
-            department=filing.routed.department,
-            deadline_at=filing.routed.deadline_at,
+        routed = filing.routed
+        events.append(
+            NewEvent(
+                EventType.DISPATCHED, "routing", None, routed.dispatch_data(), routed.department, routed.deadline_at
+            )
         )
+    seq = await db_cases.change_and_log(conn, case_id, change, expected_status=current.value, events=events)
+    if seq is None:
+        raise Conflict("the case changed meanwhile; retry", code="invalid_transition")
+    await db_media.attach_to_case(conn, case_id, media, seq=seq)
     if action is Action.RESOLVE:  # was it handled? an inspector goes to see
         task = plan_check(TaskKind.CHECK_RESULT, case_id, row.grid_code, snapshot, now)
         await db_tasks.open_task(conn, task, at=now, actor=caller.actor, department=row.department)

@@ -11,9 +11,9 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from grid_service import keys
+from grid_service.db import case_read as db_case_read
 from grid_service.db import cases as db_cases
-from grid_service.db import reports as db_reports
-from grid_service.db import tasks as db_tasks
+from grid_service.db.pool import Conn
 from grid_service.domain.states import OPEN, Action
 from grid_service.errors import NotFound, ValidationFailed, field_error, invalid_cursor
 from grid_service.flows import casework
@@ -40,17 +40,19 @@ async def get_case(request: web.Request) -> web.Response:
     return json_response(await _read_case(request, _case_id(request)))
 
 
-async def _read_case(request: web.Request, case_id: uuid.UUID, *, after_action: bool = False) -> dict[str, Any]:
-    """The case as the caller may see it. After an action the caller sees the result even when the
-    action took the case out of its hands (a department rejecting it)."""
+async def _read_case(request: web.Request, case_id: uuid.UUID) -> dict[str, Any]:
+    """The case as the caller may see it."""
     async with connection(request) as conn:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            row = await db_cases.get_case_or_raise(conn, case_id)
-            if not (after_action or casework.visible_to(principal(request), row.department)):
-                raise NotFound("no such case")
-            reports = await db_reports.reports_of_case(conn, case_id)
-            events = await db_cases.case_events(conn, case_id)
-            checks = await db_tasks.of_case(conn, case_id)
+            return await _case_in(request, conn, case_id, visible_only=True)
+
+
+async def _case_in(request: web.Request, conn: Conn, case_id: uuid.UUID, *, visible_only: bool) -> dict[str, Any]:
+    """The case read in the caller's transaction. After an action (visible_only False) the caller
+    sees the result even when the action took the case out of its hands (a department rejecting it)."""
+    row, reports, events, checks = await db_case_read.whole_case_or_raise(conn, case_id)
+    if visible_only and not casework.visible_to(principal(request), row.department):
+        raise NotFound("no such case")
     snapshot = request.app[keys.CONFIG].current
     case = present_case(row, snapshot, request.app[keys.CLOCK](), reports, events)
     tz = snapshot.calendar.timezone
@@ -64,6 +66,11 @@ def action_handler(action: Action, body_model: type[BaseModel]) -> Callable[[web
     async def handle(request: web.Request) -> web.Response:
         case_id = _case_id(request)
         body = validate(body_model, await read_optional_json(request))
+        answer: dict[str, Any] = {}
+
+        async def read_back(conn: Conn) -> None:  # in the action's transaction: one round of commits
+            answer.update(await _case_in(request, conn, case_id, visible_only=False))
+
         await casework.act(
             request.app[keys.POOL],
             case_id=case_id,
@@ -74,8 +81,9 @@ def action_handler(action: Action, body_model: type[BaseModel]) -> Callable[[web
             now=request.app[keys.CLOCK](),
             timeout=request.app[keys.SETTINGS].db_timeout_s,
             on_commit=request.app[keys.NOTIFIER].published,
+            then=read_back,
         )
-        return json_response(await _read_case(request, case_id, after_action=True))
+        return json_response(answer)
 
     handle.__name__ = f"case_{action.value}"
     return handle

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from grid_service.db import cases, events, feed, open311, reports, rows, stats
+from grid_service.db import case_read, cases, events, feed, open311, reports, rows, stats, tasks
 from grid_service.db import map as db_map
 
 QUERIES = {
-    "case": (cases.SELECT_CASE, rows.CaseView),
+    "case": (case_read.WHOLE_CASE, (*rows.CaseView._fields, "reports", "history", "checks")),
+    "checks of a case": (tasks.OF_CASE, rows.TaskView),
+    "tasks changed": (tasks.CHANGED, (*rows.TaskView._fields, "last_seq")),
     "case list": (cases.LIST_CASES.format(where="true", limit="$1"), rows.CaseView),
     "history": (cases.SELECT_EVENTS, rows.EventEntry),
     "locked case": (cases.LOCK_CASE, rows.LockedCase),
