@@ -204,10 +204,15 @@ def _demo(settings: Settings, args: argparse.Namespace) -> None:
     run = f"demo-{secrets.token_hex(3)}"  # token names are unique; each run makes its own
 
     async def make_tokens(conn: Any) -> tuple[DemoTokens, str]:
-        async def make(role: str, name: str, department: str | None = None) -> str:
+        async def make(role: str, name: str, department: str | None = None, source: str | None = None) -> str:
             token = new_token()
             await db_tokens.insert_token(
-                conn, name=f"{run}-{name}", role=role, department=department, token_hash=hash_token(token)
+                conn,
+                name=f"{run}-{name}",
+                role=role,
+                department=department,
+                token_hash=hash_token(token),
+                source=source,
             )
             return token
 
@@ -216,6 +221,9 @@ def _demo(settings: Settings, args: argparse.Namespace) -> None:
             inspectors=[await make("inspector", f"inspector-{n}") for n in range(1, 4)],
             dispatcher=await make("dispatcher", "dispatcher"),
             departments={code: await make("department", code, code) for code in departments},
+            receiver=await make("receiver", "receiver"),
+            citizens=await make("channel", "citizens", source="public"),
+            camera=await make("channel", "camera", source="sensor"),
         )
         return tokens, await make("viewer", "wall")
 

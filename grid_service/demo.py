@@ -1,22 +1,27 @@
 """`grid-service demo`: believable traffic against a running server, so that the map comes alive.
 
 Inspectors report the configured categories around the grid (some twice, as
-duplicates; a few outside it); each department long-polls its queue, accepts,
-resolves and sometimes rejects; the dispatcher re-dispatches what waits;
-inspectors verify resolved cases and sometimes fail the check. Everything goes
-through the public API, as real clients would.
+duplicates; a few outside it; some fixed on the spot, with before and after
+photos); citizens and a camera system report through their channels; receivers
+file or void what waits for them; inspectors complete the checks (核实 before
+filing, 核查 after resolution), now and then from too far away and refused
+first; each department long-polls its queue, accepts, resolves and sometimes
+rejects; the dispatcher re-dispatches what waits. Everything goes through the
+public API, as real clients would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import random
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from PIL import Image
 
 DESCRIPTIONS = {
     "illegal_construction": ["楼顶私自加盖彩钢房", "小区绿地内违建围墙", "沿街违规搭建棚厦"],
@@ -36,6 +41,12 @@ OUTSIDE_SHARE = 0.04  # reports beyond the grid: they wait for the dispatcher as
 DUPLICATE_SHARE = 0.10  # a second report of a spot already reported
 REJECT_SHARE = 0.08
 FAIL_CHECK_SHARE = 0.15
+CITIZEN_SHARE = 0.2  # through the citizens' app (source public: checked first, then filed by a receiver)
+CAMERA_SHARE = 0.08  # through the video-analytics channel (source sensor)
+SELF_HANDLED_SHARE = 0.05  # fixed on the spot by the inspector
+VOID_SHARE = 0.1  # of what waits for a receiver
+NOT_FOUND_SHARE = 0.15  # checks that find nothing there
+TOO_FAR_SHARE = 0.12  # checks first sent from the wrong place (refused: too far)
 
 
 class DemoError(RuntimeError):
@@ -47,6 +58,9 @@ class DemoTokens:
     inspectors: list[str]
     dispatcher: str
     departments: dict[str, str]  # department code -> token
+    receiver: str | None = None
+    citizens: str | None = None  # a channel token of source public
+    camera: str | None = None  # a channel token of source sensor
 
 
 @dataclass
@@ -54,7 +68,9 @@ class World:
     categories: list[str]
     departments: list[str]
     bbox: tuple[float, float, float, float]
+    conditions: dict[str, str | None] = field(default_factory=dict)  # category -> the condition to file under
     recent: list[tuple[str, float, float]] = field(default_factory=list)  # (category, lon, lat)
+    photos: list[str] = field(default_factory=list)  # uploaded photo ids: before, after
 
 
 class Demo:
@@ -77,9 +93,12 @@ class Demo:
             tasks = [
                 asyncio.create_task(self._inspectors(world)),
                 asyncio.create_task(self._dispatcher(world)),
-                asyncio.create_task(self._verifier()),
                 *(asyncio.create_task(self._department(code)) for code in self.tokens.departments),
             ]
+            if self.tokens.receiver:
+                tasks += [asyncio.create_task(self._receiver(world)), asyncio.create_task(self._checker(world))]
+            else:
+                tasks.append(asyncio.create_task(self._verifier()))
             try:
                 if duration is None:
                     await asyncio.gather(*tasks)
@@ -94,13 +113,24 @@ class Demo:
     async def _pause(self, seconds: float) -> None:
         await asyncio.sleep(seconds * self.pace)
 
-    async def _call(self, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+    async def _call(
+        self, method: str, path: str, token: str, body: Any = None, *, meant: str | None = None
+    ) -> tuple[int, Any]:
+        """One request; ``meant`` names a refusal the story asks for (counted under that name)."""
         headers = {"Authorization": f"Bearer {token}"}
         async with self.session.request(method, self.base_url + path, json=body, headers=headers) as response:
-            answer = await response.json(content_type=None)
+            answer = await response.json(content_type=None) if response.status != 204 else None
         key = f"{method} {path.split('?')[0].rsplit('/', 1)[-1]} {response.status}"
+        if meant and response.status >= 400:
+            key = f"{key} ({meant}, as meant)"
         self.counts[key] = self.counts.get(key, 0) + 1
         return response.status, answer
+
+    async def _upload(self, data: bytes, token: str) -> str:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "image/png"}
+        async with self.session.post(f"{self.base_url}/api/v1/media", data=data, headers=headers) as response:
+            answer = await response.json()
+        return str(answer["id"])
 
     async def _world(self) -> World:
         token = self.tokens.dispatcher
@@ -114,11 +144,17 @@ class Demo:
         _, cells = await self._call("GET", "/api/v1/grids", token)
         xs = [x for f in cells["features"] for x, _ in _points(f["geometry"])]
         ys = [y for f in cells["features"] for _, y in _points(f["geometry"])]
-        return World(
+        world = World(
             categories=[c["code"] for c in categories["categories"]],
             departments=[d["code"] for d in departments["departments"]],
             bbox=(min(xs), min(ys), max(xs), max(ys)),
+            conditions={c["code"]: c.get("default_condition") for c in categories["categories"]},
         )
+        if self.tokens.inspectors:  # a before and an after photo, for the checks and the self-disposals
+            world.photos = [
+                await self._upload(_photo(colour), self.tokens.inspectors[0]) for colour in ("#8a6d3b", "#3b8a4e")
+            ]
+        return world
 
     async def _inspectors(self, world: World) -> None:
         while True:
@@ -139,14 +175,23 @@ class Demo:
             category = rng.choice(world.categories)
             lon, lat = rng.uniform(min_lon, max_lon), rng.uniform(min_lat, max_lat)
             world.recent = [*world.recent[-49:], (category, lon, lat)]
-        body = {
+        body: dict[str, Any] = {
             "client_id": uuid.uuid4().hex,
             "category": category,
             "description": rng.choice(DESCRIPTIONS.get(category, ["现场巡查发现问题"])),
             "urgent": rng.random() < 0.1,
             "location": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
         }
-        await self._call("POST", "/api/v1/reports", rng.choice(self.tokens.inspectors), body)
+        token = rng.choice(self.tokens.inspectors)
+        channel = rng.random()
+        if self.tokens.citizens and channel < CITIZEN_SHARE:
+            token = self.tokens.citizens
+        elif self.tokens.camera and channel < CITIZEN_SHARE + CAMERA_SHARE:
+            token = self.tokens.camera
+        elif channel > 1 - SELF_HANDLED_SHARE and len(world.photos) == 2:
+            body.update(self_handled=True, media=world.photos[:1], after_media=world.photos[1:], urgent=False)
+            body["description"] = "已现场处置 " + str(body["description"])
+        await self._call("POST", "/api/v1/reports", token, body)
 
     async def _department(self, department: str) -> None:
         """Long-poll the queue; accept (or reject) what arrives, resolve it a little later."""
@@ -197,6 +242,66 @@ class Demo:
                     department = rng.choice(world.departments)
                     await self._call("POST", f"{path}/dispatch", token, {"department": department})
 
+    async def _receiver(self, world: World) -> None:
+        """File what waits for a receiver (under the category's condition), void a few."""
+        rng = self.random
+        token = self.tokens.receiver
+        assert token is not None
+        while True:
+            await self._pause(3)
+            status, page = await self._call("GET", "/api/v1/cases?status=reported&limit=50", token)
+            if status != 200:
+                continue
+            for case in page["cases"]:
+                status, whole = await self._call("GET", f"/api/v1/cases/{case['id']}", token)
+                if status != 200 or any(c["status"] == "open" for c in whole["checks"]):
+                    continue  # an inspector is still looking
+                await self._pause(rng.uniform(0.2, 1.0))
+                path = f"/api/v1/cases/{case['id']}"
+                if rng.random() < VOID_SHARE:
+                    await self._call("POST", f"{path}/void", token, {"reason": rng.choice(["duplicate", "invalid"])})
+                else:
+                    condition = world.conditions.get(case["category"]["code"])
+                    await self._call("POST", f"{path}/file", token, {"condition": condition} if condition else {})
+
+    async def _checker(self, world: World) -> None:
+        """Inspectors complete the checks in the receivers' queue (the shipped configuration names no
+        inspectors, so every check waits there); some first from too far away, refused."""
+        token = self.tokens.receiver
+        assert token is not None
+        cursor = ""
+        while True:
+            status, page = await self._call("GET", f"/api/v1/tasks?status=open&wait=5&after={cursor}", token)
+            if status != 200:
+                await self._pause(2)
+                continue
+            cursor = page["cursor"]
+            for task in page["tasks"]:
+                work = asyncio.create_task(self._check(task, world))
+                self._working.add(work)
+                work.add_done_callback(self._working.discard)
+
+    async def _check(self, task: dict[str, Any], world: World) -> None:
+        rng = self.random
+        inspector = rng.choice(self.tokens.inspectors)
+        await self._pause(rng.uniform(1, 6))
+        status, case = await self._call("GET", f"/api/v1/cases/{task['case_id']}", inspector)
+        if status != 200 or not case["location"]:
+            return
+        lon, lat = case["location"]["coordinates"]
+        if task["kind"] == "check_report":
+            outcome = "not_found" if rng.random() < NOT_FOUND_SHARE else "confirmed"
+        else:
+            outcome = "failed" if rng.random() < FAIL_CHECK_SHARE else "passed"
+        path = f"/api/v1/tasks/{task['id']}/complete"
+        body = {"outcome": outcome, "media": world.photos[-1:], "note": "现场核查 checked on site"}
+        if rng.random() < TOO_FAR_SHARE:  # sent from the office, not the spot: refused
+            far = {**body, "location": {"type": "Point", "coordinates": [lon + 0.01, lat]}}
+            await self._call("POST", path, inspector, far, meant="too far")
+            await self._pause(rng.uniform(1, 4))
+        near = {"type": "Point", "coordinates": [lon + rng.uniform(-2e-4, 2e-4), lat + rng.uniform(-2e-4, 2e-4)]}
+        await self._call("POST", path, inspector, {**body, "location": near}, meant="done meanwhile")
+
     async def _verifier(self) -> None:
         rng = self.random
         while True:
@@ -219,3 +324,10 @@ def _points(geometry: dict[str, Any]) -> list[tuple[float, float]]:
     if geometry["type"] == "Polygon":
         return [(float(p[0]), float(p[1])) for p in geometry["coordinates"][0]]
     return [(float(p[0]), float(p[1])) for polygon in geometry["coordinates"] for p in polygon[0]]
+
+
+def _photo(colour: str) -> bytes:
+    """A small real PNG (the service decodes every photo)."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(out, format="PNG")
+    return out.getvalue()

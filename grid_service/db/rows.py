@@ -215,3 +215,28 @@ class TaskView(NamedTuple):
     grid_code: str | None
     case_lon: float | None
     case_lat: float | None
+
+
+class InspectorFigures(NamedTuple):
+    key: str
+    reported: int
+    valid: int
+    check_report_done: int
+    check_report_on_time: int
+    check_result_done: int
+    check_result_on_time: int
+    self_handled: int
+
+
+class ReceiverFigures(NamedTuple):
+    key: str
+    accepted: int
+    filed: int
+    filed_on_time: int
+
+
+class DispatcherFigures(NamedTuple):
+    key: str
+    dispatched: int
+    dispatched_on_time: int
+    returned: int

@@ -23,11 +23,11 @@ from typing import Literal
 from grid_service.db.pool import Conn
 from grid_service.db.rows import FiguresRow, many
 
-GroupBy = Literal["department", "category", "street", "grid"]
+GroupBy = Literal["department", "category", "street", "grid", "source"]
 
 # The group of an event row `x` joined to its case `c`; $3 names the grouping.
 KEY = """CASE $3::text WHEN 'department' THEN {x}.department WHEN 'category' THEN c.category
-                  WHEN 'street' THEN left(c.grid_code, 9) ELSE c.grid_code END"""
+                  WHEN 'street' THEN left(c.grid_code, 9) WHEN 'source' THEN c.source ELSE c.grid_code END"""
 STATS = f"""
 WITH flow AS (
     SELECT {KEY.format(x="e")} AS key,

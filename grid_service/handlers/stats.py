@@ -1,24 +1,27 @@
-"""GET /api/v1/stats: performance by department, category, street or cell, as JSON or CSV."""
+"""GET /api/v1/stats: performance by department, category, street, cell or source, and the figures
+of the people of the loop (inspector, receiver, dispatcher), as JSON or CSV."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
 from grid_service import keys
+from grid_service.configuration.people import LabelsConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
+from grid_service.db import positions as db_positions
 from grid_service.db import stats as db_stats
+from grid_service.db.rows import FiguresRow, InspectorFigures, ReceiverFigures
 from grid_service.errors import ValidationFailed, field_error
 from grid_service.handlers.common import connection, json_response, principal, validate_query
-from grid_service.schemas import StatsGroup, StatsQuery
+from grid_service.schemas import StatsQuery
 
 DEFAULT_PERIOD = dt.timedelta(days=30)
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-FIELDS = list(StatsGroup.model_fields)
 
 
 def _instant(value: dt.datetime | dt.date, tz: dt.tzinfo) -> dt.datetime:
@@ -76,34 +79,24 @@ async def stats(request: web.Request) -> web.StreamResponse:
         heavy.turn(),
         connection(request) as conn,
     ):
-        rows = await db_stats.figures(conn, start=start, end=end, group_by=query.group_by)
-    streets = _street_names(snapshot) if query.group_by == "street" else {}
-    groups: list[dict[str, Any]] = [
-        {
-            "key": r.key,
-            "name": _name(query.group_by, r.key, snapshot, streets),
-            "reported": r.reported,
-            "dispatched": r.dispatched,
-            "closed": r.closed,
-            "closed_on_time": r.closed_on_time,
-            "due": r.due,
-            "overdue_open": r.overdue_open,
-            "rejected": r.rejected,
-            "reworked": r.reworked,
-            "closure_rate": _rate(r.closed, r.due),
-            "on_time_rate": _rate(r.closed_on_time, r.due),
-            "rework_rate": _rate(r.reworked, r.closed),
-            "median_hours_to_close": (
-                round(r.median_hours_to_close, 2) if r.median_hours_to_close is not None else None
-            ),
-        }
-        for r in rows
-    ]
+        if query.group_by in POSITIONS:
+            position = cast(db_positions.Position, query.group_by)
+            people = await db_positions.figures(conn, position, start=start, end=end)
+        else:
+            rows = await db_stats.figures(conn, start=start, end=end, group_by=cast(db_stats.GroupBy, query.group_by))
+    headings = _headings(query.group_by, snapshot.labels)
+    if query.group_by in POSITIONS:
+        groups = [_person(figures) for figures in people]
+    else:
+        streets = _street_names(snapshot) if query.group_by == "street" else {}
+        groups = [_group(r, _name(query.group_by, r.key, snapshot, streets)) for r in rows]
     if "text/csv" in request.headers.get("Accept", ""):
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(groups)
+        writer = csv.writer(out, lineterminator="\n")
+        fields = list(headings)
+        writer.writerow(fields)
+        writer.writerow([headings[f] for f in fields])  # the names a person reads, under the machine's
+        writer.writerows([[g[f] for f in fields] for g in groups])
         return web.Response(
             text=out.getvalue(),
             content_type="text/csv",
@@ -114,5 +107,109 @@ async def stats(request: web.Request) -> web.StreamResponse:
         "to": end.astimezone(tz).isoformat(),
         "group_by": query.group_by,
         "groups": groups,
+        "headings": headings,
     }
     return json_response(answer)
+
+
+POSITIONS = ("inspector", "receiver", "dispatcher")
+
+
+def _group(r: FiguresRow, name: str | None) -> dict[str, Any]:
+    return {
+        "key": r.key,
+        "name": name,
+        "reported": r.reported,
+        "dispatched": r.dispatched,
+        "closed": r.closed,
+        "closed_on_time": r.closed_on_time,
+        "due": r.due,
+        "overdue_open": r.overdue_open,
+        "rejected": r.rejected,
+        "reworked": r.reworked,
+        "closure_rate": _rate(r.closed, r.due),
+        "on_time_rate": _rate(r.closed_on_time, r.due),
+        "rework_rate": _rate(r.reworked, r.closed),
+        "median_hours_to_close": round(r.median_hours_to_close, 2) if r.median_hours_to_close is not None else None,
+    }
+
+
+def _person(figures: db_positions.Figures) -> dict[str, Any]:
+    """A person's figures (db/positions.py), their rates beside them."""
+    common = {"key": figures.key, "name": figures.key}
+    if isinstance(figures, InspectorFigures):
+        return {
+            **common,
+            "reported": figures.reported,
+            "valid": figures.valid,
+            "valid_rate": _rate(figures.valid, figures.reported),
+            "check_report_done": figures.check_report_done,
+            "check_report_on_time_rate": _rate(figures.check_report_on_time, figures.check_report_done),
+            "check_result_done": figures.check_result_done,
+            "check_result_on_time_rate": _rate(figures.check_result_on_time, figures.check_result_done),
+            "self_handled": figures.self_handled,
+        }
+    if isinstance(figures, ReceiverFigures):
+        return {
+            **common,
+            "accepted": figures.accepted,
+            "filed": figures.filed,
+            "filed_on_time_rate": _rate(figures.filed_on_time, figures.filed),
+        }
+    accurate = figures.dispatched - figures.returned
+    return {
+        **common,
+        "dispatched": figures.dispatched,
+        "dispatched_on_time_rate": _rate(figures.dispatched_on_time, figures.dispatched),
+        "dispatch_accuracy": _rate(accurate, figures.dispatched),
+    }
+
+
+def _headings(group_by: str, labels: LabelsConfig) -> dict[str, str]:
+    """Each figure's name as a person reads it; the checks' in the city's own words (labels.toml)."""
+    what = {"department": "部门", "category": "类别", "street": "街道", "grid": "网格", "source": "来源"}
+    if group_by == "inspector":
+        return {
+            "key": "监督员",
+            "name": "姓名",
+            "reported": "上报数",
+            "valid": "有效上报数",
+            "valid_rate": "有效上报率",
+            "check_report_done": f"{labels.check_report}数",
+            "check_report_on_time_rate": f"按时{labels.check_report}率",
+            "check_result_done": f"{labels.check_result}数",
+            "check_result_on_time_rate": f"按时{labels.check_result}率",
+            "self_handled": "自处置数",
+        }
+    if group_by == "receiver":
+        return {
+            "key": "受理员",
+            "name": "姓名",
+            "accepted": "受理数",
+            "filed": "立案数",
+            "filed_on_time_rate": "按时立案率",
+        }
+    if group_by == "dispatcher":
+        return {
+            "key": "派遣员",
+            "name": "姓名",
+            "dispatched": "派遣数",
+            "dispatched_on_time_rate": "按时派遣率",
+            "dispatch_accuracy": "准确派遣率",
+        }
+    return {
+        "key": what[group_by],
+        "name": "名称",
+        "reported": "上报数",
+        "dispatched": "派遣数",
+        "closed": "结案数",
+        "closed_on_time": "按期结案数",
+        "due": "应结案数",
+        "overdue_open": "超期未结数",
+        "rejected": "退回数",
+        "reworked": "返工数",
+        "closure_rate": "结案率",
+        "on_time_rate": "按期结案率",
+        "rework_rate": "返工率",
+        "median_hours_to_close": "结案时长中位数(小时)",
+    }

@@ -153,7 +153,9 @@ class StatsQuery(_In):
         alias="to",
         description="end of the period, excluded (a date is midnight in the city); default: now",
     )
-    group_by: Literal["department", "category", "street", "grid"] = "department"
+    group_by: Literal["department", "category", "street", "grid", "source", "inspector", "receiver", "dispatcher"] = (
+        "department"
+    )
 
 
 class StatsGroup(BaseModel):
@@ -173,8 +175,38 @@ class StatsGroup(BaseModel):
     median_hours_to_close: float | None
 
 
+class InspectorGroup(BaseModel):
+    key: str = Field(description="the inspector's token name")
+    name: str
+    reported: int = Field(description="上报数")
+    valid: int = Field(description="有效上报数: reports whose case was filed and not voided")
+    valid_rate: float | None = Field(description="有效上报率: valid / reported")
+    check_report_done: int
+    check_report_on_time_rate: float | None = Field(description="按时核实率 (label of check_report)")
+    check_result_done: int
+    check_result_on_time_rate: float | None = Field(description="按时核查率 (label of check_result)")
+    self_handled: int = Field(description="自处置数")
+
+
+class ReceiverGroup(BaseModel):
+    key: str = Field(description="the receiver's token name")
+    name: str
+    accepted: int = Field(description="受理数: reported cases filed or voided")
+    filed: int
+    filed_on_time_rate: float | None = Field(description="按时立案率: filed within the 上报→受理 limit / filed")
+
+
+class DispatcherGroup(BaseModel):
+    key: str = Field(description="the dispatcher's token name")
+    name: str
+    dispatched: int = Field(description="派遣数")
+    dispatched_on_time_rate: float | None = Field(description="按时派遣率: within the 立案→派遣 limit / dispatched")
+    dispatch_accuracy: float | None = Field(description="准确派遣率: 1 - returned / dispatched")
+
+
 class StatsAnswer(BaseModel):
     start: dt.datetime = Field(alias="from")
     end: dt.datetime = Field(alias="to")
     group_by: str
-    groups: list[StatsGroup]
+    groups: list[StatsGroup] | list[InspectorGroup] | list[ReceiverGroup] | list[DispatcherGroup]
+    headings: dict[str, str] = Field(description="what each figure is called, in the city's words")

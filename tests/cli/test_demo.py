@@ -13,15 +13,24 @@ async def test_the_demo_reports_works_dispatches_and_verifies_cases(client, db):
         inspectors=[await make_token(db, "inspector") for _ in range(2)],
         dispatcher=await make_token(db, "dispatcher"),
         departments={code: await make_token(db, "department", code) for code in departments},
+        receiver=await make_token(db, "receiver"),
+        citizens=await make_token(db, "channel", source="public"),
+        camera=await make_token(db, "channel", source="sensor"),
     )
     demo = Demo(str(client.make_url("")), tokens, rate=25, seed=7, pace=0.05)
-    counts = await demo.run(duration=6)
+    counts = await demo.run(duration=8)
     assert counts.get("POST reports 201", 0) > 50
     assert not [key for key in counts if key.endswith((" 500", " 422", " 401", " 403"))], counts
+    assert counts.get("POST complete 422 (too far, as meant)", 0) > 0, counts
+    assert counts.get("POST complete 204", 0) > 0 and counts.get("POST file 200", 0) > 0, counts
+    sources = {r["source"] for r in await db.fetch("SELECT DISTINCT source FROM cases")}
+    assert {"inspector", "public", "sensor"} <= sources, sources
+    assert await db.fetchval("SELECT count(*) FROM cases WHERE resolution = 'self_handled'") > 0
     statuses = {r["status"]: r["n"] for r in await db.fetch("SELECT status, count(*) AS n FROM cases GROUP BY 1")}
     assert statuses.get("closed", 0) > 0 and statuses.get("in_progress", 0) + statuses.get("resolved", 0) > 0, statuses
     kinds = {r["type"] for r in await db.fetch("SELECT DISTINCT type FROM events")}
     assert {"case.created", "case.dispatched", "case.accepted", "case.resolved", "case.closed"} <= kinds, kinds
+    assert {"case.filed", "case.voided", "case.check_requested", "case.check_completed"} <= kinds, kinds
     assert {"case.reported_again", "case.rejected"} & kinds, "duplicates and rejections happen too"
     outside = await db.fetchval("SELECT count(*) FROM cases WHERE pending_reason = 'outside_grid'")
     dispatched_later = await db.fetchval(

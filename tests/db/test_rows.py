@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from grid_service.db import case_read, cases, events, feed, open311, reports, rows, stats, tasks
+from grid_service.db import case_read, cases, events, feed, open311, positions, reports, rows, stats, tasks
 from grid_service.db import map as db_map
 
 QUERIES = {
     "case": (case_read.WHOLE_CASE, (*rows.CaseView._fields, "reports", "history", "checks")),
     "checks of a case": (tasks.OF_CASE, rows.TaskView),
     "tasks changed": (tasks.CHANGED, (*rows.TaskView._fields, "last_seq")),
+    "inspector figures": (positions.INSPECTOR, rows.InspectorFigures),
+    "receiver figures": (positions.RECEIVER, rows.ReceiverFigures),
+    "dispatcher figures": (positions.DISPATCHER, rows.DispatcherFigures),
     "case list": (cases.LIST_CASES.format(where="true", limit="$1"), rows.CaseView),
     "history": (cases.SELECT_EVENTS, rows.EventEntry),
     "locked case": (cases.LOCK_CASE, rows.LockedCase),

@@ -152,7 +152,7 @@ BEGIN
                 UNION ALL
                 SELECT f.ord, 1, f.case_id, 'case.created', f.at, f.actor,
                        jsonb_build_object('report_id', f.report_id, 'grid', f.grid_code,
-                                          'pending_reason', f.pending_reason),
+                                          'pending_reason', f.pending_reason, 'status', f.status),
                        f.department, NULL
                   FROM planned f WHERE f.new_case_no IS NOT NULL
                 UNION ALL

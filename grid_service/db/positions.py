@@ -1,0 +1,112 @@
+"""Figures per person of the loop (SPEC §12: group_by inspector, receiver, dispatcher), from the
+event log and the check tasks alone, for the period [start, end). A person is the name of the
+token that acted (the part of an event's actor after the role).
+
+inspector   reported        reports the inspector's token sent
+            valid           of those, reports whose case was filed (at intake, or by a receiver)
+                            and not voided, by the period's end
+            check_report_on_time / check_result_on_time
+                            checks of each kind the inspector completed, and of those on time
+            self_handled    cases the inspector handled on the spot
+receiver    accepted        reported cases filed or voided (受理数)
+            filed, filed_on_time
+                            cases filed, and of those filed before their 上报→受理 limit ran out
+dispatcher  dispatched, dispatched_on_time
+                            dispatches by hand, and of those made before the 立案→派遣 limit ran out
+            returned        dispatches rejected by the department before the next dispatch: until
+                            rulings on returns exist, every return counts against the dispatcher
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from grid_service.db.pool import Conn
+from grid_service.db.rows import DispatcherFigures, InspectorFigures, ReceiverFigures, many
+
+Position = Literal["inspector", "receiver", "dispatcher"]
+PERSON = "split_part({x}.actor, ':', 2)"
+
+INSPECTOR = f"""
+WITH sent AS (
+    SELECT t.name AS key, count(*) AS reported,
+           count(*) FILTER (WHERE (
+                 EXISTS (SELECT 1 FROM events f WHERE f.case_id = r.case_id AND f.at < $2
+                          AND (f.type = 'case.filed'
+                               OR (f.type = 'case.created' AND f.data->>'status' IS DISTINCT FROM 'reported'))))
+             AND NOT EXISTS (SELECT 1 FROM events v WHERE v.case_id = r.case_id AND v.at < $2
+                              AND v.type = 'case.voided')) AS valid
+      FROM reports r JOIN api_tokens t ON t.id = r.token_id
+     WHERE t.role = 'inspector' AND r.received_at >= $1 AND r.received_at < $2
+     GROUP BY t.name
+), checks AS (
+    SELECT split_part(k.completed_by, ':', 2) AS key,
+           count(*) FILTER (WHERE k.kind = 'check_report') AS check_report_done,
+           count(*) FILTER (WHERE k.kind = 'check_report' AND k.completed_at <= k.due_at) AS check_report_on_time,
+           count(*) FILTER (WHERE k.kind = 'check_result') AS check_result_done,
+           count(*) FILTER (WHERE k.kind = 'check_result' AND k.completed_at <= k.due_at) AS check_result_on_time
+      FROM tasks k
+     WHERE k.status = 'done' AND k.completed_at >= $1 AND k.completed_at < $2
+       AND split_part(k.completed_by, ':', 1) = 'inspector'
+     GROUP BY 1
+), own AS (
+    SELECT {PERSON.format(x="e")} AS key, count(*) AS self_handled
+      FROM events e
+     WHERE e.type = 'case.closed' AND (e.data->>'self_handled')::boolean AND e.at >= $1 AND e.at < $2
+     GROUP BY 1
+)
+SELECT key, coalesce(reported, 0) AS reported, coalesce(valid, 0) AS valid,
+       coalesce(check_report_done, 0) AS check_report_done,
+       coalesce(check_report_on_time, 0) AS check_report_on_time,
+       coalesce(check_result_done, 0) AS check_result_done,
+       coalesce(check_result_on_time, 0) AS check_result_on_time,
+       coalesce(self_handled, 0) AS self_handled
+  FROM sent FULL JOIN checks USING (key) FULL JOIN own USING (key)
+ ORDER BY key
+"""
+RECEIVER = f"""
+SELECT {PERSON.format(x="e")} AS key,
+       count(*) AS accepted,
+       count(*) FILTER (WHERE e.type = 'case.filed') AS filed,
+       count(*) FILTER (WHERE e.type = 'case.filed' AND NOT EXISTS (
+           SELECT 1 FROM events o WHERE o.case_id = e.case_id AND o.seq < e.seq
+              AND o.type = 'case.step_overdue' AND o.data->>'step' = 'accept')) AS filed_on_time
+  FROM events e
+ WHERE e.type IN ('case.filed', 'case.voided') AND e.at >= $1 AND e.at < $2
+   AND split_part(e.actor, ':', 1) IN ('receiver', 'shift_lead', 'admin')
+ GROUP BY 1
+ ORDER BY 1
+"""
+DISPATCHER = f"""
+SELECT {PERSON.format(x="d")} AS key,
+       count(*) AS dispatched,
+       count(*) FILTER (WHERE NOT EXISTS (
+           SELECT 1 FROM events o WHERE o.case_id = d.case_id AND o.seq < d.seq
+              AND o.type = 'case.step_overdue' AND o.data->>'step' = 'dispatch'
+              AND NOT EXISTS (SELECT 1 FROM events p WHERE p.case_id = d.case_id AND p.seq > o.seq
+                                 AND p.seq < d.seq AND p.type = 'case.dispatched'))) AS dispatched_on_time,
+       count(*) FILTER (WHERE EXISTS (
+           SELECT 1 FROM events j WHERE j.case_id = d.case_id AND j.seq > d.seq AND j.type = 'case.rejected'
+              AND j.at < $2
+              AND NOT EXISTS (SELECT 1 FROM events n WHERE n.case_id = d.case_id AND n.seq > d.seq
+                                 AND n.seq < j.seq AND n.type = 'case.dispatched'))) AS returned
+  FROM events d
+ WHERE d.type = 'case.dispatched' AND d.at >= $1 AND d.at < $2
+   AND split_part(d.actor, ':', 1) IN ('dispatcher', 'shift_lead', 'admin')
+ GROUP BY 1
+ ORDER BY 1
+"""
+Figures = InspectorFigures | ReceiverFigures | DispatcherFigures
+QUERIES: dict[Position, tuple[str, type[Figures]]] = {
+    "inspector": (INSPECTOR, InspectorFigures),
+    "receiver": (RECEIVER, ReceiverFigures),
+    "dispatcher": (DISPATCHER, DispatcherFigures),
+}
+
+
+async def figures(conn: Conn, position: Position, *, start: dt.datetime, end: dt.datetime) -> list[Figures]:
+    query, row = QUERIES[position]
+    async with conn.transaction(readonly=True):
+        await conn.execute("SET LOCAL jit = off")  # as for db/stats.py: the plan costs more to compile than to run
+        return many(row, await conn.fetch(query, start, end))
