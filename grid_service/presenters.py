@@ -137,6 +137,15 @@ def map_feature(row: MapCase, snapshot: ConfigSnapshot, now: dt.datetime) -> dic
             else light(status=status, warn_at=row.warn_at, deadline_at=deadline_at, now=now),
             "step_due_at": step.due_at.astimezone(tz) if step else None,
             "step_warn_at": step.warn_at.astimezone(tz) if step else None,
+            "check": (
+                {
+                    "kind": row.check_kind,
+                    "label": getattr(snapshot.labels, row.check_kind),
+                    "assigned_to": row.check_assigned_to,
+                }
+                if row.check_kind
+                else None
+            ),
             "overdue": is_overdue(status=status, deadline_at=deadline_at, now=now),
             "source": row.source,
         },

@@ -5,6 +5,7 @@ isolation, and the real HTTP stack on top of it."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -146,12 +147,16 @@ async def client(db_url: str) -> AsyncIterator[TestClient]:
 
 
 async def make_token(
-    conn: asyncpg.Connection, role: str, department: str | None = None, source: str | None = None
+    conn: asyncpg.Connection,
+    role: str,
+    department: str | None = None,
+    source: str | None = None,
+    name: str | None = None,
 ) -> str:
     token = new_token()
     await db_tokens.insert_token(
         conn,
-        name=f"{role}-{uuid.uuid4().hex[:8]}",
+        name=name or f"{role}-{uuid.uuid4().hex[:8]}",
         role=role,
         department=department,
         token_hash=hash_token(token),
@@ -172,6 +177,19 @@ async def tokens(db: asyncpg.Connection) -> dict[str, str]:
     made["department:street_office"] = await make_token(db, "department", "street_office")
     made["inspector2"] = await make_token(db, "inspector")
     return made
+
+
+async def load_config_with(conn: asyncpg.Connection, directory: Path, files: dict[str, str]) -> None:
+    """The fixture configuration with these files added or replaced, loaded (a new generation)."""
+    shutil.copytree(FIXTURE_CONFIG, directory)
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    await config_store.store_bundle(conn, read_config_dir(directory))
+
+
+async def named_tokens(conn: asyncpg.Connection, people: list[tuple[str, str, str | None]]) -> dict[str, str]:
+    """Tokens for (name, role, source), by name: the names inspectors.toml and the figures use."""
+    return {name: await make_token(conn, role, source=source, name=name) for name, role, source in people}
 
 
 def bearer(token: str) -> dict[str, str]:

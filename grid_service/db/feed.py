@@ -6,12 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from grid_service.db import events as db_events
-from grid_service.db.map import MAP_CASE
+from grid_service.db.map import MAP_CASE, with_checks
 from grid_service.db.pool import Conn
 from grid_service.db.rows import FeedEvent, MapCase
 
 # Events in (after, upto], each with its case as it is now; filters are optional (NULL: any).
-FEED_EVENTS = (
+FEED_EVENTS = with_checks(
     MAP_CASE.format(
         extra=", e.seq, e.type AS event_type, e.at AS event_at",
         source="events e JOIN cases c ON c.id = e.case_id",
@@ -23,7 +23,9 @@ FEED_EVENTS = (
    AND ($6::float8 IS NULL OR (c.lon BETWEEN $6 AND $8 AND c.lat BETWEEN $7 AND $9))
  ORDER BY e.seq
  LIMIT $3
-"""
+""",
+    extra="seq, event_type, event_at",
+    order="q.seq",
 )
 
 

@@ -15,16 +15,38 @@ SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, c.department, c.
        c.lon, c.lat, c.created_at, c.deadline_at, c.warn_at, c.source, c.step_since{extra}
   FROM {source}
 """
-MAP_CASES = (
+MAP_COLUMNS = (
+    "id, case_no, status, pending_reason, category, department, grid_code, urgent, lon, lat, created_at, "
+    "deadline_at, warn_at, source, step_since"
+)
+
+
+def with_checks(page: str, *, extra: str = "", order: str) -> str:
+    """A page of MAP_CASE rows with the check an inspector is out on, if any: one probe of the
+    open-task index per row of the page, joined outside it, so the page's own plan stays the
+    keyset scan it was (joined inside, a cached generic plan sorted the whole table per page)."""
+    columns = ", ".join(f"q.{name.strip()}" for name in MAP_COLUMNS.split(","))
+    extras = "".join(f", q.{name.strip()}" for name in extra.split(",") if name.strip())
+    return f"""
+SELECT {columns}, k.kind AS check_kind, k.assigned_to AS check_assigned_to{extras}
+  FROM ({page}) AS q
+  LEFT JOIN LATERAL (SELECT t.kind, t.assigned_to FROM tasks t
+                      WHERE t.case_id = q.id AND t.status = 'open' ORDER BY t.created_at LIMIT 1) AS k ON true
+ ORDER BY {order}
+"""
+
+
+MAP_CASES = with_checks(
     MAP_CASE.format(extra="", source="cases c")
     + """
  WHERE ($1::boolean OR (c.status NOT IN ('closed', 'cancelled') AND c.status <> 'voided'))
    AND ($2::float8 IS NULL OR (c.lon BETWEEN $2 AND $4 AND c.lat BETWEEN $3 AND $5))
    AND ($6::text IS NULL OR c.department = $6)
-   AND ($7::uuid IS NULL OR c.id > $7)
+   AND c.id > $7  -- from the start: the nil uuid (a plain bound keeps the keyset index in every plan)
  ORDER BY c.id
  LIMIT $8
-"""
+""",
+    order="q.id",
 )
 OPEN_PER_CELL = """
 SELECT grid_code, count(*) AS open_cases FROM cases
@@ -45,7 +67,8 @@ async def map_cases(
 ) -> list[MapCase]:
     """One page of the map's cases in id order, after the case ``after`` (None: from the start)."""
     box = bbox or (None, None, None, None)
-    return many(MapCase, await conn.fetch(MAP_CASES, include_closed, *box, department, after, limit))
+    start = after or uuid.UUID(int=0)  # below every id (a cached generic plan cannot drop an IS NULL test)
+    return many(MapCase, await conn.fetch(MAP_CASES, include_closed, *box, department, start, limit))
 
 
 async def open_cases_per_cell(conn: Conn, *, grid_version: int, department: str | None) -> dict[str, int]:

@@ -144,6 +144,8 @@ class MapCase(NamedTuple):
     warn_at: dt.datetime | None
     source: str
     step_since: dt.datetime | None
+    check_kind: str | None  # the check an inspector is out on (核实, 核查), if any
+    check_assigned_to: str | None
 
 
 class FeedEvent(NamedTuple):

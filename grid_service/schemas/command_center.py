@@ -87,6 +87,12 @@ class FeedEventRead(BaseModel):
     at: dt.datetime
 
 
+class MapCheck(BaseModel):
+    kind: str
+    label: str = Field(description="the city's word for it (labels.toml)")
+    assigned_to: str | None = Field(description="the inspector out on it; null: in the receivers' queue")
+
+
 class MapCaseProperties(BaseModel):
     """A case as the map and the feed carry it; names come from the catalogue and the cell layer."""
 
@@ -105,6 +111,7 @@ class MapCaseProperties(BaseModel):
     overdue: bool
     step_due_at: dt.datetime | None = Field(description="reported or pending dispatch: when its step's limit runs out")
     step_warn_at: dt.datetime | None = Field(description="…and when it turns yellow (80 % of the step's limit)")
+    check: MapCheck | None = Field(description="the check an inspector is out on (核实 before filing, 核查 after)")
     source: Source
     event: FeedEventRead | None = Field(default=None, description="in the live feed: the event this is")
 

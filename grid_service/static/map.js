@@ -201,7 +201,12 @@
 
   function render() {
     const now = Date.now();
-    const counts = { reported: 0, pending_dispatch: 0, dispatched: 0, in_progress: 0, resolved: 0, overdue: 0 };
+    const counts = {
+      reported: 0, pending_dispatch: 0, dispatched: 0, in_progress: 0, resolved: 0, overdue: 0,
+      check_report: 0, check_result: 0,
+    };
+    const reported = [];
+    const checksBy = new Map();
     const perCell = new Map();
     const overdue = [];
     const pending = [];
@@ -214,6 +219,12 @@
         overdue.push(feature);
       }
       if (p.status === "pending_dispatch") pending.push(feature);
+      if (p.status === "reported") reported.push(feature);
+      if (p.check && !FINISHED.has(p.status)) {
+        counts[p.check.kind] += 1;
+        const who = p.check.assigned_to || "受理员待派 receivers' queue";
+        checksBy.set(who, (checksBy.get(who) || 0) + 1);
+      }
     }
     counts.closed = closedHere.size;
     for (const item of document.querySelectorAll("#counters li")) {
@@ -223,6 +234,13 @@
     pending.sort((a, b) => Date.parse(a.properties.created_at) - Date.parse(b.properties.created_at));
     fillList("overdue-list", "overdue-count", overdue, (p) => `超期 since ${formatTime(p.deadline_at)}`);
     fillList("pending-list", "pending-count", pending, (p) => `${REASONS[p.pending_reason] || ""} · ${formatTime(p.created_at)}`);
+    reported.sort((a, b) => Date.parse(a.properties.created_at) - Date.parse(b.properties.created_at));
+    fillList("reported-list", "reported-count", reported, (p) => `${SOURCES[p.source] || p.source} · ${p.check ? `${p.check.label}中 · ` : ""}${formatTime(p.created_at)}`);
+    const people = [...checksBy].sort((a, b) => b[1] - a[1]);
+    document.getElementById("checks-count").textContent = people.reduce((sum, [, n]) => sum + n, 0);
+    document.getElementById("checks-list").replaceChildren(
+      ...people.map(([who, n]) => element("li", "", `${who} · ${n}`)),
+    );
     for (const [code, layer] of cells) {
       const open = perCell.get(code) || 0;
       layer.setStyle({ fillOpacity: Math.min(0.08 + open * 0.12, 0.6), fillColor: open ? "#f97316" : "#1e3a5f" });
@@ -389,6 +407,9 @@
       EVENT_TYPES = settings.event_types;
       RUNNING = new Set(settings.running);
       FINISHED = new Set(settings.finished);
+      for (const label of document.querySelectorAll(".check-label")) {  // the city's words for its checks
+        label.textContent = (settings.labels || {})[label.dataset.kind] || label.textContent;
+      }
       useTimeZone(settings.timezone);
       tick();
       if (settings.bounds) {

@@ -3,18 +3,13 @@ from a day built by hand on a clock the test moves, every figure checked by hand
 
 import csv
 import io
-import shutil
 
 import pytest
 
 from grid_service import keys
-from grid_service.auth import hash_token, new_token
-from grid_service.configuration.files import read_config_dir
-from grid_service.db import config_store
-from grid_service.db import tokens as db_tokens
 from tests.api.helpers import FAR_AWAY, IN_CELL_1, IN_CELL_2, Clock, report, upload_photo
 from tests.api.test_deadline_watch import MONDAY_9, workers
-from tests.conftest import FIXTURE_CONFIG, bearer
+from tests.conftest import bearer, load_config_with, named_tokens
 
 DAY = {"from": "2026-11-23", "to": "2026-11-24"}
 FAR_2 = (FAR_AWAY[0] + 0.01, FAR_AWAY[1])
@@ -23,28 +18,25 @@ FAR_3 = (FAR_AWAY[0] + 0.02, FAR_AWAY[1])
 
 @pytest.fixture
 async def people(db, tmp_path):
-    config = tmp_path / "config"
-    shutil.copytree(FIXTURE_CONFIG, config)
-    (config / "inspectors.toml").write_text('[[inspector]]\nname = "insp-a"\ngrids = ["230108001001"]\n')
-    (config / "labels.toml").write_text('check_report = "核实"\ncheck_result = "复核"\n')
-    # an inspector's construction dust waits for a receiver, so that one can be voided
-    (config / "filing.toml").write_text(
-        '[[override]]\nsource = "inspector"\ncategory = "construction_dust"\npolicy = "review"\n'
+    await load_config_with(
+        db,
+        tmp_path / "config",
+        {
+            "inspectors.toml": '[[inspector]]\nname = "insp-a"\ngrids = ["230108001001"]\n',
+            "labels.toml": 'check_report = "核实"\ncheck_result = "复核"\n',
+            # an inspector's construction dust waits for a receiver, so that one can be voided
+            "filing.toml": '[[override]]\nsource = "inspector"\ncategory = "construction_dust"\npolicy = "review"\n',
+        },
     )
-    await config_store.store_bundle(db, read_config_dir(config))
-    made = {}
-    for name, role, source in [
-        ("insp-a", "inspector", None),
-        ("rec-1", "receiver", None),
-        ("disp-1", "dispatcher", None),
-        ("citizens", "channel", "public"),
-    ]:
-        token = new_token()
-        await db_tokens.insert_token(
-            db, name=name, role=role, department=None, token_hash=hash_token(token), source=source
-        )
-        made[name] = token
-    return made
+    return await named_tokens(
+        db,
+        [
+            ("insp-a", "inspector", None),
+            ("rec-1", "receiver", None),
+            ("disp-1", "dispatcher", None),
+            ("citizens", "channel", "public"),
+        ],
+    )
 
 
 @pytest.fixture

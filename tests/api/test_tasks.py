@@ -2,20 +2,15 @@
 
 import asyncio
 import datetime as dt
-import shutil
 import uuid
 
 import pytest
 
 from grid_service import keys
 from grid_service.app import utc_now
-from grid_service.auth import hash_token, new_token
-from grid_service.configuration.files import read_config_dir
-from grid_service.db import config_store
-from grid_service.db import tokens as db_tokens
 from tests.api.helpers import IN_CELL_1, IN_CELL_2, report, upload_photo
 from tests.api.test_deadline_watch import workers
-from tests.conftest import FIXTURE_CONFIG, bearer
+from tests.conftest import bearer, load_config_with, named_tokens
 
 # Cell 230108001001001 is insp-a's; its community (…001001) also insp-b's; street 002 nobody's.
 INSPECTORS = """
@@ -35,25 +30,24 @@ NEAR_CELL_1 = (IN_CELL_1[0] + 0.0005, IN_CELL_1[1])  # about 39 m east
 async def people(db, tmp_path):
     """The fixture configuration with inspectors.toml (and a sensor source filed automatically after
     its check), and a token for each person by name."""
-    config = tmp_path / "config"
-    shutil.copytree(FIXTURE_CONFIG, config)
-    (config / "inspectors.toml").write_text(INSPECTORS)
-    (config / "labels.toml").write_text('check_report = "核实"\ncheck_result = "核查"\n')
-    (config / "filing.toml").write_text('[source.sensor]\npolicy = "auto"\ncheck_first = true\n')
-    await config_store.store_bundle(db, read_config_dir(config))
-    made = {}
-    for name, role, source in [
-        ("insp-a", "inspector", None),
-        ("insp-b", "inspector", None),
-        ("insp-z", "inspector", None),
-        ("camera", "channel", "sensor"),
-    ]:
-        token = new_token()
-        await db_tokens.insert_token(
-            db, name=name, role=role, department=None, token_hash=hash_token(token), source=source
-        )
-        made[name] = token
-    return made
+    await load_config_with(
+        db,
+        tmp_path / "config",
+        {
+            "inspectors.toml": INSPECTORS,
+            "labels.toml": 'check_report = "核实"\ncheck_result = "核查"\n',
+            "filing.toml": '[source.sensor]\npolicy = "auto"\ncheck_first = true\n',
+        },
+    )
+    return await named_tokens(
+        db,
+        [
+            ("insp-a", "inspector", None),
+            ("insp-b", "inspector", None),
+            ("insp-z", "inspector", None),
+            ("camera", "channel", "sensor"),
+        ],
+    )
 
 
 @pytest.fixture
@@ -246,5 +240,21 @@ async def test_the_case_the_map_and_open311_say_a_check_is_out_in_the_citys_word
     assert (check["label"], check["status"], check["assigned_to"]) == ("核实", "open", "insp-a")
     [request] = await (await apps[0].get(f"/open311/v2/requests/{ack['case_no']}.json")).json()
     assert request["status_notes"] == "reported · 核实中"
+    shown = await (await apps[0].get("/api/v1/map/cases", headers=bearer(tokens["viewer"]))).json()
+    [feature] = [f for f in shown["features"] if f["id"] == ack["case_id"]]
+    assert feature["properties"]["check"] == {"kind": "check_report", "label": "核实", "assigned_to": "insp-a"}
     settings = await (await apps[0].get("/map/settings.json")).json()
     assert settings["labels"] == {"check_report": "核实", "check_result": "核查"}
+
+
+async def test_two_inspectors_completing_a_check_nobody_answers_for_one_wins(apps, tokens, people):
+    for n in range(3):
+        point = (NOBODYS[0] + n * 0.001, NOBODYS[1])
+        ack = await public_report(apps[0], tokens, point=point, category="exposed_garbage")
+        listed = (await tasks_of(apps[0], tokens["receiver"], status="open"))["tasks"]
+        [task] = [t for t in listed if t["case_id"] == ack["case_id"]]
+        results = await asyncio.gather(
+            complete(apps[0], people["insp-a"], task["id"], "confirmed", point=point),
+            complete(apps[1], people["insp-z"], task["id"], "not_found", point=point),
+        )
+        assert sorted(status for status, _ in results) == [204, 409]

@@ -130,3 +130,23 @@ async def test_a_case_turns_yellow_by_itself_and_a_closed_one_leaves_the_map(wal
     await eventually(wall, f"{colour} === '#facc15'", seconds=10)  # yellow at its instant, with no event sent
     await client.post(f"/api/v1/cases/{case_id}/cancel", json={}, headers=bearer(tokens["dispatcher"]))
     await eventually(wall, f"!window.commandCenter.markers.has({case_id!r})", seconds=20)
+
+
+async def test_the_supervision_centers_half_shows_on_the_wall(wall, client, tokens):
+    """A citizen's report waits for a receiver with an inspector out checking it (in the city's
+    word for the check); voided, it leaves the map."""
+    response = await client.post("/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(tokens["channel"]))
+    ack = await response.json()
+    await open_map(wall, client, tokens["viewer"])
+    await eventually(wall, "document.querySelector('#counters li[data-status=reported] b').textContent === '1'")
+    assert await wall.locator("#counters li[data-status=check_report] b").text_content() == "1"
+    assert await wall.locator("#counters .check-label[data-kind=check_report]").text_content() == "核实"
+    assert ack["case_no"] in await wall.locator("#reported-list li").first.text_content()
+    assert "核实中" in await wall.locator("#reported-list li").first.text_content()
+    assert "1" in await wall.locator("#checks-list li").first.text_content()
+    voided = await client.post(
+        f"/api/v1/cases/{ack['case_id']}/void", json={"reason": "invalid"}, headers=bearer(tokens["receiver"])
+    )
+    assert voided.status == 200
+    await eventually(wall, "document.querySelector('#counters li[data-status=reported] b').textContent === '0'")
+    assert wall.log.errors == []
