@@ -56,6 +56,7 @@ def present_case(
         "report_count": row.report_count,
         "updated_at": _iso(row.updated_at, tz),
         "source": row.source,
+        "condition": row.condition,
         "resolution": row.resolution,
     }
     if reports is not None:

@@ -19,7 +19,7 @@ CASE_READ = """
 SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, k.name AS category_name, c.urgent,
        c.lon, c.lat, c.grid_version, c.grid_code, g.name AS grid_name, c.department, d.name AS department_name,
        c.routing_rule, c.created_at, c.dispatched_at, c.deadline_at, c.warn_at, c.rework_count, c.report_count,
-       c.updated_at, c.source, c.resolution, c.step_since{extra}
+       c.updated_at, c.source, c.resolution, c.step_since, c.condition{extra}
   FROM {source}
   JOIN categories k ON k.code = c.category
   LEFT JOIN grid_cells g ON g.version = c.grid_version AND g.code = c.grid_code
@@ -30,7 +30,8 @@ SELECT_EVENTS = "SELECT seq, type, at, actor, note, data FROM events WHERE case_
 
 LOCK_CASE = """
 SELECT c.id, c.status, c.pending_reason, c.department, c.category, c.urgent, c.dispatched_at, c.deadline_at,
-       c.warn_at, c.rework_count, c.routing_rule_id, c.routing_rule, c.grid_code, c.lon IS NOT NULL AS placed, c.source,
+       c.warn_at, c.rework_count, c.routing_rule_id, c.routing_rule, c.grid_code,
+       c.lon IS NOT NULL AS placed, c.source, c.condition, c.step_since,
        k.limit_hours::float8 AS limit_hours, k.urgent_limit_hours::float8 AS urgent_limit_hours, k.clock
   FROM cases c JOIN categories k ON k.code = c.category
  WHERE c.id = $1

@@ -35,11 +35,13 @@ SELECT m.id, '{event}', $1, 'clock',
 RETURNING seq
 """
 WARN = _RECORD.format(moment="warn_at", flag="warned_at", event="case.warning")
-# $3: the status a step waits in, $4 its name, $5 its limit in minutes.
+# {status}: the status a step waits in, as a literal (so every plan can use cases_step_due); $3 the
+# step's name, $4 its limit in minutes.
 STEP_OVERDUE = """
 WITH due AS (
     SELECT id FROM cases
-     WHERE status = $3 AND step_overdue_at IS NULL AND step_since <= $1::timestamptz - make_interval(secs => $5 * 60)
+     WHERE status = '{status}' AND step_overdue_at IS NULL
+       AND step_since <= $1::timestamptz - make_interval(secs => $4 * 60)
      ORDER BY step_since
      LIMIT $2
        FOR UPDATE SKIP LOCKED
@@ -49,7 +51,7 @@ WITH due AS (
 )
 INSERT INTO events (case_id, type, at, actor, data, department)
 SELECT m.id, 'case.step_overdue', $1, 'clock',
-       jsonb_build_object('step', $4::text, 'since', m.step_since, 'limit_minutes', $5::float8),
+       jsonb_build_object('step', $3::text, 'since', m.step_since, 'limit_minutes', $4::float8),
        m.department
   FROM marked m ORDER BY m.step_since
 RETURNING seq
@@ -103,7 +105,7 @@ async def record_warnings(conn: Conn, *, now: dt.datetime, limit: int) -> int:
 
 
 async def record_step_overdue(conn: Conn, *, now: dt.datetime, step: Step, minutes: float, limit: int) -> int:
-    return len(await conn.fetch(STEP_OVERDUE, now, limit, step.status.value, step.name, minutes))
+    return len(await conn.fetch(STEP_OVERDUE.format(status=step.status.value), now, limit, step.name, minutes))
 
 
 async def record_overdue(conn: Conn, *, now: dt.datetime, limit: int) -> int:

@@ -10,9 +10,11 @@ inspector   reported        reports the inspector's token sent
             self_handled    cases the inspector handled on the spot
 receiver    accepted        reported cases filed or voided (受理数)
             filed, filed_on_time
-                            cases filed, and of those filed before their 上报→受理 limit ran out
+                            cases filed, and of those filed by their 上报→受理 limit (the step's
+                            due time, recorded in the filing's event)
 dispatcher  dispatched, dispatched_on_time
-                            dispatches by hand, and of those made before the 立案→派遣 limit ran out
+                            dispatches by hand, and of those made by the 立案→派遣 limit (recorded
+                            in the dispatch's event; a re-dispatch of a running case has no step)
             returned        dispatches rejected by the department before the next dispatch: until
                             rulings on returns exist, every return counts against the dispatcher
 """
@@ -69,9 +71,8 @@ RECEIVER = f"""
 SELECT {PERSON.format(x="e")} AS key,
        count(*) AS accepted,
        count(*) FILTER (WHERE e.type = 'case.filed') AS filed,
-       count(*) FILTER (WHERE e.type = 'case.filed' AND NOT EXISTS (
-           SELECT 1 FROM events o WHERE o.case_id = e.case_id AND o.seq < e.seq
-              AND o.type = 'case.step_overdue' AND o.data->>'step' = 'accept')) AS filed_on_time
+       count(*) FILTER (WHERE e.type = 'case.filed'
+                          AND e.at <= coalesce((e.data->>'step_due_at')::timestamptz, e.at)) AS filed_on_time
   FROM events e
  WHERE e.type IN ('case.filed', 'case.voided') AND e.at >= $1 AND e.at < $2
    AND split_part(e.actor, ':', 1) IN ('receiver', 'shift_lead', 'admin')
@@ -81,11 +82,7 @@ SELECT {PERSON.format(x="e")} AS key,
 DISPATCHER = f"""
 SELECT {PERSON.format(x="d")} AS key,
        count(*) AS dispatched,
-       count(*) FILTER (WHERE NOT EXISTS (
-           SELECT 1 FROM events o WHERE o.case_id = d.case_id AND o.seq < d.seq
-              AND o.type = 'case.step_overdue' AND o.data->>'step' = 'dispatch'
-              AND NOT EXISTS (SELECT 1 FROM events p WHERE p.case_id = d.case_id AND p.seq > o.seq
-                                 AND p.seq < d.seq AND p.type = 'case.dispatched'))) AS dispatched_on_time,
+       count(*) FILTER (WHERE d.at <= coalesce((d.data->>'step_due_at')::timestamptz, d.at)) AS dispatched_on_time,
        count(*) FILTER (WHERE EXISTS (
            SELECT 1 FROM events j WHERE j.case_id = d.case_id AND j.seq > d.seq AND j.type = 'case.rejected'
               AND j.at < $2

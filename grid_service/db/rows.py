@@ -57,6 +57,7 @@ class CaseView(NamedTuple):
     source: str
     resolution: str | None
     step_since: dt.datetime | None  # when it entered its status (the step limits count from here)
+    condition: str | None
 
 
 class QueuedCase(NamedTuple):
@@ -88,6 +89,8 @@ class LockedCase(NamedTuple):
     grid_code: str | None
     placed: bool  # it has a point (not an address alone)
     source: str
+    condition: str | None  # the filing standard's condition it was filed under
+    step_since: dt.datetime | None
     limit_hours: float
     urgent_limit_hours: float | None
     clock: str

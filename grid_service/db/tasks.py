@@ -93,7 +93,7 @@ WITH changed AS (
       FROM events e
      WHERE e.seq > $1 AND e.seq <= $2
        AND e.type IN ('case.check_requested', 'case.check_completed', 'case.check_reassigned')
-       AND (e.data->>'audience' = $3 OR e.data->>'previous_audience' = $3)
+       AND (e.data->>'audience' = ANY($3::text[]) OR e.data->>'previous_audience' = ANY($3::text[]))
      GROUP BY 1
      ORDER BY last_seq
      LIMIT $4
@@ -111,7 +111,8 @@ DUE = (
    FOR UPDATE OF t SKIP LOCKED
 """
 )
-REASSIGN = "UPDATE tasks SET assigned_to = $2, reassigned_at = $3 WHERE id = $1"
+# The new inspector gets the task's whole limit from now (its old due time has passed).
+REASSIGN = "UPDATE tasks SET assigned_to = $2, reassigned_at = $3, due_at = $4 WHERE id = $1"
 
 
 # A case's checks, oldest first (read with the case: db/case_read.py).
@@ -180,8 +181,10 @@ async def cancel_open(conn: Conn, case_id: uuid.UUID, *, at: dt.datetime, depart
         )
 
 
-async def changed_for(conn: Conn, who: str, *, after: int, upto: int, limit: int) -> list[tuple[TaskView, int]]:
-    rows = await conn.fetch(CHANGED, after, upto, who, limit)
+async def changed_for(
+    conn: Conn, who: tuple[str, ...], *, after: int, upto: int, limit: int
+) -> list[tuple[TaskView, int]]:
+    rows = await conn.fetch(CHANGED, after, upto, list(who), limit)
     return [(TaskView(*r[:-1]), r[-1]) for r in rows]
 
 
@@ -203,8 +206,8 @@ async def record_task_overdue(conn: Conn, task: TaskView, *, at: dt.datetime) ->
     )
 
 
-async def reassign(conn: Conn, task: TaskView, *, to: str | None, at: dt.datetime) -> None:
-    await conn.execute(REASSIGN, task.id, to, at)
+async def reassign(conn: Conn, task: TaskView, *, to: str | None, at: dt.datetime, due_at: dt.datetime) -> None:
+    await conn.execute(REASSIGN, task.id, to, at, due_at)
     await append_event(
         conn,
         task.case_id,
@@ -219,6 +222,7 @@ async def reassign(conn: Conn, task: TaskView, *, to: str | None, at: dt.datetim
             "previous_assigned_to": task.assigned_to,
             "audience": audience(to),
             "previous_audience": audience(task.assigned_to),
+            "due_at": due_at.isoformat(),
         },
         department=None,
     )

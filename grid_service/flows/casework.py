@@ -30,6 +30,7 @@ from grid_service.domain.deadlines import Clock, deadline
 from grid_service.domain.enums import TaskKind, TaskOutcome
 from grid_service.domain.lights import warning_at
 from grid_service.domain.states import FINISHED, Action, InvalidTransition, transition
+from grid_service.domain.steps import step_clock
 from grid_service.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, unknown_media
 from grid_service.flows.routing import Routed, plan_check, route
 from grid_service.schemas import CaseStatus, EventType, PendingReason, Role
@@ -121,7 +122,7 @@ async def apply(
     if unknown:
         raise unknown_media(media, unknown)
     if filing is not None:
-        change, data = filing.change(row, now), filing.data(row)
+        change, data = filing.change(row, now), filing.data(row, snapshot.filing.steps.minutes)
     else:
         change, data = _change(action, row, rule.to, body, caller, snapshot, now)
     if rule.to is CaseStatus.CLOSED:  # closed on time when its last resolution met the deadline
@@ -159,7 +160,7 @@ async def apply(
     if action is Action.RESOLVE:  # was it handled? an inspector goes to see
         task = plan_check(TaskKind.CHECK_RESULT, case_id, row.grid_code, snapshot, now)
         await db_tasks.open_task(conn, task, at=now, actor=caller.actor, department=row.department)
-    elif check is not None:  # verified directly: the check it answers is done
+    if check is not None:  # verified directly: the check it answers is done
         await db_tasks.complete(
             conn,
             check,
@@ -169,7 +170,9 @@ async def apply(
             point=None,
             department=row.department,
         )
-    elif rule.to in FINISHED:  # cancelled or voided: its open checks end with it
+    if rule.to in FINISHED or action is Action.FILE:
+        # Finished (cancelled, voided, closed), or filed while an inspector was still out checking
+        # the report: its open checks end with it (completed later, one would find no case to act on).
         await db_tasks.cancel_open(conn, case_id, at=now, department=row.department)
 
 
@@ -214,7 +217,11 @@ def _change(
             urgent_limit_hours=row.urgent_limit_hours,
             clock=Clock(row.clock),
         )
-        due = deadline(now, category.limit_for(row.urgent), category.clock, snapshot.calendar).replace(microsecond=0)
+        # The condition it was filed under keeps setting its limit, dispatch after dispatch.
+        configured = snapshot.categories.get(row.category)
+        condition = configured.condition(row.condition) if configured else None
+        limit = category.limit_for(row.urgent, condition)
+        due = deadline(now, limit, category.clock, snapshot.calendar).replace(microsecond=0)
         routing = {"manual": True, "by": caller.actor, "department": department.code}
         change = dataclasses.replace(
             keep,
@@ -228,6 +235,9 @@ def _change(
         data.update(
             {"department": department.code, "previous_department": row.department, "deadline_at": due.isoformat()}
         )
+        step = step_clock(row.status, row.step_since, snapshot.filing.steps.minutes)
+        if step is not None:  # whether it was dispatched in time is judged against this (db/positions.py)
+            data["step_due_at"] = step.due_at.isoformat()
         return change, data
     if action is Action.RESOLVE:
         data["on_time"] = row.deadline_at is not None and now <= row.deadline_at
@@ -283,7 +293,7 @@ class Filing:
             condition=self.condition.code if self.condition else None,
         )
 
-    def data(self, row: LockedCase) -> dict[str, Any]:
+    def data(self, row: LockedCase, minutes: dict[str, float]) -> dict[str, Any]:
         data: dict[str, Any] = {
             "from": row.status,
             "category": self.category.code,
@@ -293,6 +303,9 @@ class Filing:
         }
         if self.category.code != row.category:
             data["previous_category"] = row.category
+        step = step_clock(row.status, row.step_since, minutes)
+        if step is not None:  # whether it was filed in time is judged against this (db/positions.py)
+            data["step_due_at"] = step.due_at.isoformat()
         return data
 
 

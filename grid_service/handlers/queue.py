@@ -50,7 +50,7 @@ async def department_queue(request: web.Request) -> web.Response:
         rows = await db_events.department_queue(conn, department=department, after=after, upto=upto, limit=query.limit)
         return rows, (rows[-1].last_seq if len(rows) == query.limit else upto)
 
-    rows, position = await follow_log(request, department, decode_cursor(query.after), query.wait, read)
+    rows, position = await follow_log(request, (department,), decode_cursor(query.after), query.wait, read)
     snapshot = request.app[keys.CONFIG].current
     now = request.app[keys.CLOCK]()
     cases = [{**present_case(r.case, snapshot, now), "seq": r.last_seq} for r in rows]
@@ -62,12 +62,12 @@ Row = TypeVar("Row")
 
 async def follow_log(
     request: web.Request,
-    audience: str,
+    audiences: tuple[str, ...],
     cursor: int,
     wait: float,
     read: Callable[[Conn, int, int], Awaitable[tuple[list[Row], int]]],
 ) -> tuple[list[Row], int]:
-    """A long-poll over the event log for one audience (a department's queue, a task list): what
+    """A long-poll over the event log for some audiences (a department's queue, task lists): what
     ``read`` finds after ``cursor`` up to the safe horizon, and the position to continue from
     (``read`` answers the rows wanted and where its page of the log ended).
 
@@ -82,10 +82,10 @@ async def follow_log(
     give_up_at = loop.time() + wait
     scanned = cursor  # events up to here hold nothing for this audience
     while True:
-        ticket = tracker.ticket(audience)  # taken before looking: news during the look still wakes us
-        # While the worker's tracker follows the log (some long-poll waits), it says whether this
-        # audience has news at all, so idle long-polls do not query, on arrival or per commit.
-        if tracker.news_for(audience, scanned) is False:
+        tickets = [tracker.ticket(a) for a in audiences]  # before looking: news during the look wakes us
+        # While the worker's tracker follows the log (some long-poll waits), it says whether these
+        # audiences have news at all, so idle long-polls do not query, on arrival or per commit.
+        if all(tracker.news_for(a, scanned) is False for a in audiences):
             upto = tracker.horizon
         else:
             async with connection(request) as conn:
@@ -105,7 +105,7 @@ async def follow_log(
             # Nothing for this audience up to where we looked: the position moves past it, so the
             # next call starts there instead of reading the same quiet range again.
             return [], scanned
-        await tracker.wait(ticket, min(remaining, CLIENT_CHECK_S))
+        await tracker.wait(tickets, min(remaining, CLIENT_CHECK_S))
 
 
 CLIENT_CHECK_S = 1.0  # a parked long-poll looks this often whether its client is still there

@@ -19,28 +19,28 @@ from grid_service.presenters import present_check
 from grid_service.schemas import CompleteTaskBody, Role, TaskQuery
 
 
-def whose(caller: Principal, query: TaskQuery) -> str:
-    """The list the caller reads: an inspector's own; the receivers' queue for receivers and shift
-    leads; an admin's choice."""
+def whose(caller: Principal, query: TaskQuery) -> tuple[str, ...]:
+    """The lists the caller reads: an inspector's own and the checks nobody answers for (any
+    inspector may do those); the latter for receivers and shift leads; an admin's choice."""
     if query.inspector is not None and caller.role is not Role.ADMIN:
         raise ValidationFailed("only an admin names the inspector", details=[field_error(["inspector"], "admin only")])
     if caller.role is Role.INSPECTOR:
-        return db_tasks.audience(caller.name)
-    return db_tasks.audience(query.inspector)
+        return (db_tasks.audience(caller.name), db_tasks.RECEIVERS)
+    return (db_tasks.audience(query.inspector),)
 
 
 async def list_tasks(request: web.Request) -> web.Response:
     query = validate_query(TaskQuery, request)
-    audience = whose(principal(request), query)
+    audiences = whose(principal(request), query)
 
     async def read(conn: Conn, after: int, upto: int) -> tuple[list[tuple[TaskView, int]], int]:
-        rows = await db_tasks.changed_for(conn, audience, after=after, upto=upto, limit=query.limit)
+        rows = await db_tasks.changed_for(conn, audiences, after=after, upto=upto, limit=query.limit)
         position = rows[-1][1] if len(rows) == query.limit else upto
         # The status filter comes after the page: the cursor still passes the tasks it leaves out.
         kept = [(t, seq) for t, seq in rows if query.status is None or t.status == query.status]
         return kept, position
 
-    rows, position = await follow_log(request, audience, decode_cursor(query.after), query.wait, read)
+    rows, position = await follow_log(request, audiences, decode_cursor(query.after), query.wait, read)
     snapshot = request.app[keys.CONFIG].current
     tz = snapshot.calendar.timezone
     tasks = [{**present_check(t, snapshot.labels, tz), "seq": seq} for t, seq in rows]

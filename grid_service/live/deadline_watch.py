@@ -79,7 +79,9 @@ class DeadlineWatch:
             lambda conn: db_watch.record_warnings(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_overdue(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_escalations(conn, now=now, ladder=ladder, limit=BATCH),
-            lambda conn: reassign_overdue_tasks(conn, inspectors=snapshot.inspectors, now=now, limit=BATCH),
+            lambda conn: reassign_overdue_tasks(
+                conn, inspectors=snapshot.inspectors, now=now, minutes=minutes["task"], limit=BATCH
+            ),
             *(
                 functools.partial(
                     db_watch.record_step_overdue, now=now, step=step, minutes=minutes[step.name], limit=BATCH
@@ -102,12 +104,16 @@ class DeadlineWatch:
         return Sweep(warnings, overdue, escalations, reassigned, steps=sum(steps))
 
 
-async def reassign_overdue_tasks(conn: Conn, *, inspectors: InspectorsConfig, now: dt.datetime, limit: int) -> int:
+async def reassign_overdue_tasks(
+    conn: Conn, *, inspectors: InspectorsConfig, now: dt.datetime, minutes: float, limit: int
+) -> int:
     """Overdue check tasks, each given once to another inspector of the case's community, then of
     its street, else to the receivers' queue; SKIP LOCKED makes each happen once across workers."""
     async with conn.transaction():
         due = await db_tasks.due(conn, now=now, limit=limit)
         for task in due:
             await db_tasks.record_task_overdue(conn, task, at=now)
-            await db_tasks.reassign(conn, task, to=inspectors.another(task.grid_code, besides=task.assigned_to), at=now)
+            fresh = (now + dt.timedelta(minutes=minutes)).replace(microsecond=0)
+            to = inspectors.another(task.grid_code, besides=task.assigned_to)
+            await db_tasks.reassign(conn, task, to=to, at=now, due_at=fresh)
     return len(due)

@@ -12,8 +12,8 @@ restarts from the end of the log and has every waiter look once for itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -57,18 +57,20 @@ class EventTracker:
         for ticket in tickets.values():
             ticket.set()
 
-    async def wait(self, ticket: asyncio.Event, timeout: float) -> None:
+    async def wait(self, tickets: Sequence[asyncio.Event], timeout: float) -> None:
+        """Until one of the tickets is set (news for one of the waiter's keys), or ``timeout``."""
         if self.closing:
             return
         self.waiters += 1
         if not self._following:
             self._notifier.wake()  # start following now
+        waits = [asyncio.ensure_future(ticket.wait()) for ticket in tickets]
         try:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await ticket.wait()
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.waiters -= 1
+            for waiting in waits:
+                waiting.cancel()
 
     def known_upto(self, after: int) -> int | None:
         """A safe end for a reader that has seen everything up to ``after``: the horizon, when the

@@ -169,9 +169,11 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         "tasks.list",
         frozenset({Role.INSPECTOR, Role.RECEIVER, Role.SHIFT_LEAD, Role.ADMIN}),
         "The caller's check tasks that changed after the cursor, oldest change first, each as it is now: an "
-        "inspector's own, the receivers' queue for receivers and shift leads (tasks nobody answers for). With "
-        "wait > 0 and nothing new, holds until a change is committed (by any worker) or the wait ends. Polling "
-        "with the returned cursor never skips and never repeats a change; status filters what is shown.",
+        "inspector's own and those nobody answers for (any inspector may do them); those nobody answers for "
+        "for receivers and shift leads. With wait > 0 and nothing new, holds until a change is committed (by "
+        "any worker) or the wait ends. Polling with the returned cursor never skips and never repeats a "
+        "change. status filters what is shown as it is now: following status=open, a task's completion is "
+        "not sent (poll without it to see tasks leave).",
         TaskPage,
         query=TaskQuery,
         errors=(422, 503),

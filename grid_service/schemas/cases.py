@@ -64,6 +64,7 @@ class CaseSummary(BaseModel):
     report_count: int
     updated_at: dt.datetime
     source: Source = Field(description="where the case was first reported from (its first report's source)")
+    condition: str | None = Field(description="the filing standard's condition (立案条件) it was filed under")
     resolution: Literal["handled", "self_handled"] | None = Field(
         description="how a closed case was closed: handled by its department, or self-handled by an inspector"
     )

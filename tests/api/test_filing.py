@@ -166,3 +166,13 @@ async def test_two_receivers_on_two_workers_filing_one_case_one_wins(db_url, db,
             kinds = await db.fetch("SELECT type FROM events WHERE case_id = $1 ORDER BY seq", other)
             assert (status == "voided") == ("case.voided" in [k["type"] for k in kinds])
             assert not {"case.voided", "case.filed"} <= {k["type"] for k in kinds}
+
+
+async def test_a_filed_case_keeps_its_conditions_limit_when_dispatched_by_hand(client, tokens):
+    case_id = await reported(client, tokens, point=FAR_AWAY)  # outside the grid: filed to the dispatcher
+    status, case = await act(client, tokens["receiver"], case_id, "file", {"condition": "stop_work"})
+    assert (status, case["status"], case["condition"]) == (200, "pending_dispatch", "stop_work")
+    status, case = await act(client, tokens["dispatcher"], case_id, "dispatch", {"department": "housing"})
+    assert status == 200, case
+    limit = dt.datetime.fromisoformat(case["deadline_at"]) - dt.datetime.fromisoformat(case["dispatched_at"])
+    assert limit <= dt.timedelta(days=2), "stop_work's 4 working hours, not the category's 37.5"

@@ -188,7 +188,8 @@ async def test_a_check_nobody_answers_for_waits_in_the_receivers_queue_and_anyon
     ack = await public_report(apps[0], tokens, point=NOBODYS)
     [task] = (await tasks_of(apps[0], tokens["receiver"]))["tasks"]
     assert task["assigned_to"] is None and task["case_id"] == ack["case_id"]
-    assert (await tasks_of(apps[0], people["insp-a"]))["tasks"] == []
+    # every inspector sees it, and any of them may do it
+    assert [t["id"] for t in (await tasks_of(apps[0], people["insp-a"]))["tasks"]] == [task["id"]]
     assert (await complete(apps[0], people["insp-z"], task["id"], "confirmed", point=NOBODYS))[0] == 204
 
 
@@ -258,3 +259,25 @@ async def test_two_inspectors_completing_a_check_nobody_answers_for_one_wins(app
             complete(apps[1], people["insp-z"], task["id"], "not_found", point=point),
         )
         assert sorted(status for status, _ in results) == [204, 409]
+
+
+async def test_filing_a_report_while_its_check_is_out_ends_the_check(apps, tokens, people, db):
+    ack = await public_report(apps[0], tokens, category="exposed_garbage")
+    [task] = (await tasks_of(apps[0], people["insp-a"], status="open"))["tasks"]
+    filed = await apps[0].post(f"/api/v1/cases/{ack['case_id']}/file", json={}, headers=bearer(tokens["receiver"]))
+    assert filed.status == 200 and (await filed.json())["status"] == "dispatched"
+    assert await db.fetchval("SELECT status FROM tasks WHERE id = $1", uuid.UUID(task["id"])) == "cancelled"
+    status, answer = await complete(apps[1], people["insp-a"], task["id"], "not_found")
+    assert status == 409 and answer["error"]["code"] == "task_not_open"
+    assert (await case_of(apps[0], tokens, ack["case_id"]))["checks"][0]["status"] == "cancelled"
+
+
+async def test_a_reassigned_check_gets_its_whole_limit_again(db_url, db, tokens, people):
+    now = [utc_now()]
+    async with workers(db_url, lambda: now[0], count=1) as [client]:
+        await public_report(client, tokens)
+        [task] = (await tasks_of(client, people["insp-a"]))["tasks"]
+        now[0] += dt.timedelta(minutes=31)
+        assert (await client.server.app[keys.WATCH].sweep()).reassigned == 1
+        moved = await db.fetchval("SELECT due_at FROM tasks WHERE id = $1", uuid.UUID(task["id"]))
+        assert moved >= (now[0] + dt.timedelta(minutes=29)), "the new inspector's own 30 minutes"
