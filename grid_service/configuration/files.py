@@ -14,100 +14,48 @@ import itertools
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 
 from geo.grid import Cell
 from geo.io import GridFileError, cells_from_geojson, read_geojson
+from grid_service.configuration.catalogue import CategoryConfig, Code
 from grid_service.configuration.filing import FilingConfig
+from grid_service.configuration.model import Strict
 from grid_service.configuration.people import InspectorsConfig, LabelsConfig
 from grid_service.domain.calendar import OFFICIAL_SOURCES, WorkingCalendar, WorkingPeriod
-from grid_service.domain.deadlines import Clock
 from grid_service.domain.routing import WILDCARD
 
-Code = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: dict[Weekday, int] = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ConditionConfig(_Strict):
-    """One line of the city's filing standard (立结案标准) for a category."""
-
-    code: Code
-    filing: str = Field(min_length=1, max_length=500, description="立案条件: what makes a case of it")
-    closing: str = Field(min_length=1, max_length=500, description="结案条件: what closes it")
-    limit_hours: float | None = Field(default=None, gt=0, le=24 * 366)
-    urgent_limit_hours: float | None = Field(default=None, gt=0, le=24 * 366)
-
-
-class CategoryConfig(_Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    code: Code
-    name: str = Field(min_length=1)
-    class_code: str | None = None
-    limit_hours: float = Field(gt=0, le=24 * 366)
-    urgent_limit_hours: float | None = Field(default=None, gt=0, le=24 * 366)
-    clock: Clock
-    duplicate_radius_m: float = Field(default=0, ge=0, le=10_000)
-    duplicate_window_hours: float = Field(default=0, ge=0, le=24 * 366)
-    # [[category.condition]] in categories.toml; filing names one when there are any.
-    conditions: tuple[ConditionConfig, ...] = Field(default=(), alias="condition")
-    default_condition: Code | None = None  # what auto filing takes
-
-    @model_validator(mode="after")
-    def _known_default(self) -> CategoryConfig:
-        codes = [c.code for c in self.conditions]
-        if len(set(codes)) != len(codes):
-            raise ValueError("condition codes must be unique")
-        if self.default_condition is not None and self.default_condition not in codes:
-            raise ValueError(f"default_condition {self.default_condition!r} is not one of its conditions")
-        if self.conditions and self.default_condition is None:
-            raise ValueError("a category with conditions needs a default_condition (auto filing takes it)")
-        return self
-
-    def condition(self, code: str | None) -> ConditionConfig | None:
-        return next((c for c in self.conditions if c.code == code), None)
-
-    def limit_for(self, urgent: bool, condition: ConditionConfig | None = None) -> float:
-        """Hours allowed: the condition's when it sets them (limits are per condition in real tables)."""
-        if condition is not None and condition.limit_hours is not None:
-            if urgent and condition.urgent_limit_hours:
-                return condition.urgent_limit_hours
-            return condition.limit_hours
-        return self.urgent_limit_hours if urgent and self.urgent_limit_hours else self.limit_hours
-
-
-class DepartmentConfig(_Strict):
+class DepartmentConfig(Strict):
     code: Code
     name: str = Field(min_length=1)
 
 
-class RuleConfig(_Strict):
+class RuleConfig(Strict):
     category: str = Field(min_length=1)
     area: str = Field(default="", pattern=r"^[0-9]{0,15}$")
     department: Code
 
 
-class EscalationConfig(_Strict):
+class EscalationConfig(Strict):
     after_hours: float = Field(ge=0, le=24 * 366, description="hours past the deadline, on the natural clock")
     to: str = Field(min_length=1, max_length=200, description="the level the case goes up to")
 
 
-class CalendarConfig(_Strict):
+class CalendarConfig(Strict):
     timezone: str
     working_hours: list[tuple[str, str]] = Field(min_length=1)
     # At least one: with no working weekday there is no working time to count a working-clock limit on.
     working_weekdays: list[Weekday] = Field(min_length=1)
     official_holidays: Literal["CN"] | None = None
-    holidays: list[dt.date] = []
-    extra_working_days: list[dt.date] = []
+    holidays: list[dt.date] = Field(default_factory=list)
+    extra_working_days: list[dt.date] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -145,7 +93,7 @@ class CalendarConfig(_Strict):
         )
 
 
-_M = TypeVar("_M", bound=_Strict)
+_M = TypeVar("_M", bound=Strict)
 _Optional = TypeVar("_Optional", InspectorsConfig, LabelsConfig)
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from grid_service.configuration.model import Strict
 from grid_service.domain.enums import Source
 
 Policy = Literal["auto", "review"]
@@ -21,11 +22,7 @@ CHECKED_FIRST = frozenset({Source.PUBLIC, Source.HOTLINE, Source.SENSOR})
 Minutes = Annotated[float, Field(gt=0, le=60 * 24 * 31)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SourcePolicy(_Strict):
+class SourcePolicy(Strict):
     policy: Policy | None = None
     check_first: bool | None = None
 
@@ -35,7 +32,7 @@ class Override(SourcePolicy):
     category: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")]
 
 
-class Steps(_Strict):
+class Steps(Strict):
     """Step limits, in natural minutes, and how near a check must be done."""
 
     accept_minutes: Minutes = 15  # 上报→受理: reported until filed or voided
@@ -49,8 +46,8 @@ class Steps(_Strict):
         return {"accept": self.accept_minutes, "dispatch": self.dispatch_minutes, "task": self.task_minutes}
 
 
-class FilingConfig(_Strict):
-    source: dict[Source, SourcePolicy] = {}
+class FilingConfig(Strict):
+    source: dict[Source, SourcePolicy] = Field(default_factory=dict)
     override: tuple[Override, ...] = ()
     steps: Steps = Steps()
 

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from grid_service.configuration.model import Strict
 
 GridPrefix = Annotated[str, Field(pattern=r"^[0-9]{1,15}$")]
 COMMUNITY_DIGITS = 12  # 6 area + 3 street + 3 community
 STREET_DIGITS = 9
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class InspectorConfig(_Strict):
+class InspectorConfig(Strict):
     name: str = Field(min_length=1, max_length=200)
     grids: tuple[GridPrefix, ...] = Field(min_length=1)
 
 
-class InspectorsConfig(_Strict):
+class InspectorsConfig(Strict):
     inspector: tuple[InspectorConfig, ...] = ()
 
     def responsible(self, grid_code: str | None) -> str | None:
@@ -58,7 +56,7 @@ def _overlap(prefix: str, area: str) -> bool:
     return prefix.startswith(area) or area.startswith(prefix)
 
 
-class LabelsConfig(_Strict):
+class LabelsConfig(Strict):
     """Cities use 核实 and 核查 in opposite senses: the label of each kind of check is theirs."""
 
     check_report: str = Field(default="核实", min_length=1, max_length=20)  # is the reported problem real?

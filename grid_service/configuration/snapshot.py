@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from geo.grid import Grid
-from grid_service.configuration.files import CategoryConfig, DepartmentConfig
+from grid_service.configuration.catalogue import CategoryConfig
+from grid_service.configuration.files import DepartmentConfig
 from grid_service.configuration.filing import FilingConfig
 from grid_service.configuration.people import InspectorsConfig, LabelsConfig
 from grid_service.db.deadline_watch import Rung

@@ -9,7 +9,8 @@ import numpy as np
 import shapely
 
 from geo.grid import Cell, Grid
-from grid_service.configuration.files import CalendarConfig, CategoryConfig, ConfigBundle, DepartmentConfig, Weekday
+from grid_service.configuration.catalogue import CategoryConfig
+from grid_service.configuration.files import CalendarConfig, ConfigBundle, DepartmentConfig, Weekday
 from grid_service.configuration.filing import FilingConfig
 from grid_service.configuration.people import InspectorsConfig, LabelsConfig
 from grid_service.configuration.snapshot import ConfigSnapshot

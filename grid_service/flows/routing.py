@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from grid_service.configuration.files import CategoryConfig, ConditionConfig
+from grid_service.configuration.catalogue import CategoryConfig, ConditionConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db.tasks import NewTask
 from grid_service.domain.deadlines import deadline

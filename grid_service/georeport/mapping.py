@@ -21,7 +21,7 @@ import orjson
 from multidict import MultiDictProxy
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from grid_service.configuration.files import CategoryConfig
+from grid_service.configuration.catalogue import CategoryConfig
 from grid_service.configuration.people import LabelsConfig
 from grid_service.db.rows import ServiceRequestRow
 from grid_service.domain.states import FINISHED
