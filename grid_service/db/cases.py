@@ -32,6 +32,7 @@ LOCK_CASE = """
 SELECT c.id, c.status, c.pending_reason, c.department, c.category, c.urgent, c.dispatched_at, c.deadline_at,
        c.warn_at, c.rework_count, c.routing_rule_id, c.routing_rule, c.grid_code,
        c.lon IS NOT NULL AS placed, c.source, c.condition, c.step_since,
+       EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = c.id AND t.status = 'open') AS checks_open,
        k.limit_hours::float8 AS limit_hours, k.urgent_limit_hours::float8 AS urgent_limit_hours, k.clock
   FROM cases c JOIN categories k ON k.code = c.category
  WHERE c.id = $1

@@ -91,6 +91,7 @@ class LockedCase(NamedTuple):
     source: str
     condition: str | None  # the filing standard's condition it was filed under
     step_since: dt.datetime | None
+    checks_open: bool  # an inspector is out on a check of it
     limit_hours: float
     urgent_limit_hours: float | None
     clock: str

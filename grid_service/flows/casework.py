@@ -170,7 +170,7 @@ async def apply(
             point=None,
             department=row.department,
         )
-    if rule.to in FINISHED or action is Action.FILE:
+    if row.checks_open and (rule.to in FINISHED or action is Action.FILE):
         # Finished (cancelled, voided, closed), or filed while an inspector was still out checking
         # the report: its open checks end with it (completed later, one would find no case to act on).
         await db_tasks.cancel_open(conn, case_id, at=now, department=row.department)
