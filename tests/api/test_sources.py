@@ -94,3 +94,4 @@ async def test_a_channel_token_reads_nothing(client, tokens):
     for path in ("/api/v1/cases", "/api/v1/map/cases", "/api/v1/queue"):
         response = await client.get(path, headers=bearer(tokens["channel"]))
         assert response.status == 403, path
+        assert (await response.json())["error"]["code"] == "forbidden"

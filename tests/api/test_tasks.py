@@ -196,7 +196,12 @@ async def test_a_check_nobody_answers_for_waits_in_the_receivers_queue_and_anyon
 async def test_a_waiting_inspector_is_woken_by_a_check_created_on_the_other_worker(apps, tokens, people):
     start = await tasks_of(apps[0], people["insp-a"])
     waiting = asyncio.create_task(tasks_of(apps[0], people["insp-a"], after=start["cursor"], wait=10))
-    await asyncio.sleep(0.3)  # parked
+    tracker = apps[0].server.app[keys.TRACKER]
+    for _ in range(500):  # until the long-poll is parked on the tracker (not a guess of how long that takes)
+        if tracker.waiters:
+            break
+        await asyncio.sleep(0.01)
+    assert tracker.waiters, "the long-poll never parked"
     ack = await public_report(apps[1], tokens)
     woken = await asyncio.wait_for(waiting, 5)
     assert [t["case_id"] for t in woken["tasks"]] == [ack["case_id"]]
