@@ -24,7 +24,7 @@ from grid_service.contexts import database_url
 from grid_service.db import config_store
 from grid_service.db import tokens as db_tokens
 from grid_service.db.embedded import NoEmbeddedDatabase
-from grid_service.db.migrate import migrate
+from grid_service.db.migrate import NoMigrations, migrate
 from grid_service.db.pool import connect
 from grid_service.demo import Demo, DemoError, DemoTokens
 from grid_service.logs import configure_logging
@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(asyncio.run(_token_revoke(settings, args.name)))
         elif args.command == "demo":
             _demo(settings, args)
-    except (CommandError, ConfigError, GridFileError, NoEmbeddedDatabase) as exc:
+    except (CommandError, ConfigError, GridFileError, NoEmbeddedDatabase, NoMigrations) as exc:
         print(f"grid-service: {exc}", file=sys.stderr)
         sys.exit(1)
 

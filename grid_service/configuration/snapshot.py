@@ -9,8 +9,8 @@ from grid_service.configuration.catalogue import CategoryConfig
 from grid_service.configuration.files import DepartmentConfig
 from grid_service.configuration.filing import FilingConfig
 from grid_service.configuration.people import InspectorsConfig, LabelsConfig
-from grid_service.db.deadline_watch import Rung
 from grid_service.domain.calendar import WorkingCalendar
+from grid_service.domain.escalation import Rung
 from grid_service.domain.routing import Rule
 
 

@@ -14,8 +14,8 @@ from grid_service.configuration.files import CalendarConfig, ConfigBundle, Depar
 from grid_service.configuration.filing import FilingConfig
 from grid_service.configuration.people import InspectorsConfig, LabelsConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
-from grid_service.db.deadline_watch import Rung
 from grid_service.db.pool import Conn
+from grid_service.domain.escalation import Rung
 from grid_service.domain.routing import WILDCARD, Rule
 
 UPSERT_DEPARTMENT = """

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from grid_service.db.pool import Conn
+from grid_service.domain.escalation import Rung
 from grid_service.domain.steps import Step
 
 # {moment}: the column whose passing is recorded; {flag}: where it is recorded; {event}: the event type.
@@ -91,13 +91,6 @@ SELECT r.id, 'case.escalated', $1, 'clock',
  ORDER BY r.deadline_at, r.id, r.level
 RETURNING seq
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Rung:
-    level: int
-    after_hours: float
-    name: str
 
 
 async def record_warnings(conn: Conn, *, now: dt.datetime, limit: int) -> int:

@@ -26,14 +26,13 @@ from grid_service.db.cases import CaseChange, NewEvent
 from grid_service.db.pool import Conn
 from grid_service.db.rows import LockedCase
 from grid_service.domain.deadlines import Clock, deadline
-from grid_service.domain.enums import TaskKind, TaskOutcome
+from grid_service.domain.enums import CaseStatus, EventType, PendingReason, Role, TaskKind, TaskOutcome
 from grid_service.domain.lights import warning_at
 from grid_service.domain.states import FINISHED, Action, InvalidTransition, transition
 from grid_service.domain.steps import step_clock
 from grid_service.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, unknown_media
 from grid_service.flows.filing import file_under
 from grid_service.flows.routing import plan_check
-from grid_service.schemas import CaseStatus, EventType, PendingReason, Role
 
 # Who may do what (besides admin): the one statement of it; the route table reads it from here.
 ACTORS: dict[Action, frozenset[Role]] = {

@@ -29,20 +29,12 @@ from grid_service.db import media as db_media
 from grid_service.db.failures import as_api_error
 from grid_service.db.reports import IntakeItem, Outcome, PreparedReport
 from grid_service.db.tasks import audience
-from grid_service.domain.enums import REGISTERED_BY_RECEIVERS, TaskKind
+from grid_service.domain.enums import REGISTERED_BY_RECEIVERS, CaseStatus, Crs, Role, Source, TaskKind
 from grid_service.domain.ids import uuid7
 from grid_service.errors import ApiError, Conflict, ValidationFailed, field_error, unknown_media
 from grid_service.flows.group_commit import GroupCommitter
 from grid_service.flows.routing import Routed, plan_check, route
-from grid_service.schemas import (
-    CaseStatus,
-    Crs,
-    ForeignReport,
-    ReportAccepted,
-    ReportCreate,
-    Role,
-    Source,
-)
+from grid_service.schemas import ForeignReport, ReportAccepted, ReportCreate
 
 log = logging.getLogger(__name__)
 

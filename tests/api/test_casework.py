@@ -226,8 +226,16 @@ async def test_listing_filters_and_pages_without_repeats(client, tokens):
     assert [c["id"] for c in (await listing(bbox="126.60,45.600,126.61,45.605"))[1]["cases"]] == [ids[0]]
     assert (await listing(overdue="true"))[1]["cases"] == []
     assert len((await listing(overdue="false"))[1]["cases"]) == 4
-    for bad in ({"status": "lost"}, {"after": "!!"}, {"limit": "0"}, {"bbox": "1,2"}):
-        assert (await listing(**bad))[0] == 422
+    for bad, field in (
+        ({"status": "lost"}, "status"),
+        ({"after": "!!"}, "after"),
+        ({"limit": "0"}, "limit"),
+        ({"bbox": "1,2"}, "bbox"),
+    ):
+        status, body = await listing(**bad)
+        assert status == 422
+        # each error names its own field: only a bad cursor is reported as one
+        assert [d["path"][-1] for d in body["error"]["details"]] == [field], body
 
 
 async def test_a_department_lists_only_its_own_cases(client, tokens):

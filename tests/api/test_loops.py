@@ -6,6 +6,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from grid_service import keys
 from grid_service.app import create_app
+from tests.api.helpers import report
 from tests.api.test_queue import parked
 from tests.conftest import bearer, settings_for
 
@@ -69,3 +70,22 @@ async def test_the_listener_reconnects_without_leaving_tasks_behind(client, db):
         else:
             raise AssertionError("the listener did not come back")
     assert pending_event_waits() <= before, "each reconnect left a pending task"
+
+
+async def test_a_configuration_that_cannot_be_read_is_named_by_readyz_and_the_worker_keeps_its_own(db_url, db, tokens):
+    client = TestClient(TestServer(create_app(settings_for(db_url, config_poll_s=0.05))))
+    await client.start_server()
+    try:
+        await until(client, 200)
+        # a stored generation the worker cannot take (a step limit no file would validate)
+        await db.execute(
+            """UPDATE config_state SET generation = generation + 1,
+                      filing = '{"steps": {"accept_minutes": -1}}'::jsonb"""
+        )
+        body = await until(client, 503, lambda b: "configuration" in b["details"].get("loops", {}))
+        assert "accept_minutes" in body["details"]["loops"]["configuration"]
+        # it keeps answering with the configuration it has
+        response = await client.post("/api/v1/reports", json=report(), headers=bearer(tokens["inspector"]))
+        assert response.status == 201
+    finally:
+        await client.close()
