@@ -18,6 +18,8 @@ from grid_service.db import config_store
 from grid_service.db.embedded import start_embedded
 from grid_service.db.migrate import migrate
 from grid_service.db.pool import create_pool
+from grid_service.flows.case_batch import CaseBatcher
+from grid_service.flows.casework import decide_guarded
 from grid_service.flows.group_commit import GroupCommitter
 from grid_service.live.deadline_watch import DeadlineWatch
 from grid_service.live.feed import FeedHub
@@ -52,7 +54,8 @@ async def database_pool(app: web.Application) -> AsyncIterator[None]:
 
 
 async def intake_writer(app: web.Application) -> AsyncIterator[None]:
-    """The worker's group committer; on shutdown every accepted report is written before the pool closes."""
+    """The worker's group committer and casework batcher; on shutdown every accepted report and action
+    is written before the pool closes."""
     settings = app[keys.SETTINGS]
     committer = GroupCommitter(
         app[keys.POOL],
@@ -62,8 +65,17 @@ async def intake_writer(app: web.Application) -> AsyncIterator[None]:
         on_commit=app[keys.NOTIFIER].published,
     )
     app[keys.INTAKE] = committer
+    casework = CaseBatcher(
+        app[keys.POOL],
+        decide=decide_guarded,
+        timeout=settings.db_timeout_s,
+        max_in_flight=settings.intake_in_flight,
+        on_commit=app[keys.NOTIFIER].published,
+    )
+    app[keys.CASEWORK] = casework
     yield
     await committer.drain()
+    await casework.drain()
 
 
 async def configuration(app: web.Application) -> AsyncIterator[None]:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from grid_service.auth import Principal, TokenCache
 from grid_service.configuration.holder import ConfigHolder
+from grid_service.flows.case_batch import CaseBatcher
 from grid_service.flows.group_commit import GroupCommitter
 from grid_service.heavy_reads import HeavyReads
 from grid_service.live.deadline_watch import DeadlineWatch
@@ -39,6 +40,7 @@ LOOPS = web.AppKey("loops", Loops)  # the worker's long-lived loops, kept runnin
 CONFIG = web.AppKey("config", ConfigHolder)
 TOKENS = web.AppKey("tokens", TokenCache)
 INTAKE = web.AppKey("intake", GroupCommitter)
+CASEWORK = web.AppKey("casework", CaseBatcher)
 CLOCK: web.AppKey[Callable[[], dt.datetime]] = web.AppKey("clock")  # now(), aware; tests substitute their own
 ROUTE_TABLE: web.AppKey[RouteTable] = web.AppKey("route_table")
 

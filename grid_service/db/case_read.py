@@ -5,8 +5,12 @@ read is one round trip and an action's answer costs it one more statement, not f
 from __future__ import annotations
 
 import uuid
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
+import asyncpg
+
+from grid_service.db.case_changes import CHANGED, CHANGES, LOGGED, Guarded, parameters
 from grid_service.db.cases import CASE_READ, SELECT_EVENTS
 from grid_service.db.pool import Conn
 from grid_service.db.reports import SELECT_CASE_REPORTS
@@ -14,15 +18,37 @@ from grid_service.db.rows import CaseView, EventEntry, ReportView, TaskView
 from grid_service.db.tasks import OF_CASE
 from grid_service.errors import NotFound
 
-WHOLE_CASE = (
-    CASE_READ.format(
+
+def _whole_case(source: str, case: str, history: str, extra: str = "") -> str:
+    """The case read from ``source``, its lists read for the case ``case`` names."""
+    reports, checks = _of(SELECT_CASE_REPORTS, case), _of(OF_CASE, case)
+    return CASE_READ.format(
         extra=f""",
-       ARRAY(SELECT ROW(q.*) FROM ({SELECT_CASE_REPORTS}) q ORDER BY q.received_at, q.id) AS reports,
-       ARRAY(SELECT ROW(q.*) FROM ({SELECT_EVENTS}) q ORDER BY q.seq) AS history,
-       ARRAY(SELECT ROW(q.*) FROM ({OF_CASE}) q ORDER BY q.created_at, q.id) AS checks""",
-        source="cases c",
+       ARRAY(SELECT ROW(q.*) FROM ({reports}) q ORDER BY q.received_at, q.id) AS reports,
+       ARRAY(SELECT ROW(q.*) FROM ({history}) q ORDER BY q.seq) AS history,
+       ARRAY(SELECT ROW(q.*) FROM ({checks}) q ORDER BY q.created_at, q.id) AS checks{extra}""",
+        source=source,
     )
-    + " WHERE c.id = $1"
+
+
+def _of(query: str, case: str) -> str:
+    """A read of one case's rows (the case as its one parameter, $1) for the case ``case`` names."""
+    if query.count("$1") != 1 or "$2" in query:
+        raise ValueError("a read of one case's rows takes the case as its one parameter")
+    return query.replace("$1", case)
+
+
+WHOLE_CASE = _whole_case("cases c", "$1", SELECT_EVENTS) + " WHERE c.id = $1"
+# Changes, their events, and the cases after them, in one statement. A case's columns are its
+# updated row's; its history the events before (this statement's snapshot) and the ones it logged;
+# its reports and checks are as they were (the batched actions touch neither). The lists name the
+# case by a column only the changed rows have (``of_case``): their reads have a ``c`` of their own.
+CHANGE_AND_READ = f"WITH {CHANGES}, {CHANGED}, {LOGGED} " + _whole_case(
+    "(SELECT *, id AS of_case FROM changed) c",
+    "of_case",
+    f"SELECT seq, type, at, actor, note, data FROM logged WHERE case_id = of_case"
+    f" UNION ALL ({_of(SELECT_EVENTS, 'of_case')})",
+    extra=", c.n AS change",
 )
 
 
@@ -37,6 +63,17 @@ async def whole_case_or_raise(conn: Conn, case_id: uuid.UUID) -> WholeCase:
     row = await conn.fetchrow(WHOLE_CASE, case_id)
     if row is None:
         raise NotFound("no such case")
+    return _whole(row)
+
+
+async def change_and_read(conn: Conn, guarded: Sequence[Guarded]) -> dict[int, WholeCase]:
+    """Write the changes that still find their case as expected, with their events, and answer the
+    cases after them by the changes' positions (from 0); a change missing was not written."""
+    rows = await conn.fetch(CHANGE_AND_READ, *parameters(guarded))
+    return {row["change"] - 1: _whole(tuple(row)[:-1]) for row in rows}
+
+
+def _whole(row: asyncpg.Record | tuple[Any, ...]) -> WholeCase:
     *case, reports, events, checks = row
     return WholeCase(
         CaseView(*case),

@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from grid_service.db.pool import Conn
 from grid_service.db.rows import CaseView, LockedCase, many, one
@@ -28,59 +28,18 @@ SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, k.name AS catego
 SELECT_EVENTS = "SELECT seq, type, at, actor, note, data FROM events WHERE case_id = $1 ORDER BY seq"
 
 
-LOCK_CASE = """
+# What an action's rules read, with the row version (xmin: every update of the row changes it).
+CASE_FOR_ACTION = """
 SELECT c.id, c.status, c.pending_reason, c.department, c.category, c.urgent, c.dispatched_at, c.deadline_at,
        c.warn_at, c.rework_count, c.routing_rule_id, c.routing_rule, c.grid_code,
        c.lon IS NOT NULL AS placed, c.source, c.condition, c.step_since,
        EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = c.id AND t.status = 'open') AS checks_open,
-       k.limit_hours::float8 AS limit_hours, k.urgent_limit_hours::float8 AS urgent_limit_hours, k.clock
+       k.limit_hours::float8 AS limit_hours, k.urgent_limit_hours::float8 AS urgent_limit_hours, k.clock,
+       c.xmin AS version
   FROM cases c JOIN categories k ON k.code = c.category
- WHERE c.id = $1
-   FOR UPDATE OF c
 """
-# Every mutable column is written explicitly: the flow computed each new value from the locked row.
-UPDATE_CASE = """
-UPDATE cases SET status = $2, pending_reason = $3, department = $4, dispatched_at = $5, deadline_at = $6,
-                 warn_at = $7, rework_count = $8, routing_rule_id = $9, routing_rule = $10, updated_at = $11,
-                 public_reply = coalesce($13, public_reply),
-                 category = coalesce($14, category), urgent = coalesce($15, urgent),
-                 condition = coalesce($16, condition), resolution = coalesce($17, resolution),
-                 -- a new status starts its step afresh, a new deadline is watched afresh (the
-                 -- right-hand sides read the old row)
-                 step_since = CASE WHEN status IS DISTINCT FROM $2 THEN $11 ELSE step_since END,
-                 step_overdue_at = CASE WHEN status IS DISTINCT FROM $2 THEN NULL ELSE step_overdue_at END,
-                 warned_at = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN NULL ELSE warned_at END,
-                 overdue_at = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN NULL ELSE overdue_at END,
-                 escalation_level = CASE WHEN deadline_at IS DISTINCT FROM $6 THEN 0 ELSE escalation_level END
- WHERE id = $1 AND status = $12
-RETURNING id
-"""
-# The change and its events in one statement (one round trip; on this service's loopback a round
-# trip costs more than the statements): no row changed, no event. The events get ascending
-# sequence numbers in the order given (one INSERT ... ORDER BY, as intake writes them).
-CHANGE_AND_LOG = (
-    "WITH changed AS ("
-    + UPDATE_CASE.strip()
-    + """)
-INSERT INTO events (case_id, type, at, actor, note, data, department, deadline_at)
-SELECT c.id, e.type, $11, e.actor, e.note, e.data, e.department, e.deadline_at
-  FROM changed c,
-       unnest($18::text[], $19::text[], $20::text[], $21::jsonb[], $22::text[], $23::timestamptz[])
-           WITH ORDINALITY AS e (type, actor, note, data, department, deadline_at, n)
- ORDER BY e.n
-RETURNING seq
-"""
-)
-
-
-class NewEvent(NamedTuple):
-    type: str
-    actor: str
-    note: str | None
-    data: dict[str, Any]
-    department: str | None  # whom it counts for in the statistics
-    deadline_at: dt.datetime | None = None
-
+LOCK_CASE = CASE_FOR_ACTION + " WHERE c.id = $1 FOR UPDATE OF c"
+READ_CASES = CASE_FOR_ACTION + " WHERE c.id = ANY($1::uuid[])"
 
 INSERT_EVENT = """
 INSERT INTO events (case_id, type, at, actor, note, data, department, deadline_at)
@@ -92,26 +51,6 @@ SELECT (data->>'on_time')::boolean FROM events WHERE case_id = $1 AND type = 'ca
 """
 
 
-@dataclass(frozen=True, slots=True)
-class CaseChange:
-    status: str
-    pending_reason: str | None
-    department: str | None
-    dispatched_at: dt.datetime | None
-    deadline_at: dt.datetime | None
-    warn_at: dt.datetime | None
-    rework_count: int
-    routing_rule_id: int | None
-    routing_rule: dict[str, Any] | None
-    at: dt.datetime
-    public_reply: str | None = None  # None keeps the published words as they are
-    # Set by filing only (None keeps them): a corrected category, urgency, the filing condition.
-    category: str | None = None
-    urgent: bool | None = None
-    condition: str | None = None
-    resolution: str | None = None  # set when the case closes: handled
-
-
 async def lock_case_or_raise(conn: Conn, case_id: uuid.UUID) -> LockedCase:
     """The case row, locked until the end of the transaction (racing actions queue here); NotFound
     when there is none."""
@@ -121,45 +60,9 @@ async def lock_case_or_raise(conn: Conn, case_id: uuid.UUID) -> LockedCase:
     return one(LockedCase, row)
 
 
-async def apply_change(conn: Conn, case_id: uuid.UUID, change: CaseChange, *, expected_status: str) -> bool:
-    """Write the change if the case is still in ``expected_status``; False when it is not."""
-    return await conn.fetchval(UPDATE_CASE, case_id, *_change_values(change, expected_status)) is not None
-
-
-def _change_values(change: CaseChange, expected_status: str) -> tuple[Any, ...]:
-    """$2..$17 of UPDATE_CASE."""
-    return (
-        change.status,
-        change.pending_reason,
-        change.department,
-        change.dispatched_at,
-        change.deadline_at,
-        change.warn_at,
-        change.rework_count,
-        change.routing_rule_id,
-        change.routing_rule,
-        change.at,
-        expected_status,
-        change.public_reply,
-        change.category,
-        change.urgent,
-        change.condition,
-        change.resolution,
-    )
-
-
-async def change_and_log(
-    conn: Conn, case_id: uuid.UUID, change: CaseChange, *, expected_status: str, events: Sequence[NewEvent]
-) -> int | None:
-    """Write the change if the case is still in ``expected_status``, with its events (at the change's
-    instant); the first event's sequence, or None (and nothing written) when the case was not."""
-    seqs = await conn.fetch(
-        CHANGE_AND_LOG,
-        case_id,
-        *_change_values(change, expected_status),
-        *(list(column) for column in zip(*events, strict=True)),
-    )
-    return min(r["seq"] for r in seqs) if seqs else None
+async def read_cases(conn: Conn, case_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LockedCase]:
+    """The cases unlocked, for actions written in one statement guarded by each row's ``version``."""
+    return {row.id: row for row in many(LockedCase, await conn.fetch(READ_CASES, list(case_ids)))}
 
 
 async def append_event(

@@ -95,6 +95,7 @@ class LockedCase(NamedTuple):
     limit_hours: float
     urgent_limit_hours: float | None
     clock: str
+    version: int  # the row version read (xmin), for a write guarded by it
 
 
 class EventEntry(NamedTuple):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -19,18 +19,22 @@ import asyncpg
 from grid_service.auth import Principal
 from grid_service.configuration.catalogue import CategoryConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
+from grid_service.db import case_changes as db_changes
+from grid_service.db import case_read as db_case_read
 from grid_service.db import cases as db_cases
 from grid_service.db import media as db_media
 from grid_service.db import tasks as db_tasks
-from grid_service.db.cases import CaseChange, NewEvent
+from grid_service.db.case_changes import CaseChange, Guarded, NewEvent
+from grid_service.db.case_read import WholeCase
 from grid_service.db.pool import Conn
-from grid_service.db.rows import LockedCase
+from grid_service.db.rows import LockedCase, TaskView
 from grid_service.domain.deadlines import Clock, deadline
 from grid_service.domain.enums import CaseStatus, EventType, PendingReason, Role, TaskKind, TaskOutcome
 from grid_service.domain.lights import warning_at
 from grid_service.domain.states import FINISHED, Action, InvalidTransition, transition
 from grid_service.domain.steps import step_clock
 from grid_service.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, unknown_media
+from grid_service.flows.case_batch import Asked, CaseBatcher, Unwritten
 from grid_service.flows.filing import file_under
 from grid_service.flows.routing import plan_check
 
@@ -54,8 +58,19 @@ def visible_to(caller: Principal, department: str | None) -> bool:
     return scope is None or scope == department
 
 
+# The actions that are one statement when the case has no open check and no photos come along:
+# the change and its events, guarded by the row version read (no lock, no transaction), batched
+# with the worker's concurrent ones (flows/case_batch.py). Every other action, and these when a
+# check or a photo is involved, runs in a transaction on the locked row.
+ONE_STATEMENT = frozenset({Action.ACCEPT, Action.REJECT, Action.DISPATCH, Action.CANCEL, Action.FILE, Action.VOID})
+# A version that changed between the read and the write is read and decided again: a second try
+# sees the new state (and refuses, or decides anew); after these many the locked path queues it.
+OPTIMISTIC_TRIES = 2
+
+
 async def act(
     pool: asyncpg.Pool,
+    batcher: CaseBatcher,
     *,
     case_id: uuid.UUID,
     action: Action,
@@ -65,18 +80,44 @@ async def act(
     now: dt.datetime,
     timeout: float,
     on_commit: Callable[[], None],
-    then: Callable[[Conn], Awaitable[None]] | None = None,
-) -> None:
-    """Apply ``action`` (with its validated ``body``) to the case; raise NotFound, Conflict or ValidationFailed.
-    ``then`` runs in the same transaction after the change (reading the result back costs no second
-    transaction); ``on_commit`` is told once it committed (it wakes feeds and queues, as intake's does)."""
+) -> WholeCase:
+    """Apply ``action`` (with its validated ``body``) to the case and answer the case after it (read
+    with the change: no second transaction); raise NotFound, Conflict or ValidationFailed.
+    ``on_commit`` is told once the locked path committed (the batcher tells its own)."""
     if caller.role is not Role.ADMIN and caller.role not in ACTORS[action]:
         raise Forbidden(f"role {caller.role.value} may not {action.value} a case")
+    if action in ONE_STATEMENT and not _media(body):
+        asked = Asked(case_id, action, caller, body, snapshot, now)
+        for _ in range(OPTIMISTIC_TRIES):
+            outcome = await batcher.submit(asked)
+            if isinstance(outcome, WholeCase):
+                return outcome
+            if outcome is Unwritten.CHECK_OUT:
+                break
     async with pool.acquire(timeout=timeout) as conn, conn.transaction():
         await apply(conn, case_id=case_id, action=action, caller=caller, body=body, snapshot=snapshot, now=now)
-        if then is not None:
-            await then(conn)
+        after = await db_case_read.whole_case_or_raise(conn, case_id)
     on_commit()
+    return after
+
+
+async def decide_guarded(conn: Conn, row: LockedCase, asked: Asked) -> Guarded:
+    """The batcher's decision on a case as read: its change, guarded by the row's version."""
+    decided = await _decide(conn, row, asked.action, asked.caller, asked.body, asked.snapshot, asked.now, by_task=False)
+    return Guarded(row.id, decided.change, row.status, decided.events, version=row.version)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Decided:
+    """What an action writes: the case's new columns and its events, and the check it answers."""
+
+    change: CaseChange
+    events: list[NewEvent]
+    check: TaskView | None
+
+
+def _media(body: Any) -> list[str]:
+    return list(getattr(body, "media", []) or [])
 
 
 async def apply(
@@ -93,6 +134,52 @@ async def apply(
     """The action inside the caller's transaction: the role is the caller's to check (a completed
     check task applies its outcome through here, with the task's own rule of who may)."""
     row = await db_cases.lock_case_or_raise(conn, case_id)
+    decided = await _decide(conn, row, action, caller, body, snapshot, now, by_task=by_task)
+    current = row.status
+    if action is Action.REQUEST_CHECK:  # the task's own event records it
+        if not await db_changes.apply_change(conn, Guarded(case_id, decided.change, current, ())):
+            raise Conflict("the case changed meanwhile; retry", code="invalid_transition")
+        task = plan_check(TaskKind.CHECK_REPORT, case_id, row.grid_code, snapshot, now)
+        if not await db_tasks.open_task(conn, task, at=now, actor=caller.actor, department=row.department):
+            raise Conflict("a check of this report is open already", code="task_open")
+        return
+    seq = await db_changes.change_and_log(conn, Guarded(case_id, decided.change, current, decided.events))
+    if seq is None:
+        raise Conflict("the case changed meanwhile; retry", code="invalid_transition")
+    await db_media.attach_to_case(conn, case_id, _media(body), seq=seq)
+    if action is Action.RESOLVE:  # was it handled? an inspector goes to see
+        task = plan_check(TaskKind.CHECK_RESULT, case_id, row.grid_code, snapshot, now)
+        await db_tasks.open_task(conn, task, at=now, actor=caller.actor, department=row.department)
+    if decided.check is not None:  # verified directly: the check it answers is done
+        await db_tasks.complete(
+            conn,
+            decided.check,
+            at=now,
+            by=caller.actor,
+            outcome=TaskOutcome.PASSED.value if body.passed else TaskOutcome.FAILED.value,
+            point=None,
+            department=row.department,
+        )
+    if row.checks_open and (decided.change.status in FINISHED or action is Action.FILE):
+        # Finished (cancelled, voided, closed), or filed while an inspector was still out checking
+        # the report: its open checks end with it (completed later, one would find no case to act on).
+        await db_tasks.cancel_open(conn, case_id, at=now, department=row.department)
+
+
+async def _decide(
+    conn: Conn,
+    row: LockedCase,
+    action: Action,
+    caller: Principal,
+    body: Any,
+    snapshot: ConfigSnapshot,
+    now: dt.datetime,
+    *,
+    by_task: bool,
+) -> _Decided:
+    """Check the action against the case as read and decide what it writes; it writes nothing
+    (NotFound, Forbidden, Conflict or ValidationFailed leave no trace)."""
+    case_id = row.id
     current = CaseStatus(row.status)
     if not visible_to(caller, row.department):
         if caller.department is not None and await db_cases.was_held_by(conn, case_id, caller.department):
@@ -116,7 +203,7 @@ async def apply(
         check = await db_tasks.lock_open_of_case(conn, case_id, TaskKind.CHECK_RESULT)
         if check is not None and caller.role is Role.INSPECTOR and check.assigned_to not in (None, caller.name):
             raise Forbidden(f"the check of this case is {check.assigned_to}'s")
-    media = list(getattr(body, "media", []) or [])
+    media = _media(body)
     unknown = await db_media.unknown(conn, media)
     if unknown:
         raise unknown_media(media, unknown)
@@ -126,13 +213,6 @@ async def apply(
         change, data = _change(action, row, rule.to, body, caller, snapshot, now)
     if rule.to is CaseStatus.CLOSED:  # closed on time when its last resolution met the deadline
         data["on_time"] = await db_cases.last_resolution_on_time(conn, case_id)
-    if action is Action.REQUEST_CHECK:  # the task's own event records it
-        if not await db_cases.apply_change(conn, case_id, change, expected_status=current.value):
-            raise Conflict("the case changed meanwhile; retry", code="invalid_transition")
-        task = plan_check(TaskKind.CHECK_REPORT, case_id, row.grid_code, snapshot, now)
-        if not await db_tasks.open_task(conn, task, at=now, actor=caller.actor, department=row.department):
-            raise Conflict("a check of this report is open already", code="task_open")
-        return
     events = [
         NewEvent(
             rule.event,
@@ -152,27 +232,7 @@ async def apply(
                 EventType.DISPATCHED, "routing", None, routed.dispatch_data(), routed.department, routed.deadline_at
             )
         )
-    seq = await db_cases.change_and_log(conn, case_id, change, expected_status=current.value, events=events)
-    if seq is None:
-        raise Conflict("the case changed meanwhile; retry", code="invalid_transition")
-    await db_media.attach_to_case(conn, case_id, media, seq=seq)
-    if action is Action.RESOLVE:  # was it handled? an inspector goes to see
-        task = plan_check(TaskKind.CHECK_RESULT, case_id, row.grid_code, snapshot, now)
-        await db_tasks.open_task(conn, task, at=now, actor=caller.actor, department=row.department)
-    if check is not None:  # verified directly: the check it answers is done
-        await db_tasks.complete(
-            conn,
-            check,
-            at=now,
-            by=caller.actor,
-            outcome=TaskOutcome.PASSED.value if body.passed else TaskOutcome.FAILED.value,
-            point=None,
-            department=row.department,
-        )
-    if row.checks_open and (rule.to in FINISHED or action is Action.FILE):
-        # Finished (cancelled, voided, closed), or filed while an inspector was still out checking
-        # the report: its open checks end with it (completed later, one would find no case to act on).
-        await db_tasks.cancel_open(conn, case_id, at=now, department=row.department)
+    return _Decided(change, events, check)
 
 
 def _change(

@@ -9,7 +9,7 @@ from typing import Any
 
 from grid_service.configuration.catalogue import CategoryConfig, ConditionConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
-from grid_service.db.cases import CaseChange
+from grid_service.db.case_changes import CaseChange
 from grid_service.db.rows import LockedCase
 from grid_service.domain.steps import step_clock
 from grid_service.errors import ValidationFailed, field_error

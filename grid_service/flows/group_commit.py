@@ -120,11 +120,11 @@ class GroupCommitter:
             outcomes = await intake(self._pool, [p for p, _ in batch], timeout=self._timeout)
         except DATABASE_DOWN as exc:
             for _, future in batch:
-                _settle(future, exc=exc)
+                settle(future, exc=exc)
             return
         except Exception as exc:
             if len(batch) == 1:
-                _settle(batch[0][1], exc=exc)
+                settle(batch[0][1], exc=exc)
                 return
             log.warning("a shared intake transaction failed; retrying its %d reports one by one", len(batch))
             for item in batch:
@@ -132,11 +132,12 @@ class GroupCommitter:
             return
         self._on_commit()
         for (_, future), outcome in zip(batch, outcomes, strict=True):
-            _settle(future, result=outcome)
+            settle(future, result=outcome)
 
 
-def _settle(future: asyncio.Future[Any], *, result: Any = None, exc: BaseException | None = None) -> None:
-    if future.done():  # the caller went away; its report is stored all the same
+def settle(future: asyncio.Future[Any], *, result: Any = None, exc: BaseException | None = None) -> None:
+    """Answer a waiting caller, unless it went away (what it asked for stands all the same)."""
+    if future.done():
         return
     if exc is not None:
         future.set_exception(exc)

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from grid_service import keys
 from grid_service.db import case_read as db_case_read
 from grid_service.db import cases as db_cases
-from grid_service.db.pool import Conn
+from grid_service.db.case_read import WholeCase
 from grid_service.domain.states import OPEN, Action
 from grid_service.errors import NotFound, ValidationFailed, field_error, invalid_cursor
 from grid_service.flows import casework
@@ -41,22 +41,19 @@ async def get_case(request: web.Request) -> web.Response:
 
 
 async def _read_case(request: web.Request, case_id: uuid.UUID) -> dict[str, Any]:
-    """The case as the caller may see it."""
+    """The case as the caller may see it (one statement: one snapshot, no transaction needed)."""
     async with connection(request) as conn:
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            return await _case_in(request, conn, case_id, visible_only=True)
-
-
-async def _case_in(request: web.Request, conn: Conn, case_id: uuid.UUID, *, visible_only: bool) -> dict[str, Any]:
-    """The case read in the caller's transaction. After an action (visible_only False) the caller
-    sees the result even when the action took the case out of its hands (a department rejecting it)."""
-    row, reports, events, checks = await db_case_read.whole_case_or_raise(conn, case_id)
-    if visible_only and not casework.visible_to(principal(request), row.department):
+        whole = await db_case_read.whole_case_or_raise(conn, case_id)
+    if not casework.visible_to(principal(request), whole.case.department):
         raise NotFound("no such case")
+    return _present_whole(request, whole)
+
+
+def _present_whole(request: web.Request, whole: WholeCase) -> dict[str, Any]:
     snapshot = request.app[keys.CONFIG].current
-    case = present_case(row, snapshot, request.app[keys.CLOCK](), reports, events)
+    case = present_case(whole.case, snapshot, request.app[keys.CLOCK](), whole.reports, whole.events)
     tz = snapshot.calendar.timezone
-    case["checks"] = [present_check(t, snapshot.labels, tz) for t in checks]
+    case["checks"] = [present_check(t, snapshot.labels, tz) for t in whole.checks]
     return case
 
 
@@ -66,13 +63,11 @@ def action_handler(action: Action, body_model: type[BaseModel]) -> Callable[[web
     async def handle(request: web.Request) -> web.Response:
         case_id = _case_id(request)
         body = validate(body_model, await read_optional_json(request))
-        answer: dict[str, Any] = {}
-
-        async def read_back(conn: Conn) -> None:  # in the action's transaction: one round of commits
-            answer.update(await _case_in(request, conn, case_id, visible_only=False))
-
-        await casework.act(
+        # The caller sees the result even when the action took the case out of its hands (a
+        # department rejecting it).
+        after = await casework.act(
             request.app[keys.POOL],
+            request.app[keys.CASEWORK],
             case_id=case_id,
             action=action,
             caller=principal(request),
@@ -81,9 +76,8 @@ def action_handler(action: Action, body_model: type[BaseModel]) -> Callable[[web
             now=request.app[keys.CLOCK](),
             timeout=request.app[keys.SETTINGS].db_timeout_s,
             on_commit=request.app[keys.NOTIFIER].published,
-            then=read_back,
         )
-        return json_response(answer)
+        return json_response(_present_whole(request, after))
 
     handle.__name__ = f"case_{action.value}"
     return handle

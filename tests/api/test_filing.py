@@ -48,7 +48,9 @@ async def test_a_reported_case_waits_for_a_receiver_then_is_routed_as_intake_rou
     direct_case, _ = await history(client, tokens, (await direct.json())["case_id"])
     assert case["status"] == "dispatched" and case["department"] == direct_case["department"]
     assert case["routing_rule"]["id"] == direct_case["routing_rule"]["id"]
+    answered = case
     case, types = await history(client, tokens, case_id)
+    assert answered == case, "the action's answer (read with its change) is the case as a later read shows it"
     assert types == ["case.created", "case.filed", "case.dispatched"]
     filed, dispatched = case["history"][1], case["history"][2]
     assert filed["actor"].startswith("receiver:") and filed["data"]["condition"] == "stop_work"

@@ -7,12 +7,19 @@ import uuid
 import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 
+from grid_service import keys
 from grid_service.app import create_app
-from grid_service.db import cases as db_cases
+from grid_service.auth import Principal
+from grid_service.db import case_changes as db_changes
 from grid_service.db import deadline_watch as db_watch
+from grid_service.db.pool import connect
+from grid_service.domain.enums import Role
+from grid_service.domain.states import Action
+from grid_service.flows import casework
 from grid_service.handlers.queue import decode_cursor
 from tests.api.helpers import IN_CELL_1, IN_CELL_2, hold_next_sequence, report
 from tests.api.sse import EventReader
+from tests.api.test_filing import reported
 from tests.api.test_queue import poll
 from tests.conftest import bearer, settings_for
 
@@ -20,7 +27,7 @@ from tests.conftest import bearer, settings_for
 async def test_a_transition_writes_nothing_when_the_case_is_no_longer_in_the_expected_status(client, tokens, db):
     created = await (await client.post("/api/v1/reports", json=report(), headers=bearer(tokens["inspector"]))).json()
     case_id = uuid.UUID(created["case_id"])
-    change = db_cases.CaseChange(
+    change = db_changes.CaseChange(
         status="in_progress",
         pending_reason=None,
         department="urban_management",
@@ -33,10 +40,10 @@ async def test_a_transition_writes_nothing_when_the_case_is_no_longer_in_the_exp
         at=dt.datetime.now(dt.UTC),
     )
     # The flow always reads the status under the row lock; here the status it expects is stale.
-    assert await db_cases.apply_change(db, case_id, change, expected_status="resolved") is False
+    assert await db_changes.apply_change(db, db_changes.Guarded(case_id, change, "resolved", ())) is False
     row = await db.fetchrow("SELECT status, deadline_at FROM cases WHERE id = $1", case_id)
     assert row["status"] == "dispatched" and row["deadline_at"] is not None, "nothing was written"
-    assert await db_cases.apply_change(db, case_id, change, expected_status="dispatched") is True
+    assert await db_changes.apply_change(db, db_changes.Guarded(case_id, change, "dispatched", ())) is True
 
 
 async def test_readers_stop_at_a_gap_while_its_writer_is_open_past_the_settle_time(db_url, tokens):
@@ -128,3 +135,47 @@ async def test_the_deadline_watch_rechecks_a_case_another_worker_marked_after_it
         "SELECT case_id, count(*) FROM events WHERE type = 'case.warning' GROUP BY case_id ORDER BY case_id"
     )
     assert {r["case_id"]: r["count"] for r in warnings} == {first: 1, second: 1}
+
+
+async def test_a_filing_whose_case_changed_after_it_was_read_reads_it_again(client, tokens, db, db_url):
+    """Filing reads the case unlocked and writes in one statement guarded by the row's version. Here
+    a check is requested (the case stays reported) and commits between the filing's read and its
+    write: guarded by the status alone the filing would win and leave the check open on a filed
+    case. Guarded by the version it reads again, sees the check, and ends it as it files."""
+    case_id = await reported(client, tokens)
+    requester = await connect(db_url)  # with the service's codecs
+    try:
+        tx = requester.transaction()
+        await tx.start()
+        await casework.apply(
+            requester,
+            case_id=uuid.UUID(case_id),
+            action=Action.REQUEST_CHECK,
+            caller=Principal(token_id=0, name="other", role=Role.RECEIVER, department=None),
+            body=None,
+            snapshot=client.app[keys.CONFIG].current,
+            now=dt.datetime.now(dt.UTC),
+        )
+        filing = asyncio.create_task(
+            client.post(
+                f"/api/v1/cases/{case_id}/file", json={"condition": "stop_work"}, headers=bearer(tokens["receiver"])
+            )
+        )
+        # The filing has read the case (the check is not committed yet) and waits on the row to write.
+        for _ in range(500):
+            if await db.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'"):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the filing never waited on the requested check's row")
+        await tx.commit()
+        response = await filing
+    finally:
+        await requester.close()
+    case = await response.json()
+    assert response.status == 200, case
+    assert case["status"] == "dispatched"
+    tasks = await db.fetch("SELECT status FROM tasks WHERE case_id = $1", uuid.UUID(case_id))
+    assert [t["status"] for t in tasks] == ["cancelled"], "the check requested meanwhile ended with the filing"
+    types = [e["type"] for e in case["history"]]
+    assert types == ["case.created", "case.check_requested", "case.filed", "case.dispatched", "case.check_completed"]

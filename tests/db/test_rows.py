@@ -14,6 +14,10 @@ from grid_service.db import map as db_map
 
 QUERIES = {
     "case": (case_read.WHOLE_CASE, (*rows.CaseView._fields, "reports", "history", "checks")),
+    "cases after their changes": (
+        case_read.CHANGE_AND_READ,
+        (*rows.CaseView._fields, "reports", "history", "checks", "change"),
+    ),
     "checks of a case": (tasks.OF_CASE, rows.TaskView),
     "tasks changed": (tasks.CHANGED, (*rows.TaskView._fields, "last_seq")),
     "inspector figures": (positions.INSPECTOR, rows.InspectorFigures),
@@ -22,6 +26,7 @@ QUERIES = {
     "case list": (cases.LIST_CASES.format(where="true", limit="$1"), rows.CaseView),
     "history": (cases.SELECT_EVENTS, rows.EventEntry),
     "locked case": (cases.LOCK_CASE, rows.LockedCase),
+    "cases as read for actions": (cases.READ_CASES, rows.LockedCase),
     "department queue": (events.QUEUE, (*rows.CaseView._fields, "last_seq")),
     "map": (db_map.MAP_CASES, rows.MapCase),
     "feed": (feed.FEED_EVENTS, (*rows.MapCase._fields, "seq", "event_type", "event_at")),

@@ -1,0 +1,156 @@
+"""Changes to cases and the events that record them, written together: one change, or many at once.
+
+Every statement here takes its changes as columns of arrays (one element per change) and its events
+as columns too, each event naming the change it belongs to. The same text therefore writes one
+change inside an action's transaction and a whole batch of them from the casework batcher
+(flows/case_batch.py), and there is one statement of what a change writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from grid_service.db.pool import Conn
+
+
+@dataclass(frozen=True, slots=True)
+class CaseChange:
+    status: str
+    pending_reason: str | None
+    department: str | None
+    dispatched_at: dt.datetime | None
+    deadline_at: dt.datetime | None
+    warn_at: dt.datetime | None
+    rework_count: int
+    routing_rule_id: int | None
+    routing_rule: dict[str, Any] | None
+    at: dt.datetime
+    public_reply: str | None = None  # None keeps the published words as they are
+    # Set by filing only (None keeps them): a corrected category, urgency, the filing condition.
+    category: str | None = None
+    urgent: bool | None = None
+    condition: str | None = None
+    resolution: str | None = None  # set when the case closes: handled
+
+
+class NewEvent(NamedTuple):
+    type: str
+    actor: str
+    note: str | None
+    data: dict[str, Any]
+    department: str | None  # whom it counts for in the statistics
+    deadline_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Guarded:
+    """A change written only if the case is still in ``expected_status`` and, given a ``version``
+    (the row's xmin when it was read), still that version of its row."""
+
+    case_id: uuid.UUID
+    change: CaseChange
+    expected_status: str
+    events: Sequence[NewEvent]
+    version: int | None = None
+
+
+# $1..$18: the changes, a column each; n is a change's position (1-based) among them.
+CHANGES = """
+changes AS (
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
+                       $7::timestamptz[], $8::int[], $9::bigint[], $10::jsonb[], $11::timestamptz[], $12::text[],
+                       $13::text[], $14::text[], $15::boolean[], $16::text[], $17::text[], $18::xid[])
+       WITH ORDINALITY AS i (id, status, pending_reason, department, dispatched_at, deadline_at, warn_at,
+                            rework_count, routing_rule_id, routing_rule, at, expected_status, public_reply,
+                            category, urgent, condition, resolution, version, n)
+)"""
+# Every mutable column is written explicitly: the flow computed each new value from the row it read
+# (locked, or guarded by its version). A case named twice is changed once, by one of them; the
+# other finds no row in ``changed`` and is read and decided again.
+CHANGED = """
+changed AS (
+  UPDATE cases c
+     SET status = i.status, pending_reason = i.pending_reason, department = i.department,
+         dispatched_at = i.dispatched_at, deadline_at = i.deadline_at, warn_at = i.warn_at,
+         rework_count = i.rework_count, routing_rule_id = i.routing_rule_id, routing_rule = i.routing_rule,
+         updated_at = i.at, public_reply = coalesce(i.public_reply, c.public_reply),
+         category = coalesce(i.category, c.category), urgent = coalesce(i.urgent, c.urgent),
+         condition = coalesce(i.condition, c.condition), resolution = coalesce(i.resolution, c.resolution),
+         -- a new status starts its step afresh, a new deadline is watched afresh (the right-hand
+         -- sides read the old row)
+         step_since = CASE WHEN c.status IS DISTINCT FROM i.status THEN i.at ELSE c.step_since END,
+         step_overdue_at = CASE WHEN c.status IS DISTINCT FROM i.status THEN NULL ELSE c.step_overdue_at END,
+         warned_at = CASE WHEN c.deadline_at IS DISTINCT FROM i.deadline_at THEN NULL ELSE c.warned_at END,
+         overdue_at = CASE WHEN c.deadline_at IS DISTINCT FROM i.deadline_at THEN NULL ELSE c.overdue_at END,
+         escalation_level = CASE WHEN c.deadline_at IS DISTINCT FROM i.deadline_at THEN 0
+                                 ELSE c.escalation_level END
+    FROM changes i
+   WHERE c.id = i.id AND c.status = i.expected_status AND (i.version IS NULL OR c.xmin = i.version)
+  RETURNING c.*, i.n
+)"""
+# $19..$25: the events, a column each, ``of`` naming the change they record. Only a change that was
+# written logs its events, at the change's instant, with ascending sequence numbers in the order
+# given (one INSERT ... ORDER BY, as intake writes them).
+LOGGED = """
+logged AS (
+  INSERT INTO events (case_id, type, at, actor, note, data, department, deadline_at)
+  SELECT c.id, e.type, c.updated_at, e.actor, e.note, e.data, e.department, e.deadline_at
+    FROM unnest($19::int[], $20::text[], $21::text[], $22::text[], $23::jsonb[], $24::text[], $25::timestamptz[])
+             WITH ORDINALITY AS e (of, type, actor, note, data, department, deadline_at, k)
+    JOIN changed c ON c.n = e.of
+   ORDER BY e.k
+  RETURNING case_id, seq, type, at, actor, note, data
+)"""
+CHANGE_AND_LOG = f"WITH {CHANGES}, {CHANGED}, {LOGGED} SELECT min(seq) AS seq FROM logged"
+CHANGE_ONLY = f"WITH {CHANGES}, {CHANGED} SELECT count(*) FROM changed"
+
+
+def parameters(guarded: Sequence[Guarded]) -> tuple[list[Any], ...]:
+    """$1..$25 of the statements above."""
+    changes = [
+        (
+            g.case_id,
+            g.change.status,
+            g.change.pending_reason,
+            g.change.department,
+            g.change.dispatched_at,
+            g.change.deadline_at,
+            g.change.warn_at,
+            g.change.rework_count,
+            g.change.routing_rule_id,
+            g.change.routing_rule,
+            g.change.at,
+            g.expected_status,
+            g.change.public_reply,
+            g.change.category,
+            g.change.urgent,
+            g.change.condition,
+            g.change.resolution,
+            g.version,
+        )
+        for g in guarded
+    ]
+    events = [(n, *event) for n, g in enumerate(guarded, start=1) for event in g.events]
+    return (*_columns(changes, 18), *_columns(events, 7))
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> tuple[list[Any], ...]:
+    return tuple(list(column) for column in zip(*rows, strict=True)) if rows else tuple([] for _ in range(width))
+
+
+async def change_and_log(conn: Conn, guarded: Guarded) -> int | None:
+    """Write the change with its events; the first event's sequence, or None (and nothing written)
+    when the case was no longer as expected."""
+    seq: int | None = await conn.fetchval(CHANGE_AND_LOG, *parameters([guarded]))
+    return seq
+
+
+async def apply_change(conn: Conn, guarded: Guarded) -> bool:
+    """Write a change that records no event of its own; False (nothing written) when the case was
+    no longer as expected."""
+    written: int = await conn.fetchval(CHANGE_ONLY, *parameters([guarded])[:18])
+    return written == 1
