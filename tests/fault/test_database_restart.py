@@ -77,7 +77,9 @@ def somewhere_in_cell_1() -> tuple[float, float]:
     return lon + random.uniform(-0.004, 0.004), lat + random.uniform(-0.002, 0.002)
 
 
-async def load(clients, token, stop: asyncio.Event, answers: Counter[int], acknowledged: list[str]) -> None:
+async def load(
+    clients, token, stop: asyncio.Event, answers: Counter[int], acknowledged: list[str], created: asyncio.Queue[str]
+) -> None:
     async def writer(n: int) -> None:
         while not stop.is_set():
             client = clients[n % 2]
@@ -87,12 +89,40 @@ async def load(clients, token, stop: asyncio.Event, answers: Counter[int], ackno
                 )
                 answers[response.status] += 1
                 if response.status in (200, 201):
-                    acknowledged.append((await response.json())["report_id"])
+                    body = await response.json()
+                    acknowledged.append(body["report_id"])
+                    if not body["duplicate"]:
+                        created.put_nowait(body["case_id"])
             except OSError:
                 answers[0] += 1  # the connection itself failed: not acknowledged, not a 500
             await asyncio.sleep(0.01)
 
     await asyncio.gather(*(writer(n) for n in range(LOAD_WRITERS)))
+
+
+async def accepting(clients, token, created: asyncio.Queue[str], answers: Counter[int]) -> None:
+    """The department accepts what the writers created while the fault happens (casework batches
+    of both workers in flight): each accept is answered 200, or 503 while the database is away, or
+    409 when a retried accept had committed before its answer was lost; never 500."""
+    n = 0
+    while True:
+        case_id = await created.get()
+        if case_id == "":  # the writers stopped: done once nothing is left to try again
+            if created.empty():
+                return
+            created.put_nowait(case_id)
+            continue
+        n += 1
+        try:
+            response = await clients[n % 2].post(f"/api/v1/cases/{case_id}/accept", json={}, headers=bearer(token))
+            answers[response.status] += 1
+            retry = response.status == 503
+        except OSError:
+            answers[0] += 1
+            retry = True
+        if retry:  # tried again later: nothing may stay unaccepted
+            created.put_nowait(case_id)
+        await asyncio.sleep(0.005)
 
 
 async def ready(client) -> bool:
@@ -155,8 +185,10 @@ async def test_after_a_database_fault_under_load_every_loop_runs_again_and_nothi
         asyncio.create_task(c.get("/api/v1/queue", params={"wait": "2"}, headers=bearer(tokens["department"])))
         for c in clients
     ]
-    stop, answers, acknowledged = asyncio.Event(), Counter(), []
-    load_task = asyncio.create_task(load(clients, tokens["inspector"], stop, answers, acknowledged))
+    stop, answers, acknowledged, accepts = asyncio.Event(), Counter(), [], Counter()
+    created: asyncio.Queue[str] = asyncio.Queue()
+    load_task = asyncio.create_task(load(clients, tokens["inspector"], stop, answers, acknowledged, created))
+    accept_task = asyncio.create_task(accepting(clients, tokens["department"], created, accepts))
     await asyncio.sleep(0.5)
     if fault == "terminate":
         await terminate_backends(url)
@@ -166,6 +198,8 @@ async def test_after_a_database_fault_under_load_every_loop_runs_again_and_nothi
     await asyncio.sleep(0.5)  # load goes on against the recovered database
     stop.set()
     await load_task
+    created.put_nowait("")  # the last one: the clerk stops once every case before it is accepted
+    await asyncio.wait_for(accept_task, timeout=RECOVERY_S)
     for poll in await asyncio.gather(*polls, return_exceptions=True):  # those parked through the fault
         assert isinstance(poll, BaseException) or poll.status != 500
 
@@ -175,6 +209,14 @@ async def test_after_a_database_fault_under_load_every_loop_runs_again_and_nothi
     try:
         stored = await conn.fetchval("SELECT count(*) FROM reports WHERE id = ANY($1::uuid[])", acknowledged)
         assert stored == len(acknowledged), "every acknowledged report is stored"
+        assert accepts[500] == 0 and accepts[200] > 0, accepts
+        accepted = await conn.fetch(
+            "SELECT c.status, count(e.*) AS accepts FROM cases c"
+            " LEFT JOIN events e ON e.case_id = c.id AND e.type = 'case.accepted'"
+            " WHERE c.id IN (SELECT case_id FROM reports WHERE id = ANY($1::uuid[])) GROUP BY c.id",
+            acknowledged,
+        )
+        assert {(r["status"], r["accepts"]) for r in accepted} == {("in_progress", 1)}, "each accepted once, none stuck"
 
         for here, there in ((0, 1), (1, 0)):
             # A new subscriber of each worker receives a report committed by the other one.
