@@ -22,6 +22,7 @@ from pydantic import Field, ValidationError, field_validator
 from geo.grid import Cell
 from geo.io import GridFileError, cells_from_geojson, read_geojson
 from grid_service.configuration.catalogue import CategoryConfig, Code
+from grid_service.configuration.disputes import DisputesConfig
 from grid_service.configuration.filing import FilingConfig
 from grid_service.configuration.model import Strict
 from grid_service.configuration.people import InspectorsConfig, LabelsConfig
@@ -94,7 +95,7 @@ class CalendarConfig(Strict):
 
 
 _M = TypeVar("_M", bound=Strict)
-_Optional = TypeVar("_Optional", InspectorsConfig, LabelsConfig)
+_Optional = TypeVar("_Optional", InspectorsConfig, LabelsConfig, DisputesConfig)
 
 
 class ConfigError(ValueError):
@@ -116,6 +117,7 @@ class ConfigBundle:
     filing: FilingConfig = field(default_factory=FilingConfig)
     inspectors: InspectorsConfig = field(default_factory=InspectorsConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
+    disputes: DisputesConfig = field(default_factory=DisputesConfig)
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
@@ -201,6 +203,7 @@ def read_config_dir(directory: Path, *, grid_crs: str | None = None) -> ConfigBu
     filing = _read_filing(directory / "filing.toml", category_codes, problems)
     inspectors = _read_optional(directory / "inspectors.toml", InspectorsConfig, problems)
     labels = _read_optional(directory / "labels.toml", LabelsConfig, problems)
+    disputes = _read_optional(directory / "disputes.toml", DisputesConfig, problems)
     names = [i.name for i in inspectors.inspector]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"inspectors.toml: inspector {name!r} is listed more than once")
@@ -231,11 +234,13 @@ def read_config_dir(directory: Path, *, grid_crs: str | None = None) -> ConfigBu
         filing=filing,
         inspectors=inspectors,
         labels=labels,
+        disputes=disputes,
     )
 
 
 def _read_optional(path: Path, model: type[_Optional], problems: list[str]) -> _Optional:
-    """A file of one table (inspectors.toml, labels.toml): its defaults when it is not there."""
+    """An optional file of one model (inspectors.toml, labels.toml, disputes.toml): its defaults
+    when it is not there."""
     if not path.exists():
         return model()
     try:

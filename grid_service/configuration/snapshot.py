@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from geo.grid import Grid
 from grid_service.configuration.catalogue import CategoryConfig
+from grid_service.configuration.disputes import DisputesConfig
 from grid_service.configuration.files import DepartmentConfig
 from grid_service.configuration.filing import FilingConfig
 from grid_service.configuration.people import InspectorsConfig, LabelsConfig
@@ -27,3 +28,4 @@ class ConfigSnapshot:
     filing: FilingConfig = field(default_factory=FilingConfig)
     inspectors: InspectorsConfig = field(default_factory=InspectorsConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
+    disputes: DisputesConfig = field(default_factory=DisputesConfig)

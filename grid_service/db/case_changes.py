@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from grid_service.db.pool import Conn
+from grid_service.db.rows import Disputes
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class CaseChange:
     routing_rule_id: int | None
     routing_rule: dict[str, Any] | None
     at: dt.datetime
+    disputes: Disputes  # written as given: every change carries them over or sets them
     public_reply: str | None = None  # None keeps the published words as they are
     # Set by filing only (None keeps them): a corrected category, urgency, the filing condition.
     category: str | None = None
@@ -58,20 +60,37 @@ class Guarded:
     version: int | None = None
 
 
-# $1..$18: the changes, a column each; n is a change's position (1-based) among them.
-CHANGES = """
+# The dispute columns' types, in the order of rows.Disputes (tests/db/test_rows.py checks both).
+DISPUTE_TYPES = {
+    "returns": "int",
+    "ruled_department": "text",
+    "original_deadline_at": "timestamptz",
+    "extensions": "int",
+    "suspensions": "int",
+    "suspended_at": "timestamptz",
+    "suspended_until": "timestamptz",
+    "suspended_from": "text",
+    "open_request": "jsonb",
+    "appeals": "int",
+    "supervision_due_at": "timestamptz",
+    "accept_due_at": "timestamptz",
+}
+_FIRST_EVENT = 19 + len(DISPUTE_TYPES)  # the events' parameters follow the changes'
+# $1..$18 and then the disputes: the changes, a column each; n is a change's position (1-based).
+CHANGES = f"""
 changes AS (
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
                        $7::timestamptz[], $8::int[], $9::bigint[], $10::jsonb[], $11::timestamptz[], $12::text[],
-                       $13::text[], $14::text[], $15::boolean[], $16::text[], $17::text[], $18::xid[])
+                       $13::text[], $14::text[], $15::boolean[], $16::text[], $17::text[], $18::xid[],
+                       {", ".join(f"${n}::{kind}[]" for n, kind in enumerate(DISPUTE_TYPES.values(), start=19))})
        WITH ORDINALITY AS i (id, status, pending_reason, department, dispatched_at, deadline_at, warn_at,
                             rework_count, routing_rule_id, routing_rule, at, expected_status, public_reply,
-                            category, urgent, condition, resolution, version, n)
+                            category, urgent, condition, resolution, version, {", ".join(DISPUTE_TYPES)}, n)
 )"""
 # Every mutable column is written explicitly: the flow computed each new value from the row it read
 # (locked, or guarded by its version). A case named twice is changed once, by one of them; the
 # other finds no row in ``changed`` and is read and decided again.
-CHANGED = """
+CHANGED = f"""
 changed AS (
   UPDATE cases c
      SET status = i.status, pending_reason = i.pending_reason, department = i.department,
@@ -80,26 +99,36 @@ changed AS (
          updated_at = i.at, public_reply = coalesce(i.public_reply, c.public_reply),
          category = coalesce(i.category, c.category), urgent = coalesce(i.urgent, c.urgent),
          condition = coalesce(i.condition, c.condition), resolution = coalesce(i.resolution, c.resolution),
-         -- a new status starts its step afresh, a new deadline is watched afresh (the right-hand
-         -- sides read the old row)
+         {", ".join(f"{name} = i.{name}" for name in DISPUTE_TYPES)},
+         -- a new status starts its step afresh, a new deadline (or sign-for or reply limit) is
+         -- watched afresh (the right-hand sides read the old row)
          step_since = CASE WHEN c.status IS DISTINCT FROM i.status THEN i.at ELSE c.step_since END,
          step_overdue_at = CASE WHEN c.status IS DISTINCT FROM i.status THEN NULL ELSE c.step_overdue_at END,
          warned_at = CASE WHEN c.deadline_at IS DISTINCT FROM i.deadline_at THEN NULL ELSE c.warned_at END,
          overdue_at = CASE WHEN c.deadline_at IS DISTINCT FROM i.deadline_at THEN NULL ELSE c.overdue_at END,
          escalation_level = CASE WHEN c.deadline_at IS DISTINCT FROM i.deadline_at THEN 0
-                                 ELSE c.escalation_level END
+                                 ELSE c.escalation_level END,
+         acceptance_overdue_at = CASE WHEN c.accept_due_at IS DISTINCT FROM i.accept_due_at THEN NULL
+                                      ELSE c.acceptance_overdue_at END,
+         supervision_overdue_at = CASE WHEN c.supervision_due_at IS DISTINCT FROM i.supervision_due_at THEN NULL
+                                       ELSE c.supervision_overdue_at END
     FROM changes i
    WHERE c.id = i.id AND c.status = i.expected_status AND (i.version IS NULL OR c.xmin = i.version)
+     -- a row another writer holds is skipped, not waited for (its change is decided again, and
+     -- at last on the locked path): one busy case does not hold up a whole batch
+     AND c.id IN (SELECT k.id FROM cases k JOIN changes j ON j.id = k.id FOR UPDATE OF k SKIP LOCKED)
   RETURNING c.*, i.n
 )"""
-# $19..$25: the events, a column each, ``of`` naming the change they record. Only a change that was
+# Then the events, a column each, ``of`` naming the change they record. Only a change that was
 # written logs its events, at the change's instant, with ascending sequence numbers in the order
 # given (one INSERT ... ORDER BY, as intake writes them).
-LOGGED = """
+_E = _FIRST_EVENT
+LOGGED = f"""
 logged AS (
   INSERT INTO events (case_id, type, at, actor, note, data, department, deadline_at)
   SELECT c.id, e.type, c.updated_at, e.actor, e.note, e.data, e.department, e.deadline_at
-    FROM unnest($19::int[], $20::text[], $21::text[], $22::text[], $23::jsonb[], $24::text[], $25::timestamptz[])
+    FROM unnest(${_E}::int[], ${_E + 1}::text[], ${_E + 2}::text[], ${_E + 3}::text[], ${_E + 4}::jsonb[],
+                ${_E + 5}::text[], ${_E + 6}::timestamptz[])
              WITH ORDINALITY AS e (of, type, actor, note, data, department, deadline_at, k)
     JOIN changed c ON c.n = e.of
    ORDER BY e.k
@@ -110,7 +139,7 @@ CHANGE_ONLY = f"WITH {CHANGES}, {CHANGED} SELECT count(*) FROM changed"
 
 
 def parameters(guarded: Sequence[Guarded]) -> tuple[list[Any], ...]:
-    """$1..$25 of the statements above."""
+    """The parameters of the statements above: the changes' columns, then the events'."""
     changes = [
         (
             g.case_id,
@@ -131,11 +160,12 @@ def parameters(guarded: Sequence[Guarded]) -> tuple[list[Any], ...]:
             g.change.condition,
             g.change.resolution,
             g.version,
+            *g.change.disputes.columns(),
         )
         for g in guarded
     ]
     events = [(n, *event) for n, g in enumerate(guarded, start=1) for event in g.events]
-    return (*_columns(changes, 18), *_columns(events, 7))
+    return (*_columns(changes, _FIRST_EVENT - 1), *_columns(events, 7))
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> tuple[list[Any], ...]:
@@ -152,5 +182,5 @@ async def change_and_log(conn: Conn, guarded: Guarded) -> int | None:
 async def apply_change(conn: Conn, guarded: Guarded) -> bool:
     """Write a change that records no event of its own; False (nothing written) when the case was
     no longer as expected."""
-    written: int = await conn.fetchval(CHANGE_ONLY, *parameters([guarded])[:18])
+    written: int = await conn.fetchval(CHANGE_ONLY, *parameters([guarded])[: _FIRST_EVENT - 1])
     return written == 1

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from grid_service.db.pool import Conn
-from grid_service.db.rows import CaseView, LockedCase, many, one
+from grid_service.db.rows import CaseView, Disputes, LockedCase, many, one
 from grid_service.errors import NotFound
 from grid_service.schemas import parse_bbox
 
@@ -28,14 +28,16 @@ SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, k.name AS catego
 SELECT_EVENTS = "SELECT seq, type, at, actor, note, data FROM events WHERE case_id = $1 ORDER BY seq"
 
 
+# A case's dispute columns, in the order of rows.Disputes.
+DISPUTES = ", ".join(f"c.{name}" for name in Disputes.__dataclass_fields__)
 # What an action's rules read, with the row version (xmin: every update of the row changes it).
-CASE_FOR_ACTION = """
+CASE_FOR_ACTION = f"""
 SELECT c.id, c.status, c.pending_reason, c.department, c.category, c.urgent, c.dispatched_at, c.deadline_at,
        c.warn_at, c.rework_count, c.routing_rule_id, c.routing_rule, c.grid_code,
        c.lon IS NOT NULL AS placed, c.source, c.condition, c.step_since,
        EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = c.id AND t.status = 'open') AS checks_open,
        k.limit_hours::float8 AS limit_hours, k.urgent_limit_hours::float8 AS urgent_limit_hours, k.clock,
-       c.xmin AS version
+       c.xmin AS version, {DISPUTES}
   FROM cases c JOIN categories k ON k.code = c.category
 """
 LOCK_CASE = CASE_FOR_ACTION + " WHERE c.id = $1 FOR UPDATE OF c"

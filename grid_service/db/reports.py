@@ -59,6 +59,7 @@ class IntakeItem(NamedTuple):
     check_due_at: dt.datetime | None
     resolution: str | None  # self_handled: created closed (自处置)
     after_media: list[str]  # a self-handled report's after photos (also among its media, last)
+    accept_due_at: dt.datetime | None  # dispatched: its sign-for limit (disputes.toml acceptance_hours)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
@@ -71,6 +72,27 @@ class QueuedCase(NamedTuple):
         return cls(CaseView(*record[:-1]), record[-1])
 
 
+@dataclass(frozen=True, slots=True)
+class Disputes:
+    """A case's disputes around its deadline (SPEC §11), as a change carries them over or sets them."""
+
+    returns: int = 0  # times a department returned it
+    ruled_department: str | None = None  # bound by a ruling: may not return it again
+    original_deadline_at: dt.datetime | None = None  # the dispatch's, before extensions and suspensions
+    extensions: int = 0  # approved
+    suspensions: int = 0  # approved
+    suspended_at: dt.datetime | None = None
+    suspended_until: dt.datetime | None = None
+    suspended_from: str | None = None  # the status it resumes to
+    open_request: dict[str, Any] | None = None  # {kind, by, at, ...}: an extension, suspension or appeal
+    appeals: int = 0
+    supervision_due_at: dt.datetime | None = None  # the current 督办's reply limit
+    accept_due_at: dt.datetime | None = None  # the current dispatch's sign-for limit
+
+    def columns(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__dataclass_fields__)
+
+
 class LockedCase(NamedTuple):
     """A case locked for an action: what the action's rules read, with its category's limits."""
 
@@ -96,6 +118,36 @@ class LockedCase(NamedTuple):
     urgent_limit_hours: float | None
     clock: str
     version: int  # the row version read (xmin), for a write guarded by it
+    # Its disputes (the columns of Disputes, in order):
+    returns: int
+    ruled_department: str | None
+    original_deadline_at: dt.datetime | None
+    extensions: int
+    suspensions: int
+    suspended_at: dt.datetime | None
+    suspended_until: dt.datetime | None
+    suspended_from: str | None
+    open_request: dict[str, Any] | None
+    appeals: int
+    supervision_due_at: dt.datetime | None
+    accept_due_at: dt.datetime | None
+
+    @property
+    def disputes(self) -> Disputes:
+        return Disputes(
+            self.returns,
+            self.ruled_department,
+            self.original_deadline_at,
+            self.extensions,
+            self.suspensions,
+            self.suspended_at,
+            self.suspended_until,
+            self.suspended_from,
+            self.open_request,
+            self.appeals,
+            self.supervision_due_at,
+            self.accept_due_at,
+        )
 
 
 class EventEntry(NamedTuple):

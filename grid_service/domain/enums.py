@@ -20,6 +20,8 @@ class CaseStatus(StrEnum):
     CLOSED = "closed"
     CANCELLED = "cancelled"
     VOIDED = "voided"  # 作废: a receiver found nothing to file; terminal
+    ARBITRATION = "arbitration"  # 仲裁: returned too often; waits for a shift lead's binding ruling
+    SUSPENDED = "suspended"  # 挂账: an approved suspension; its clock stands still until it resumes
 
 
 class PendingReason(StrEnum):
@@ -81,6 +83,18 @@ class EventType(StrEnum):
     CHECK_COMPLETED = "case.check_completed"
     CHECK_REASSIGNED = "case.check_reassigned"  # an overdue task went to someone else, once
     STEP_OVERDUE = "case.step_overdue"  # a step of the supervision center took longer than its limit
+    RULED = "case.ruled"  # the shift lead's binding ruling (with whose fault the returns were)
+    ACCEPTANCE_OVERDUE = "case.acceptance_overdue"  # not signed for within the sign-for limit, once
+    EXTENSION_REQUESTED = "case.extension_requested"
+    EXTENSION_DECIDED = "case.extension_decided"
+    SUSPENSION_REQUESTED = "case.suspension_requested"
+    SUSPENSION_DECIDED = "case.suspension_decided"
+    RESUMED = "case.resumed"  # a suspended case runs again (by hand, or by itself at its until)
+    SUPERVISED = "case.supervised"  # 督办
+    SUPERVISION_REPLIED = "case.supervision_replied"
+    SUPERVISION_OVERDUE = "case.supervision_overdue"  # not answered within reply_hours, once
+    APPEALED = "case.appealed"  # 超时申诉
+    APPEAL_REVIEWED = "case.appeal_reviewed"
 
 
 class TaskKind(StrEnum):

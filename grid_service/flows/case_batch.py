@@ -109,22 +109,32 @@ class CaseBatcher:
 
     async def _write(self, batch: list[tuple[Asked, asyncio.Future[WholeCase | Unwritten]]]) -> None:
         try:
-            await self._decide_and_write(batch)
+            written = await self._decide_and_write(batch)
         except DATABASE_DOWN as exc:
             for _, future in batch:
                 _settle(future, exc=exc)
-        except Exception as exc:
+            return
+        except asyncpg.PostgresError as exc:
+            # The database refused the statement (nothing of it was written): one change it cannot
+            # store, or a deadlock with another writer. Each action alone, decided afresh.
             open_ = [entry for entry in batch if not entry[1].done()]
             if len(open_) <= 1:
                 for _, future in open_:
                     _settle(future, exc=exc)
                 return
-            # A deadlock with another writer, or one change the database refuses: each alone.
             log.warning("a shared casework statement failed (%s); writing its %d actions one by one", exc, len(open_))
             for entry in open_:
                 await self._write([entry])
+            return
+        except Exception as exc:  # anything else may have come after the commit: never written twice
+            for _, future in batch:
+                _settle(future, exc=exc)
+            return
+        if written:
+            self._on_commit()
 
-    async def _decide_and_write(self, batch: list[tuple[Asked, asyncio.Future[WholeCase | Unwritten]]]) -> None:
+    async def _decide_and_write(self, batch: list[tuple[Asked, asyncio.Future[WholeCase | Unwritten]]]) -> bool:
+        """Decide and write the batch, answering each caller; whether anything was written."""
         async with self._pool.acquire(timeout=self._timeout) as conn:
             rows = await db_cases.read_cases(conn, [asked.case_id for asked, _ in batch])
             decided: list[tuple[Guarded, asyncio.Future[WholeCase | Unwritten]]] = []
@@ -140,11 +150,10 @@ class CaseBatcher:
                     except ApiError as exc:
                         _settle(future, exc=exc)
             if not decided:
-                return
+                return False
             # In the order of their cases: two batches (of two workers) lock their rows in one order.
             decided.sort(key=lambda entry: entry[0].case_id)
             after = await change_and_read(conn, [guarded for guarded, _ in decided])
-        if after:
-            self._on_commit()
         for n, (_, future) in enumerate(decided):
             _settle(future, result=after.get(n, Unwritten.STALE))
+        return bool(after)

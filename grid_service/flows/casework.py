@@ -17,7 +17,6 @@ from typing import Any
 import asyncpg
 
 from grid_service.auth import Principal
-from grid_service.configuration.catalogue import CategoryConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import case_changes as db_changes
 from grid_service.db import case_read as db_case_read
@@ -28,12 +27,11 @@ from grid_service.db.case_changes import CaseChange, Guarded, NewEvent
 from grid_service.db.case_read import WholeCase
 from grid_service.db.pool import Conn
 from grid_service.db.rows import LockedCase, TaskView
-from grid_service.domain.deadlines import Clock, deadline
-from grid_service.domain.enums import CaseStatus, EventType, PendingReason, Role, TaskKind, TaskOutcome
-from grid_service.domain.lights import warning_at
+from grid_service.domain.enums import CaseStatus, EventType, Role, TaskKind, TaskOutcome
 from grid_service.domain.states import FINISHED, Action, InvalidTransition, transition
 from grid_service.domain.steps import step_clock
-from grid_service.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, unknown_media
+from grid_service.errors import Conflict, Forbidden, NotFound, unknown_media
+from grid_service.flows import disputes
 from grid_service.flows.case_batch import Asked, CaseBatcher, Unwritten
 from grid_service.flows.filing import file_under
 from grid_service.flows.routing import plan_check
@@ -160,9 +158,11 @@ async def apply(
             point=None,
             department=row.department,
         )
-    if row.checks_open and (decided.change.status in FINISHED or action is Action.FILE):
+    if decided.change.status in FINISHED or action is Action.FILE:
         # Finished (cancelled, voided, closed), or filed while an inspector was still out checking
         # the report: its open checks end with it (completed later, one would find no case to act on).
+        # Asked of the tasks themselves, not of the locked read: when the lock waited for a check to
+        # be requested, the row is the newest but the read's EXISTS saw the tasks as they were.
         await db_tasks.cancel_open(conn, case_id, at=now, department=row.department)
 
 
@@ -192,7 +192,13 @@ async def _decide(
             )
         raise NotFound("no such case")
     filing = file_under(row, body, snapshot, now) if action is Action.FILE else None
-    outcome = filing.routed.status is CaseStatus.DISPATCHED if filing else getattr(body, "passed", None)
+    outcome: bool | None
+    if filing is not None:
+        outcome = filing.routed.status is CaseStatus.DISPATCHED
+    elif action is Action.VERIFY:
+        outcome = body.passed
+    else:
+        outcome = disputes.outcome_of(action, row, snapshot, body)
     try:
         rule = transition(action, current, outcome=outcome)
     except InvalidTransition as exc:
@@ -207,10 +213,11 @@ async def _decide(
     unknown = await db_media.unknown(conn, media)
     if unknown:
         raise unknown_media(media, unknown)
+    on_time = await db_cases.last_resolution_on_time(conn, case_id) if action is Action.APPEAL else None
     if filing is not None:
         change, data = filing.change(row, now), filing.data(row, snapshot.filing.steps.minutes)
     else:
-        change, data = _change(action, row, rule.to, body, caller, snapshot, now)
+        change, data = _change(action, row, rule.to, body, caller, snapshot, now, on_time=on_time)
     if rule.to is CaseStatus.CLOSED:  # closed on time when its last resolution met the deadline
         data["on_time"] = await db_cases.last_resolution_on_time(conn, case_id)
     events = [
@@ -224,6 +231,21 @@ async def _decide(
             change.deadline_at if action is Action.DISPATCH else None,
         )
     ]
+    if action is Action.RULE:  # the ruling dispatches it: the same record as every dispatch
+        events.append(
+            NewEvent(
+                EventType.DISPATCHED,
+                caller.actor,
+                None,
+                {
+                    "department": change.department,
+                    "deadline_at": data["deadline_at"],
+                    "routing_rule": change.routing_rule,
+                },
+                change.department,
+                change.deadline_at,
+            )
+        )
     if filing is not None and filing.routed.department is not None:
         # Routed: the same record of the decision as intake writes (dispatched by routing).
         routed = filing.routed
@@ -243,6 +265,8 @@ def _change(
     caller: Principal,
     snapshot: ConfigSnapshot,
     now: dt.datetime,
+    *,
+    on_time: bool | None = None,
 ) -> tuple[CaseChange, dict[str, Any]]:
     """The new values of the case's mutable columns, and the event's data."""
     keep = CaseChange(
@@ -256,6 +280,7 @@ def _change(
         routing_rule_id=row.routing_rule_id,
         routing_rule=row.routing_rule,
         at=now,
+        disputes=row.disputes,
         public_reply=getattr(body, "public_reply", None),
     )
     data: dict[str, Any] = {"from": row.status}
@@ -263,55 +288,31 @@ def _change(
     if media:
         data["media"] = media
     if action is Action.DISPATCH:
-        department = snapshot.departments.get(body.department)
-        if department is None:
-            raise ValidationFailed(
-                f"unknown department {body.department!r}",
-                details=[field_error(["department"], "unknown department", "unknown_department")],
-            )
-        category = CategoryConfig(
-            code=row.category,
-            name=row.category,
-            limit_hours=row.limit_hours,
-            urgent_limit_hours=row.urgent_limit_hours,
-            clock=Clock(row.clock),
-        )
-        # The condition it was filed under keeps setting its limit, dispatch after dispatch.
-        configured = snapshot.categories.get(row.category)
-        condition = configured.condition(row.condition) if configured else None
-        limit = category.limit_for(row.urgent, condition)
-        due = deadline(now, limit, category.clock, snapshot.calendar).replace(microsecond=0)
-        routing = {"manual": True, "by": caller.actor, "department": department.code}
+        department = disputes.department_of(body.department, snapshot)
         change = dataclasses.replace(
-            keep,
-            department=department.code,
-            dispatched_at=now,
-            deadline_at=due,
-            warn_at=warning_at(now, due, category.clock, snapshot.calendar),
+            disputes.dispatched_to(row, keep, department, snapshot, now),
             routing_rule_id=None,
-            routing_rule=routing,
+            routing_rule={"manual": True, "by": caller.actor, "department": department},
         )
         data.update(
-            {"department": department.code, "previous_department": row.department, "deadline_at": due.isoformat()}
+            {"department": department, "previous_department": row.department, "deadline_at": _iso(change.deadline_at)}
         )
         step = step_clock(row.status, row.step_since, snapshot.filing.steps.minutes)
         if step is not None:  # whether it was dispatched in time is judged against this (db/positions.py)
             data["step_due_at"] = step.due_at.isoformat()
         return change, data
-    if action is Action.RESOLVE:
-        data["on_time"] = row.deadline_at is not None and now <= row.deadline_at
-        return keep, data
-    if action is Action.REJECT:
-        change = dataclasses.replace(
-            keep,
-            pending_reason=PendingReason.REJECTED.value,
-            department=None,
-            dispatched_at=None,
-            deadline_at=None,
-            warn_at=None,
-        )
-        data.update({"reason": body.reason.value, "department": row.department})
+    if action in disputes.DISPUTES:
+        change = disputes.dispute_change(action, row, keep, data, body, caller, snapshot, now, on_time=on_time)
+        if action is Action.RULE:
+            routing = {"manual": True, "by": caller.actor, "department": change.department, "ruling": True}
+            change = dataclasses.replace(change, routing_rule_id=None, routing_rule=routing)
         return change, data
+    if action is Action.RESOLVE:  # an extension or suspension still asked for is moot now
+        data["on_time"] = row.deadline_at is not None and now <= row.deadline_at
+        return dataclasses.replace(keep, disputes=dataclasses.replace(keep.disputes, open_request=None)), data
+    if action is Action.REJECT:
+        data.update({"reason": body.reason.value, "department": row.department})
+        return disputes.returned(row, keep, data, to=to, now=now), data
     if action is Action.VERIFY:
         data["passed"] = body.passed
         if not body.passed:  # rework keeps the original deadline
@@ -320,6 +321,11 @@ def _change(
     if action is Action.VOID:
         data["reason"] = body.reason.value
         return keep, data
-    if action is Action.CANCEL:
-        return keep, data
+    if action is Action.CANCEL:  # nothing it was waiting for is awaited any more
+        ended = dataclasses.replace(keep.disputes, open_request=None, supervision_due_at=None)
+        return dataclasses.replace(keep, disputes=ended), data
     return keep, data  # accept, resolve: the status alone changes
+
+
+def _iso(at: dt.datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None

@@ -3,6 +3,7 @@ then routed exactly as intake routes (flows/routing.route)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ class Filing:
             routing_rule_id=routed.rule_id,
             routing_rule=routed.rule,
             at=now,
+            disputes=dataclasses.replace(row.disputes, accept_due_at=routed.accept_due_at),
             category=self.category.code,
             urgent=self.urgent,
             condition=self.condition.code if self.condition else None,

@@ -213,6 +213,7 @@ def prepare(
         check_due_at=check.due_at if check else None,
         resolution=resolution,
         after_media=list(report.after_media),
+        accept_due_at=routed.accept_due_at,
     )
     return PreparedReport(item=item, media=(*report.media, *report.after_media), lock_keys=tuple(keys))
 

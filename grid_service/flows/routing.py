@@ -12,7 +12,7 @@ from typing import Any
 from grid_service.configuration.catalogue import CategoryConfig, ConditionConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db.tasks import NewTask
-from grid_service.domain.deadlines import deadline
+from grid_service.domain.deadlines import Clock, deadline
 from grid_service.domain.enums import CaseStatus, PendingReason, TaskKind
 from grid_service.domain.ids import uuid7
 from grid_service.domain.lights import warning_at
@@ -28,6 +28,7 @@ class Routed:
     rule: dict[str, Any] | None = None  # the deciding rule as it was (kept if the rule is replaced)
     deadline_at: dt.datetime | None = None
     warn_at: dt.datetime | None = None
+    accept_due_at: dt.datetime | None = None  # dispatched: the department signs for it by then
 
     @classmethod
     def waiting_for_a_receiver(cls) -> Routed:
@@ -68,7 +69,14 @@ def route(
         rule=rule.as_dict(),
         deadline_at=due,
         warn_at=warning_at(now, due, category.clock, snapshot.calendar),
+        accept_due_at=sign_for_by(now, snapshot),
     )
+
+
+def sign_for_by(dispatched_at: dt.datetime, snapshot: ConfigSnapshot) -> dt.datetime:
+    """The sign-for limit (签收) of a dispatch: disputes.toml's acceptance_hours, working time."""
+    due = deadline(dispatched_at, snapshot.disputes.acceptance_hours, Clock.WORKING, snapshot.calendar)
+    return due.replace(microsecond=0)
 
 
 def plan_check(

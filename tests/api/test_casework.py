@@ -76,6 +76,7 @@ async def test_a_rejected_case_returns_to_the_dispatcher_and_is_redispatched_wit
         "from": "dispatched",
         "reason": "not_our_responsibility",
         "department": "urban_management",
+        "arbitration": False,  # its first return: back to the dispatcher
     }
     gone = await client.get(f"/api/v1/cases/{case_id}", headers=bearer(tokens["department"]))
     assert gone.status == 404, "the department no longer holds it"

@@ -28,9 +28,9 @@ class RecordingBatcher(CaseBatcher):
         super().__init__(*args, **kwargs)
         self.sizes: list[int] = []
 
-    async def _decide_and_write(self, batch) -> None:
+    async def _decide_and_write(self, batch) -> bool:
         self.sizes.append(len(batch))
-        await super()._decide_and_write(batch)
+        return await super()._decide_and_write(batch)
 
 
 def batcher_for(client, decide=casework.decide_guarded) -> RecordingBatcher:
@@ -127,3 +127,33 @@ async def test_a_change_the_database_refuses_fails_alone_and_the_batch_is_writte
         cases[1]: ("reported", 0),
         cases[2]: ("voided", 1),
     }
+
+
+async def test_each_caller_of_a_shared_batch_gets_its_own_case_back(client, tokens, db):
+    """Three cases in one statement: each answer is its caller's case, with its own history after
+    the change (the answers are matched to the changes by position, the lists to the cases)."""
+    cases = [await reported(client, tokens, point=p) for p in (IN_CELL_1, IN_CELL_2, IN_CELL_1, IN_CELL_2)]
+    batcher = batcher_for(client)
+    results = await asyncio.gather(
+        act(client, batcher, cases[0], Action.VOID, VoidBody(reason=VoidReason.DUPLICATE)),
+        act(client, batcher, cases[1], Action.VOID, VoidBody(reason=VoidReason.INVALID)),
+        act(client, batcher, cases[2], Action.FILE, FileBody(condition="stop_work")),
+        act(client, batcher, cases[3], Action.VOID, VoidBody(reason=VoidReason.NOT_FOUND)),
+    )
+    assert batcher.sizes == [1, 3]
+    assert [str(r.case.id) for r in results] == cases
+    assert [r.case.status for r in results] == ["voided", "voided", "dispatched", "voided"]
+    assert [[e.type for e in r.events] for r in results] == [
+        ["case.created", "case.voided"],
+        ["case.created", "case.voided"],
+        ["case.created", "case.filed", "case.dispatched"],
+        ["case.created", "case.voided"],
+    ]
+    assert [r.events[-1].data.get("reason") for r in results if r.case.status == "voided"] == [
+        "duplicate",
+        "invalid",
+        "not_found",
+    ]
+    for result in results:  # each answer is what a later read of its case shows
+        stored = await db.fetch("SELECT seq FROM events WHERE case_id = $1 ORDER BY seq", result.case.id)
+        assert [e.seq for e in result.events] == [r["seq"] for r in stored]

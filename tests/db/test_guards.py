@@ -13,6 +13,7 @@ from grid_service.auth import Principal
 from grid_service.db import case_changes as db_changes
 from grid_service.db import deadline_watch as db_watch
 from grid_service.db.pool import connect
+from grid_service.db.rows import Disputes
 from grid_service.domain.enums import Role
 from grid_service.domain.states import Action
 from grid_service.flows import casework
@@ -38,6 +39,7 @@ async def test_a_transition_writes_nothing_when_the_case_is_no_longer_in_the_exp
         routing_rule_id=None,
         routing_rule=None,
         at=dt.datetime.now(dt.UTC),
+        disputes=Disputes(),
     )
     # The flow always reads the status under the row lock; here the status it expects is stale.
     assert await db_changes.apply_change(db, db_changes.Guarded(case_id, change, "resolved", ())) is False

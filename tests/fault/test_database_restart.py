@@ -100,17 +100,24 @@ async def load(
     await asyncio.gather(*(writer(n) for n in range(LOAD_WRITERS)))
 
 
+CLERKS = 4  # concurrent accepts: the casework batches of both workers hold several at once
+
+
 async def accepting(clients, token, created: asyncio.Queue[str], answers: Counter[int]) -> None:
-    """The department accepts what the writers created while the fault happens (casework batches
-    of both workers in flight): each accept is answered 200, or 503 while the database is away, or
-    409 when a retried accept had committed before its answer was lost; never 500."""
-    n = 0
+    """The department's clerks accept what the writers created while the fault happens (casework
+    batches of both workers in flight): each accept is answered 200, or 503 while the database is
+    away, or 409 when a retried accept had committed before its answer was lost; never 500."""
+    await asyncio.gather(*(_clerk(clients, token, created, answers, n) for n in range(CLERKS)))
+
+
+async def _clerk(clients, token, created: asyncio.Queue[str], answers: Counter[int], n: int) -> None:
     while True:
         case_id = await created.get()
         if case_id == "":  # the writers stopped: done once nothing is left to try again
-            if created.empty():
+            created.put_nowait(case_id)  # for the other clerks
+            if created.qsize() == 1:
                 return
-            created.put_nowait(case_id)
+            await asyncio.sleep(0.01)
             continue
         n += 1
         try:

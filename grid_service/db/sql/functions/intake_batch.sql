@@ -68,7 +68,8 @@ CREATE TYPE intake_item AS (
     check_audience text,
     check_due_at timestamptz,
     resolution text,         -- self_handled: fixed on the spot, created closed
-    after_media text[]
+    after_media text[],
+    accept_due_at timestamptz  -- dispatched: its sign-for limit
 );
 CREATE FUNCTION intake_batch(
     p_items intake_item[],
@@ -126,11 +127,11 @@ BEGIN
             INSERT INTO cases (id, case_no, status, pending_reason, category, urgent, lon, lat, grid_version,
                                grid_code, department, routing_rule_id, routing_rule, created_at, last_reported_at,
                                dispatched_at, deadline_at, warn_at, updated_at, source, condition, resolution,
-                               step_since)
+                               step_since, accept_due_at)
             SELECT f.case_id, f.new_case_no, f.status, f.pending_reason, f.category, f.urgent, f.lon, f.lat,
                    f.grid_version, f.grid_code, f.department, f.routing_rule_id, f.routing_rule, f.at, f.at,
                    CASE WHEN f.status = 'dispatched' THEN f.at END, f.deadline_at, f.warn_at, f.at, f.source,
-                   f.condition, f.resolution, f.at
+                   f.condition, f.resolution, f.at, f.accept_due_at
               FROM planned f WHERE f.new_case_no IS NOT NULL ORDER BY f.ord
             RETURNING id
         ),
