@@ -215,7 +215,9 @@ class Demo:
         if case["status"] == "dispatched":
             await self._pause(rng.uniform(2, 15))
             if rng.random() < REJECT_SHARE:
-                await self._call("POST", f"{path}/reject", token, {"reason": "not_our_responsibility"})
+                await self._call(
+                    "POST", f"{path}/reject", token, {"reason": "not_our_responsibility", "note": "不属本部门职责"}
+                )
                 return
             await self._call("POST", f"{path}/accept", token, {})
             await self._pause(rng.uniform(5, 40))

@@ -58,6 +58,14 @@ def present_case(
         "source": row.source,
         "condition": row.condition,
         "resolution": row.resolution,
+        "original_deadline_at": _iso(row.original_deadline_at or row.deadline_at, tz),
+        "accept_due_at": _iso(row.accept_due_at, tz) if status is CaseStatus.DISPATCHED else None,
+        "suspended_until": _iso(row.suspended_until, tz),
+        "open_request": row.open_request,
+        "returns": row.returns,
+        "extensions": row.extensions,
+        "ruled_department": row.ruled_department,
+        "supervision_due_at": _iso(row.supervision_due_at, tz),
     }
     if reports is not None:
         case["reports"] = [

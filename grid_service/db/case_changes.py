@@ -136,6 +136,7 @@ logged AS (
 )"""
 CHANGE_AND_LOG = f"WITH {CHANGES}, {CHANGED}, {LOGGED} SELECT min(seq) AS seq FROM logged"
 CHANGE_ONLY = f"WITH {CHANGES}, {CHANGED} SELECT count(*) FROM changed"
+CHANGE_AND_LOG_MANY = f"WITH {CHANGES}, {CHANGED}, {LOGGED} SELECT count(DISTINCT case_id) FROM logged"
 
 
 def parameters(guarded: Sequence[Guarded]) -> tuple[list[Any], ...]:
@@ -184,3 +185,9 @@ async def apply_change(conn: Conn, guarded: Guarded) -> bool:
     no longer as expected."""
     written: int = await conn.fetchval(CHANGE_ONLY, *parameters([guarded])[: _FIRST_EVENT - 1])
     return written == 1
+
+
+async def change_and_log_many(conn: Conn, guarded: Sequence[Guarded]) -> int:
+    """Write the changes that still find their case as expected, with their events; how many were."""
+    written: int = await conn.fetchval(CHANGE_AND_LOG_MANY, *parameters(guarded))
+    return written

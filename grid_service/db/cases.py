@@ -19,7 +19,8 @@ CASE_READ = """
 SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, k.name AS category_name, c.urgent,
        c.lon, c.lat, c.grid_version, c.grid_code, g.name AS grid_name, c.department, d.name AS department_name,
        c.routing_rule, c.created_at, c.dispatched_at, c.deadline_at, c.warn_at, c.rework_count, c.report_count,
-       c.updated_at, c.source, c.resolution, c.step_since, c.condition{extra}
+       c.updated_at, c.source, c.resolution, c.step_since, c.condition, c.original_deadline_at, c.suspended_until,
+       c.open_request, c.returns, c.extensions, c.supervision_due_at, c.ruled_department, c.accept_due_at{extra}
   FROM {source}
   JOIN categories k ON k.code = c.category
   LEFT JOIN grid_cells g ON g.version = c.grid_version AND g.code = c.grid_code

@@ -11,30 +11,48 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from grid_service.db.cases import CASE_FOR_ACTION
 from grid_service.db.pool import Conn
+from grid_service.db.rows import LockedCase, many
 from grid_service.domain.escalation import Rung
 from grid_service.domain.steps import Step
 
-# {moment}: the column whose passing is recorded; {flag}: where it is recorded; {event}: the event type.
+# {moment}: the column whose passing is recorded; {flag}: where it is recorded; {event}: the event
+# type; {statuses}: the cases it watches (a literal condition, so that each plan can use its index).
 _RECORD = """
 WITH due AS (
     SELECT id FROM cases
-     WHERE status IN ('dispatched', 'in_progress') AND {flag} IS NULL AND {moment} <= $1
+     WHERE {statuses} AND {flag} IS NULL AND {moment} <= $1
      ORDER BY {moment}
      LIMIT $2
        FOR UPDATE SKIP LOCKED
 ), marked AS (
     UPDATE cases c SET {flag} = $1 FROM due WHERE c.id = due.id
-    RETURNING c.id, c.warn_at, c.deadline_at, c.department
+    RETURNING c.*
 )
 INSERT INTO events (case_id, type, at, actor, data, department)
 SELECT m.id, '{event}', $1, 'clock',
-       jsonb_build_object('warn_at', m.warn_at, 'deadline_at', m.deadline_at, 'department', m.department),
+       jsonb_build_object('warn_at', m.warn_at, 'deadline_at', m.deadline_at, 'department', m.department,
+                          '{moment}', m.{moment}),
        m.department
   FROM marked m ORDER BY m.{moment}
 RETURNING seq
 """
-WARN = _RECORD.format(moment="warn_at", flag="warned_at", event="case.warning")
+_HANDLING = "status IN ('dispatched', 'in_progress')"
+WARN = _RECORD.format(moment="warn_at", flag="warned_at", event="case.warning", statuses=_HANDLING)
+# Not signed for (签收) within the sign-for limit; a 督办 not answered within its reply limit.
+ACCEPTANCE_OVERDUE = _RECORD.format(
+    moment="accept_due_at",
+    flag="acceptance_overdue_at",
+    event="case.acceptance_overdue",
+    statuses="status = 'dispatched'",
+)
+SUPERVISION_OVERDUE = _RECORD.format(
+    moment="supervision_due_at",
+    flag="supervision_overdue_at",
+    event="case.supervision_overdue",
+    statuses="supervision_due_at IS NOT NULL",
+)
 # {status}: the status a step waits in, as a literal (so every plan can use cases_step_due); $3 the
 # step's name, $4 its limit in minutes.
 STEP_OVERDUE = """
@@ -56,7 +74,10 @@ SELECT m.id, 'case.step_overdue', $1, 'clock',
   FROM marked m ORDER BY m.step_since
 RETURNING seq
 """
-OVERDUE = _RECORD.format(moment="deadline_at", flag="overdue_at", event="case.overdue")
+DUE_TO_RESUME = (
+    CASE_FOR_ACTION + " WHERE c.status = 'suspended' AND c.suspended_until <= $1 ORDER BY c.suspended_until LIMIT $2"
+)
+OVERDUE = _RECORD.format(moment="deadline_at", flag="overdue_at", event="case.overdue", statuses=_HANDLING)
 # $3..$5: the ladder as parallel arrays (level, hours past the deadline, name), $6 its first rung.
 ESCALATE = """
 WITH ladder AS (
@@ -103,6 +124,20 @@ async def record_step_overdue(conn: Conn, *, now: dt.datetime, step: Step, minut
 
 async def record_overdue(conn: Conn, *, now: dt.datetime, limit: int) -> int:
     return len(await conn.fetch(OVERDUE, now, limit))
+
+
+async def record_acceptance_overdue(conn: Conn, *, now: dt.datetime, limit: int) -> int:
+    return len(await conn.fetch(ACCEPTANCE_OVERDUE, now, limit))
+
+
+async def record_supervision_overdue(conn: Conn, *, now: dt.datetime, limit: int) -> int:
+    return len(await conn.fetch(SUPERVISION_OVERDUE, now, limit))
+
+
+async def due_to_resume(conn: Conn, *, now: dt.datetime, limit: int) -> list[LockedCase]:
+    """Suspended cases whose until has come, oldest first (unlocked: their resumes are written
+    guarded by each row's version, so a resume by hand meanwhile wins and this one is dropped)."""
+    return many(LockedCase, await conn.fetch(DUE_TO_RESUME, now, limit))
 
 
 async def record_escalations(conn: Conn, *, now: dt.datetime, ladder: Sequence[Rung], limit: int) -> int:

@@ -59,6 +59,14 @@ class CaseView(NamedTuple):
     resolution: str | None
     step_since: dt.datetime | None  # when it entered its status (the step limits count from here)
     condition: str | None
+    original_deadline_at: dt.datetime | None  # before an extension or a suspension moved it
+    suspended_until: dt.datetime | None
+    open_request: dict[str, Any] | None
+    returns: int
+    extensions: int
+    supervision_due_at: dt.datetime | None
+    ruled_department: str | None
+    accept_due_at: dt.datetime | None
 
 
 class QueuedCase(NamedTuple):

@@ -60,6 +60,7 @@ class Light(StrEnum):
     GREEN = "green"
     YELLOW = "yellow"
     RED = "red"
+    SUSPENDED = "suspended"  # 挂账: its clock stands still
 
 
 class EventType(StrEnum):

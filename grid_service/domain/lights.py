@@ -43,7 +43,10 @@ def _working_warning_at(dispatched_at: dt.datetime, deadline_at: dt.datetime, ca
 def light(
     *, status: str, warn_at: dt.datetime | None, deadline_at: dt.datetime | None, now: dt.datetime
 ) -> Light | None:
-    """The case's light now; None when no clock runs (pending, resolved, closed, cancelled)."""
+    """The case's light now; None when no clock runs (pending, resolved, closed, cancelled), its own
+    when its clock stands still (suspended)."""
+    if status == CaseStatus.SUSPENDED:
+        return Light.SUSPENDED
     if status not in RUNNING or deadline_at is None:
         return None
     if now >= deadline_at:

@@ -21,6 +21,7 @@ from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import case_changes as db_changes
 from grid_service.db import case_read as db_case_read
 from grid_service.db import cases as db_cases
+from grid_service.db import deadline_watch as db_watch
 from grid_service.db import media as db_media
 from grid_service.db import tasks as db_tasks
 from grid_service.db.case_changes import CaseChange, Guarded, NewEvent
@@ -47,6 +48,16 @@ ACTORS: dict[Action, frozenset[Role]] = {
     Action.FILE: frozenset({Role.RECEIVER, Role.SHIFT_LEAD}),
     Action.REQUEST_CHECK: frozenset({Role.RECEIVER, Role.SHIFT_LEAD}),
     Action.VOID: frozenset({Role.RECEIVER, Role.SHIFT_LEAD}),
+    Action.RULE: frozenset({Role.SHIFT_LEAD}),
+    Action.REQUEST_EXTENSION: frozenset({Role.DEPARTMENT}),
+    Action.DECIDE_EXTENSION: frozenset({Role.DISPATCHER, Role.SHIFT_LEAD}),  # a 2nd, or > 1 limit: shift lead
+    Action.REQUEST_SUSPENSION: frozenset({Role.DEPARTMENT}),
+    Action.DECIDE_SUSPENSION: frozenset({Role.SHIFT_LEAD}),
+    Action.RESUME: frozenset({Role.DEPARTMENT, Role.DISPATCHER, Role.SHIFT_LEAD}),
+    Action.SUPERVISE: frozenset({Role.DISPATCHER, Role.SHIFT_LEAD}),
+    Action.REPLY_SUPERVISION: frozenset({Role.DEPARTMENT}),
+    Action.APPEAL: frozenset({Role.DEPARTMENT}),
+    Action.REVIEW_APPEAL: frozenset({Role.DISPATCHER, Role.SHIFT_LEAD}),  # the dispatcher, then the shift lead
 }
 
 
@@ -60,7 +71,9 @@ def visible_to(caller: Principal, department: str | None) -> bool:
 # the change and its events, guarded by the row version read (no lock, no transaction), batched
 # with the worker's concurrent ones (flows/case_batch.py). Every other action, and these when a
 # check or a photo is involved, runs in a transaction on the locked row.
-ONE_STATEMENT = frozenset({Action.ACCEPT, Action.REJECT, Action.DISPATCH, Action.CANCEL, Action.FILE, Action.VOID})
+ONE_STATEMENT = frozenset(
+    {Action.ACCEPT, Action.REJECT, Action.DISPATCH, Action.CANCEL, Action.FILE, Action.VOID} | disputes.DISPUTES
+)
 # A version that changed between the read and the write is read and decided again: a second try
 # sees the new state (and refuses, or decides anew); after these many the locked path queues it.
 OPTIMISTIC_TRIES = 2
@@ -329,3 +342,16 @@ def _change(
 
 def _iso(at: dt.datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
+
+
+async def resume_due(conn: Conn, *, snapshot: ConfigSnapshot, now: dt.datetime, limit: int) -> int:
+    """Suspended cases whose until has come resume by themselves, in one statement guarded by each
+    row's version: a case resumed by hand meanwhile, or by another worker's watch, is left alone, so
+    each resume is recorded once. How many were written."""
+    rows = await db_watch.due_to_resume(conn, now=now, limit=limit)
+    resumes = []
+    for row in rows:
+        decided = await _decide(conn, row, Action.RESUME, disputes.THE_WATCH, None, snapshot, now, by_task=False)
+        events = [event._replace(actor=disputes.WATCH) for event in decided.events]
+        resumes.append(Guarded(row.id, decided.change, row.status, events, version=row.version))
+    return await db_changes.change_and_log_many(conn, resumes) if resumes else 0

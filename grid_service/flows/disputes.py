@@ -42,6 +42,7 @@ DISPUTES = frozenset(
     }
 )
 WATCH = "clock"  # the deadline watch's actor, as on its other events
+THE_WATCH = Principal(token_id=0, name=WATCH, role=Role.ADMIN, department=None)  # who resumes a case at its until
 
 
 def outcome_of(action: Action, row: LockedCase, snapshot: ConfigSnapshot, body: Any) -> bool | None:
@@ -212,7 +213,7 @@ def dispute_change(
             ),
         )
     if action is Action.RESUME:
-        return resume(row, keep, data, snapshot, now, by_watch=caller.actor == WATCH)
+        return resume(row, keep, data, snapshot, now, by_watch=caller == THE_WATCH)
     if action is Action.SUPERVISE:
         due = deadline(now, body.reply_hours, Clock.WORKING, snapshot.calendar).replace(microsecond=0)
         data.update({"level": body.level, "reply_hours": body.reply_hours, "reply_due_at": due.isoformat()})

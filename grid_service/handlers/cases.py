@@ -79,7 +79,7 @@ def action_handler(action: Action, body_model: type[BaseModel]) -> Callable[[web
         )
         return json_response(_present_whole(request, after))
 
-    handle.__name__ = f"case_{action.value}"
+    handle.__name__ = f"case_{action.value.replace('/', '_')}"
     return handle
 
 

@@ -24,6 +24,7 @@ from grid_service.db import deadline_watch as db_watch
 from grid_service.db import tasks as db_tasks
 from grid_service.db.pool import Conn
 from grid_service.domain.steps import STEPS
+from grid_service.flows import casework
 from grid_service.live.loops import LoopState
 
 BATCH = 1000  # cases marked per statement (and per transaction)
@@ -36,10 +37,22 @@ class Sweep:
     escalations: int
     reassigned: int  # overdue check tasks given to another inspector (once each)
     steps: int = 0  # cases recorded over a step's limit (上报→受理, 立案→派遣)
+    acceptance: int = 0  # dispatched cases not signed for within the sign-for limit
+    supervision: int = 0  # 督办 not answered within its reply limit
+    resumed: int = 0  # suspended cases resumed at their until
 
     @property
     def events(self) -> int:
-        return self.warnings + self.overdue + self.escalations + self.reassigned + self.steps
+        return (
+            self.warnings
+            + self.overdue
+            + self.escalations
+            + self.reassigned
+            + self.steps
+            + self.acceptance
+            + self.supervision
+            + self.resumed
+        )
 
 
 class DeadlineWatch:
@@ -76,6 +89,10 @@ class DeadlineWatch:
         minutes = snapshot.filing.steps.minutes
         counts = []
         records: tuple[Callable[[Conn], Awaitable[int]], ...] = (
+            # resumed first: a case back at work is watched again in this same pass
+            lambda conn: casework.resume_due(conn, snapshot=snapshot, now=now, limit=BATCH),
+            lambda conn: db_watch.record_acceptance_overdue(conn, now=now, limit=BATCH),
+            lambda conn: db_watch.record_supervision_overdue(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_warnings(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_overdue(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_escalations(conn, now=now, ladder=ladder, limit=BATCH),
@@ -100,8 +117,17 @@ class DeadlineWatch:
                 if written < BATCH:  # a full batch may leave more behind; a short one cannot
                     break
             counts.append(total)
-        warnings, overdue, escalations, reassigned, *steps = counts
-        return Sweep(warnings, overdue, escalations, reassigned, steps=sum(steps))
+        resumed, acceptance, supervision, warnings, overdue, escalations, reassigned, *steps = counts
+        return Sweep(
+            warnings,
+            overdue,
+            escalations,
+            reassigned,
+            steps=sum(steps),
+            acceptance=acceptance,
+            supervision=supervision,
+            resumed=resumed,
+        )
 
 
 async def reassign_overdue_tasks(

@@ -55,6 +55,16 @@ from grid_service.schemas import (
     VerifyBody,
     VoidBody,
 )
+from grid_service.schemas.disputes import (
+    AppealBody,
+    DecisionBody,
+    ExtensionBody,
+    ReplyBody,
+    ResumeBody,
+    RuleBody,
+    SuperviseBody,
+    SuspensionBody,
+)
 
 INTAKE_ERRORS = (400, 409, 413, 415, 422, 503)
 
@@ -116,7 +126,7 @@ NATIVE_ROUTES: tuple[Route, ...] = (
             "POST",
             f"/api/v1/cases/{{case_id}}/{action.value}",
             cases.action_handler(action, body),
-            f"cases.{action.value}",
+            f"cases.{action.value.replace('/', '_')}",
             casework.ACTORS[action] | {Role.ADMIN},  # who may act: the flow's table, stated once
             summary,
             CaseRead,
@@ -155,6 +165,59 @@ NATIVE_ROUTES: tuple[Route, ...] = (
                 RequestCheckBody,
                 "Send an inspector to check a reported case (a check_report task, 核实 by default): the "
                 "inspector answering for its cell, else the receivers' queue. 409 while one is open.",
+            ),
+            (
+                Action.RULE,
+                RuleBody,
+                "Rule on a case returned too often (仲裁): dispatch it to a department, which may then not return "
+                "it (409 ruling_binding); the fault (dispatcher, department, none) counts in the assessment.",
+            ),
+            (
+                Action.REQUEST_EXTENSION,
+                ExtensionBody,
+                "Ask for more time (延期) before the deadline: one more original limit, or the hours asked; "
+                "409 while another request is open or when the case has had its extensions.",
+            ),
+            (
+                Action.DECIDE_EXTENSION,
+                DecisionBody,
+                "Approve or refuse the open extension: the dispatcher the first one of at most one limit, the "
+                "shift lead any. Approved, the deadline in force moves; original_deadline_at keeps the first.",
+            ),
+            (
+                Action.REQUEST_SUSPENSION,
+                SuspensionBody,
+                "Ask to suspend the case (挂账) until an instant at most a year away, for a stated reason.",
+            ),
+            (
+                Action.DECIDE_SUSPENSION,
+                DecisionBody,
+                "Approve or refuse the open suspension (shift lead). Approved: the case is suspended, its clock "
+                "stands still and every handling action is 409 until it resumes.",
+            ),
+            (
+                Action.RESUME,
+                ResumeBody,
+                "Resume a suspended case before its until (it resumes by itself then): its deadline moves by "
+                "the paused time counted on its clock.",
+            ),
+            (
+                Action.SUPERVISE,
+                SuperviseBody,
+                "Supervise a case (催办, 督办, 挂牌督办): the department answers within reply_hours working "
+                "hours, or the miss is recorded once (case.supervision_overdue).",
+            ),
+            (Action.REPLY_SUPERVISION, ReplyBody, "The department's answer to the case's 督办."),
+            (
+                Action.APPEAL,
+                AppealBody,
+                "Appeal a case closed late (超时申诉), once: the dispatcher reviews it, then the shift lead "
+                "decides; approved, the case is exempt in adjusted figures (422 for a case closed on time).",
+            ),
+            (
+                Action.REVIEW_APPEAL,
+                DecisionBody,
+                "Review the open appeal: the dispatcher first, then the shift lead; a refusal at either is final.",
             ),
         )
     ),

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StrictBool
 
 from grid_service.domain.enums import CaseStatus, Crs, Light, PendingReason, Source
+from grid_service.schemas.disputes import Stated
 from grid_service.schemas.tasks import CheckRead
 from grid_service.schemas.types import BBox, Code, CodeName, GeoPoint, MediaList, Note, PublicReply, _In
 
@@ -68,6 +69,18 @@ class CaseSummary(BaseModel):
     resolution: Literal["handled", "self_handled"] | None = Field(
         description="how a closed case was closed: handled by its department, or self-handled by an inspector"
     )
+    original_deadline_at: dt.datetime | None = Field(
+        description="the deadline its dispatch set; deadline_at is the one in force (extensions, suspensions)"
+    )
+    accept_due_at: dt.datetime | None = Field(description="dispatched: the department signs for it (签收) by then")
+    suspended_until: dt.datetime | None = Field(description="suspended: when it resumes by itself")
+    open_request: dict[str, Any] | None = Field(
+        description="its open request, if any: {kind: extension|suspension|appeal, by, at, ...}"
+    )
+    returns: int = Field(description="times a department returned it (回退)")
+    extensions: int = Field(description="extensions approved")
+    ruled_department: str | None = Field(description="the department a ruling (仲裁) bound to it")
+    supervision_due_at: dt.datetime | None = Field(description="when the department's answer to its 督办 is due")
 
 
 class CaseRead(CaseSummary):
@@ -99,8 +112,11 @@ class ResolveBody(_In):
 
 
 class RejectBody(_In):
+    """A return (回退) to the dispatcher: a reason and a note, with evidence photos if any (SPEC §11)."""
+
     reason: RejectReason
-    note: Note | None = None
+    note: Stated
+    media: MediaList = []
 
 
 class DispatchBody(_In):

@@ -103,7 +103,7 @@ async def test_the_loser_of_resolve_against_reject_gets_409_not_404(client, toke
             client.post(f"/api/v1/cases/{case_id}/resolve", json={}, headers=bearer(tokens["department"])),
             client.post(
                 f"/api/v1/cases/{case_id}/reject",
-                json={"reason": "not_our_responsibility"},
+                json={"reason": "not_our_responsibility", "note": "不属本部门职责"},
                 headers=bearer(tokens["department"]),
             ),
         )

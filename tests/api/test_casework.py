@@ -111,7 +111,7 @@ async def test_the_dispatcher_routes_what_could_not_be_routed(client, tokens):
         (["cancel"], "accept", {}, "cancelled"),
         (["cancel"], "cancel", {}, "cancelled"),
         (["accept", "resolve", "verify"], "cancel", {}, "closed"),
-        (["accept", "resolve", "verify"], "reject", {"reason": "other"}, "closed"),
+        (["accept", "resolve", "verify"], "reject", {"reason": "other", "note": "不是我们的"}, "closed"),
     ],
 )
 async def test_a_transition_the_machine_forbids_is_409_with_the_current_state(
@@ -140,7 +140,7 @@ async def test_a_transition_the_machine_forbids_is_409_with_the_current_state(
 async def test_another_department_cannot_see_or_act_on_a_case(client, tokens, db):
     case_id = await new_case(client, tokens)
     before = await event_count(db)
-    for action, body in (("accept", {}), ("resolve", {}), ("reject", {"reason": "other"})):
+    for action, body in (("accept", {}), ("resolve", {}), ("reject", {"reason": "other", "note": "不是我们的"})):
         status, error = await act(client, tokens["department:street_office"], case_id, action, body)
         assert status == 404 and error["error"]["code"] == "not_found"
     assert await event_count(db) == before
@@ -149,7 +149,9 @@ async def test_another_department_cannot_see_or_act_on_a_case(client, tokens, db
 @pytest.mark.parametrize(
     "action, body, path",
     [
-        ("reject", {"reason": "bored"}, ["reason"]),
+        ("reject", {"reason": "bored", "note": "x"}, ["reason"]),
+        ("reject", {"reason": "other"}, ["note"]),  # a return says why (SPEC §11)
+        ("reject", {"reason": "other", "note": "  "}, ["note"]),
         ("reject", {}, ["reason"]),
         ("verify", {"passed": "yes"}, ["passed"]),
         ("resolve", {"media": ["xyz"]}, ["media", 0]),

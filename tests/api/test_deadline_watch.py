@@ -98,6 +98,7 @@ async def test_a_case_turns_yellow_then_red_then_climbs_the_ladder(db_url, db, t
         "case.created",
         "case.dispatched",
         "case.warning",
+        "case.acceptance_overdue",  # nobody signed for it within 2 working hours (11:00), same sweep
         "case.overdue",
         "case.escalated",
         "case.escalated",

@@ -87,7 +87,7 @@ async def day(db_url, tokens, people):
         await at(9, 5, f"/api/v1/cases/{r3['case_id']}/void", rec, {"reason": "invalid"})
         await at(9, 5, f"/api/v1/cases/{r4['case_id']}/file", rec)
         await at(9, 5, f"/api/v1/cases/{x['case_id']}/dispatch", disp, {"department": "urban_management"})
-        await at(9, 10, f"/api/v1/cases/{x['case_id']}/reject", clerk, {"reason": "other"})
+        await at(9, 10, f"/api/v1/cases/{x['case_id']}/reject", clerk, {"reason": "other", "note": "非本部门"})
         await check(9, 10, "check_report", "confirmed")
         await at(9, 15, f"/api/v1/cases/{r1['case_id']}/accept", clerk)
         await at(9, 20, f"/api/v1/cases/{r1['case_id']}/resolve", clerk)

@@ -117,7 +117,9 @@ async def test_a_case_rejected_by_the_department_still_reaches_its_queue(client,
     case_id = await submit(client, tokens)
     page = await poll(client, tokens["department"])
     await client.post(
-        f"/api/v1/cases/{case_id}/reject", json={"reason": "wrong_location"}, headers=bearer(tokens["department"])
+        f"/api/v1/cases/{case_id}/reject",
+        json={"reason": "wrong_location", "note": "位置不对"},
+        headers=bearer(tokens["department"]),
     )
     after = await poll(client, tokens["department"], page["cursor"])
     assert [(c["id"], c["status"]) for c in after["cases"]] == [(case_id, "pending_dispatch")]

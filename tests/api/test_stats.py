@@ -37,7 +37,13 @@ async def build_history(client, tokens, clock):
     b = (await at(9, 0, "/api/v1/reports", inspector, report("outdoor_barbecue", IN_CELL_2)))["case_id"]
     c = (await at(9, 0, "/api/v1/reports", inspector, report("outdoor_barbecue", IN_STREET_2)))["case_id"]
     await at(9, 0, "/api/v1/reports", inspector, report("exposed_garbage", FAR_AWAY))
-    await at(9, 10, f"/api/v1/cases/{c}/reject", bearer(tokens["department:street_office"]), {"reason": "other"})
+    await at(
+        9,
+        10,
+        f"/api/v1/cases/{c}/reject",
+        bearer(tokens["department:street_office"]),
+        {"reason": "other", "note": "非本部门"},
+    )
     await at(9, 20, f"/api/v1/cases/{c}/dispatch", bearer(tokens["dispatcher"]), {"department": "urban_management"})
     await at(9, 30, f"/api/v1/cases/{a}/accept", clerk)
     await at(9, 30, f"/api/v1/cases/{b}/accept", clerk)
