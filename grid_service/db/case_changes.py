@@ -116,7 +116,8 @@ changed AS (
    WHERE c.id = i.id AND c.status = i.expected_status AND (i.version IS NULL OR c.xmin = i.version)
      -- a row another writer holds is skipped, not waited for (its change is decided again, and
      -- at last on the locked path): one busy case does not hold up a whole batch
-     AND c.id IN (SELECT k.id FROM cases k JOIN changes j ON j.id = k.id FOR UPDATE OF k SKIP LOCKED)
+     AND c.id IN (SELECT free.id FROM changes j, LATERAL (SELECT k.id FROM cases k WHERE k.id = j.id
+                                                          FOR UPDATE SKIP LOCKED) AS free)
   RETURNING c.*, i.n
 )"""
 # Then the events, a column each, ``of`` naming the change they record. Only a change that was
