@@ -42,22 +42,23 @@ SELECT gen_random_uuid(), 'O' || lpad(i::text, 9, '0'),
        CASE WHEN i % 10 = 0 THEN 'suspended' ELSE 'in_progress' END, NULL, 'construction_dust', false,
        126.6, 45.6, NULL, NULL, 'urban_management', d - interval '2 days', d - interval '2 days',
        d - interval '2 days', d, d - interval '10 hours', d - interval '2 days',
-       CASE WHEN d - interval '10 hours' <= $2 THEN $2 END, CASE WHEN d <= $2 THEN $2 END,
-       CASE WHEN d + interval '72 hours' <= $2 THEN 3 WHEN d + interval '24 hours' <= $2 THEN 2
-            WHEN d + interval '4 hours' <= $2 THEN 1 ELSE 0 END,
-       d - interval '46 hours', $2,
-       CASE WHEN i % 10 = 0 THEN $2 - interval '3 days' END,
-       CASE WHEN i % 10 = 0 THEN $2 + interval '1 day' + (i::float8 / $1) * interval '30 days' END,
+       CASE WHEN d - interval '10 hours' <= n.now THEN n.now END, CASE WHEN d <= n.now THEN n.now END,
+       CASE WHEN d + interval '72 hours' <= n.now THEN 3 WHEN d + interval '24 hours' <= n.now THEN 2
+            WHEN d + interval '4 hours' <= n.now THEN 1 ELSE 0 END,
+       d - interval '46 hours', n.now,
+       CASE WHEN i % 10 = 0 THEN n.now - interval '3 days' END,
+       CASE WHEN i % 10 = 0 THEN n.now + interval '1 day' + (i::float8 / $1) * interval '30 days' END,
        CASE WHEN i % 10 = 0 THEN 'in_progress' END,
        CASE WHEN i % 10 = 0 THEN 1 ELSE 0 END,
-       CASE WHEN i % 10 = 1 THEN $2 + interval '4 hours' END
+       CASE WHEN i % 10 = 1 THEN n.now + interval '4 hours' END
   FROM generate_series(1, $1) AS i
- CROSS JOIN LATERAL (SELECT $2::timestamptz + ((i::float8 / $1) - 0.5) * interval '10 days' AS d) AS t
+ CROSS JOIN (SELECT $2::timestamptz AS now) AS n
+ CROSS JOIN LATERAL (SELECT n.now + ((i::float8 / $1) - 0.5) * interval '10 days' AS d) AS t
 """
-COME_DUE = "UPDATE cases SET suspended_until = $1 - interval '1 minute' WHERE status = 'suspended'"
+COME_DUE = "UPDATE cases SET suspended_until = $1::timestamptz - interval '1 minute' WHERE status = 'suspended'"
 BARE_RESUME = """
 UPDATE cases SET status = suspended_from, suspended_at = NULL, suspended_until = NULL, suspended_from = NULL,
-                 deadline_at = deadline_at + ($1 - suspended_at), updated_at = $1
+                 deadline_at = deadline_at + ($1::timestamptz - suspended_at), updated_at = $1
  WHERE status = 'suspended' AND suspended_until <= $1
 """
 
