@@ -157,6 +157,9 @@ def map_feature(row: MapCase, snapshot: ConfigSnapshot, now: dt.datetime) -> dic
             ),
             "overdue": is_overdue(status=status, deadline_at=deadline_at, now=now),
             "source": row.source,
+            "open_request": row.open_request,
+            "supervision_due_at": row.supervision_due_at.astimezone(tz) if row.supervision_due_at else None,
+            "suspended_until": row.suspended_until.astimezone(tz) if row.suspended_until else None,
         },
     }
 

@@ -12,12 +12,13 @@ from grid_service.db.rows import MapCase, many
 # A case as the map and the feed present it (presenters.map_feature): no names, no joins.
 MAP_CASE = """
 SELECT c.id, c.case_no, c.status, c.pending_reason, c.category, c.department, c.grid_code, c.urgent,
-       c.lon, c.lat, c.created_at, c.deadline_at, c.warn_at, c.source, c.step_since{extra}
+       c.lon, c.lat, c.created_at, c.deadline_at, c.warn_at, c.source, c.step_since,
+       c.open_request->>'kind' AS open_request, c.supervision_due_at, c.suspended_until{extra}
   FROM {source}
 """
 MAP_COLUMNS = (
     "id, case_no, status, pending_reason, category, department, grid_code, urgent, lon, lat, created_at, "
-    "deadline_at, warn_at, source, step_since"
+    "deadline_at, warn_at, source, step_since, open_request, supervision_due_at, suspended_until"
 )
 
 

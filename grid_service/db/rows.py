@@ -209,6 +209,9 @@ class MapCase(NamedTuple):
     warn_at: dt.datetime | None
     source: str
     step_since: dt.datetime | None
+    open_request: str | None  # the kind of its open request (extension, suspension, appeal), if any
+    supervision_due_at: dt.datetime | None  # under 督办: the answer is due then
+    suspended_until: dt.datetime | None
     check_kind: str | None  # the check an inspector is out on (核实, 核查), if any
     check_assigned_to: str | None
 

@@ -113,6 +113,11 @@ class MapCaseProperties(BaseModel):
     step_warn_at: dt.datetime | None = Field(description="…and when it turns yellow (80 % of the step's limit)")
     check: MapCheck | None = Field(description="the check an inspector is out on (核实 before filing, 核查 after)")
     source: Source
+    open_request: Literal["extension", "suspension", "appeal"] | None = Field(
+        description="its open request, waiting for the dispatcher or the shift lead"
+    )
+    supervision_due_at: dt.datetime | None = Field(description="under 督办: when the department's answer is due")
+    suspended_until: dt.datetime | None = Field(description="suspended: when it resumes by itself")
     event: FeedEventRead | None = Field(default=None, description="in the live feed: the event this is")
 
 

@@ -9,12 +9,17 @@
   let RUNNING = new Set();
   let FINISHED = new Set();
   const GONE_AFTER_MS = 10000; // a case that closes stays on the map, grey, this long, then leaves it
-  const COLOURS = { green: "#22c55e", yellow: "#facc15", red: "#ef4444", blue: "#38bdf8", grey: "#64748b" };
+  const COLOURS = {
+    green: "#22c55e", yellow: "#facc15", red: "#ef4444", blue: "#38bdf8", grey: "#64748b", suspended: "#a78bfa",
+  };
   const STATUS_NAMES = {
     reported: "待受理 awaiting a receiver", voided: "已作废 voided",
     pending_dispatch: "待派遣 pending dispatch", dispatched: "已派遣 dispatched", in_progress: "处置中 in progress",
     resolved: "待核查 awaiting check", closed: "已结案 closed", cancelled: "已撤销 cancelled",
+    arbitration: "待仲裁 in arbitration", suspended: "挂账 suspended",
   };
+  // What waits for the shift lead, as the list names it.
+  const REQUESTS = { extension: "延期申请 extension", suspension: "挂账申请 suspension", appeal: "超时申诉 appeal" };
   let TIME = null;
   let CLOCK = null;
 
@@ -101,6 +106,7 @@
 
   function colourOf(p, now) {
     if (FINISHED.has(p.status)) return "grey";
+    if (p.status === "suspended") return "suspended"; // its clock stands still: its own colour
     if (isOverdue(p, now)) return "red";
     // Yellow from the instant the service computed with the deadline: the page turns a case yellow
     // by itself as time passes, without waiting for an event.
@@ -203,8 +209,10 @@
     const now = Date.now();
     const counts = {
       reported: 0, pending_dispatch: 0, dispatched: 0, in_progress: 0, resolved: 0, overdue: 0,
-      check_report: 0, check_result: 0,
+      check_report: 0, check_result: 0, arbitration: 0, suspended: 0, supervised: 0,
     };
+    const forLead = [];
+    const supervised = [];
     const reported = [];
     const checksBy = new Map();
     const perCell = new Map();
@@ -220,6 +228,11 @@
       }
       if (p.status === "pending_dispatch") pending.push(feature);
       if (p.status === "reported") reported.push(feature);
+      if (p.status === "arbitration" || p.open_request) forLead.push(feature);
+      if (p.supervision_due_at && !FINISHED.has(p.status)) {
+        counts.supervised += 1;
+        supervised.push(feature);
+      }
       if (p.check && !FINISHED.has(p.status)) {
         counts[p.check.kind] += 1;
         const who = p.check.assigned_to || "受理员待派 receivers' queue";
@@ -236,6 +249,10 @@
     fillList("pending-list", "pending-count", pending, (p) => `${REASONS[p.pending_reason] || ""} · ${formatTime(p.created_at)}`);
     reported.sort((a, b) => Date.parse(a.properties.created_at) - Date.parse(b.properties.created_at));
     fillList("reported-list", "reported-count", reported, (p) => `${SOURCES[p.source] || p.source} · ${p.check ? `${p.check.label}中 · ` : ""}${formatTime(p.created_at)}`);
+    forLead.sort((a, b) => Date.parse(a.properties.created_at) - Date.parse(b.properties.created_at));
+    fillList("lead-list", "lead-count", forLead, (p) => (p.status === "arbitration" ? "待仲裁 arbitration" : REQUESTS[p.open_request] || p.open_request));
+    supervised.sort((a, b) => Date.parse(a.properties.supervision_due_at) - Date.parse(b.properties.supervision_due_at));
+    fillList("supervised-list", "supervised-count", supervised, (p) => `答复期限 reply by ${formatTime(p.supervision_due_at)}`);
     const people = [...checksBy].sort((a, b) => b[1] - a[1]);
     document.getElementById("checks-count").textContent = people.reduce((sum, [, n]) => sum + n, 0);
     document.getElementById("checks-list").replaceChildren(

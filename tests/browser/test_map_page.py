@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,4 +150,40 @@ async def test_the_supervision_centers_half_shows_on_the_wall(wall, client, toke
     )
     assert voided.status == 200
     await eventually(wall, "document.querySelector('#counters li[data-status=reported] b').textContent === '0'")
+    assert wall.log.errors == []
+
+
+async def test_the_disputes_show_on_the_wall_for_the_shift_lead(wall, client, tokens):
+    """A case in arbitration and one with an open request wait in the shift lead's list; a case
+    under 督办 is listed with its reply limit; a suspended case takes its own colour."""
+    await open_map(wall, client, tokens["viewer"])
+
+    async def dispatched(point):
+        answer = await client.post("/api/v1/reports", json=report(point=point), headers=bearer(tokens["inspector"]))
+        return (await answer.json())["case_id"]
+
+    async def post(case_id, action, token, body):
+        response = await client.post(f"/api/v1/cases/{case_id}/{action}", json=body, headers=bearer(token))
+        assert response.status == 200, await response.text()
+
+    returned, asking, supervised = [await dispatched((126.6012 + 0.0011 * n, 45.6025)) for n in range(3)]
+    back = {"reason": "not_our_responsibility", "note": "不属本部门"}
+    await post(returned, "reject", tokens["department"], back)
+    await post(returned, "dispatch", tokens["dispatcher"], {"department": "urban_management"})
+    await post(returned, "reject", tokens["department"], back)
+    await post(
+        asking,
+        "suspension",
+        tokens["department"],
+        {"until": (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat(), "reason": "legal", "note": "诉讼中"},
+    )
+    await post(supervised, "supervise", tokens["shift_lead"], {"level": "urge", "note": "请尽快处置", "reply_hours": 4})
+    await eventually(wall, "document.querySelector('#lead-count').textContent === '2'")
+    lead = await wall.locator("#lead-list").text_content()
+    assert "待仲裁" in lead and "挂账申请" in lead
+    await eventually(wall, "document.querySelector('#supervised-count').textContent === '1'")
+    assert "答复期限" in await wall.locator("#supervised-list li").first.text_content()
+    await post(asking, "suspension/decide", tokens["shift_lead"], {"approve": True})
+    await eventually(wall, "document.querySelector('#counters li[data-status=suspended] b').textContent === '1'")
+    assert await wall.locator("#counters li[data-status=arbitration] b").text_content() == "1"
     assert wall.log.errors == []
