@@ -26,7 +26,7 @@ from grid_service.db import tokens as db_tokens
 from grid_service.db.embedded import NoEmbeddedDatabase
 from grid_service.db.migrate import NoMigrations, migrate
 from grid_service.db.pool import connect
-from grid_service.demo import Demo, DemoError, DemoTokens
+from grid_service.demo import Demo, DemoError, DemoTokens, with_short_limits
 from grid_service.logs import configure_logging
 from grid_service.schemas import Role, Source
 from grid_service.settings import Settings
@@ -80,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--rate", type=float, default=2.0, help="new reports per second")
     demo.add_argument("--duration", type=float, help="seconds to run (default: until interrupted)")
     demo.add_argument("--seed", type=int)
+    demo.add_argument(
+        "--short-limits",
+        action="store_true",
+        help="first load the configuration with a minute for every hour of a limit (a demo database only)",
+    )
     return parser
 
 
@@ -224,9 +229,17 @@ def _demo(settings: Settings, args: argparse.Namespace) -> None:
             receiver=await make("receiver", "receiver"),
             citizens=await make("channel", "citizens", source="public"),
             camera=await make("channel", "camera", source="sensor"),
+            shift_lead=await make("shift_lead", "shift-lead"),
         )
         return tokens, await make("viewer", "wall")
 
+    if args.short_limits:  # running workers take it up within GRID_SERVICE_CONFIG_POLL_S
+
+        async def shorten(conn: Any) -> int:
+            return await config_store.store_bundle(conn, with_short_limits(read_config_dir(settings.config)))
+
+        generation = asyncio.run(_with_db(settings, shorten))
+        print(f"configuration generation {generation}: a minute for every hour of a limit, natural clock")
     tokens, viewer = asyncio.run(_with_db(settings, make_tokens))
     print(f"demo traffic against {base_url} at {args.rate} reports/s (tokens named {run}-*); Ctrl-C stops it")
     print(f"watch it: {base_url}/map?access_token={viewer}", flush=True)

@@ -6,14 +6,18 @@ photos); citizens and a camera system report through their channels; receivers
 file or void what waits for them; inspectors complete the checks (核实 before
 filing, 核查 after resolution), now and then from too far away and refused
 first; each department long-polls its queue, accepts, resolves and sometimes
-rejects; the dispatcher re-dispatches what waits. Everything goes through the
-public API, as real clients would.
+rejects, asks for more time or a suspension, answers 督办 and appeals what closed
+late; the dispatcher re-dispatches what waits; a shift lead rules on what was
+returned too often, decides extensions, suspensions and appeals, and supervises
+overdue cases. Everything goes through the public API, as real clients would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import datetime as dt
 import io
 import random
 import uuid
@@ -22,6 +26,9 @@ from typing import Any
 
 import aiohttp
 from PIL import Image
+
+from grid_service.configuration.files import ConfigBundle
+from grid_service.domain.deadlines import Clock
 
 DESCRIPTIONS = {
     "illegal_construction": ["楼顶私自加盖彩钢房", "小区绿地内违建围墙", "沿街违规搭建棚厦"],
@@ -47,6 +54,10 @@ SELF_HANDLED_SHARE = 0.05  # fixed on the spot by the inspector
 VOID_SHARE = 0.1  # of what waits for a receiver
 NOT_FOUND_SHARE = 0.15  # checks that find nothing there
 TOO_FAR_SHARE = 0.12  # checks first sent from the wrong place (refused: too far)
+EXTEND_SHARE = 0.12  # of accepted cases: the department asks for more time
+SUSPEND_SHARE = 0.05  # of accepted cases: the department asks to suspend it for a few minutes
+APPROVE_SHARE = 0.7  # of requests the center decides
+SUPERVISE_SHARE = 0.3  # of overdue cases the shift lead sees: 督办
 
 
 class DemoError(RuntimeError):
@@ -61,6 +72,7 @@ class DemoTokens:
     receiver: str | None = None
     citizens: str | None = None  # a channel token of source public
     camera: str | None = None  # a channel token of source sensor
+    shift_lead: str | None = None
 
 
 @dataclass
@@ -84,6 +96,8 @@ class Demo:
         self.random = random.Random(seed)
         self.counts: dict[str, int] = {}
         self._working: set[asyncio.Task[None]] = set()
+        self._late: set[str] = set()  # cases this run resolved after their deadline
+        self._waiting: set[str] = set()  # cases whose department asked for more time or a suspension
 
     async def run(self, duration: float | None) -> dict[str, int]:
         timeout = aiohttp.ClientTimeout(total=60)
@@ -97,6 +111,8 @@ class Demo:
             ]
             if self.tokens.receiver:
                 tasks += [asyncio.create_task(self._receiver(world)), asyncio.create_task(self._checker(world))]
+            if self.tokens.shift_lead:
+                tasks.append(asyncio.create_task(self._shift_lead(world)))
             else:
                 tasks.append(asyncio.create_task(self._verifier()))
             try:
@@ -120,7 +136,8 @@ class Demo:
         headers = {"Authorization": f"Bearer {token}"}
         async with self.session.request(method, self.base_url + path, json=body, headers=headers) as response:
             answer = await response.json(content_type=None) if response.status != 204 else None
-        key = f"{method} {path.split('?')[0].rsplit('/', 1)[-1]} {response.status}"
+        last = path.split("?")[0].rsplit("/", 1)[-1]
+        key = f"{method} {'case' if len(last) == 36 and last.count('-') == 4 else last} {response.status}"
         if meant and response.status >= 400:
             key = f"{key} ({meant}, as meant)"
         self.counts[key] = self.counts.get(key, 0) + 1
@@ -220,11 +237,84 @@ class Demo:
                 )
                 return
             await self._call("POST", f"{path}/accept", token, {})
+            draw = rng.random()
+            if draw < EXTEND_SHARE + SUSPEND_SHARE:
+                await self._pause(rng.uniform(1, 5))
+                if draw < EXTEND_SHARE:
+                    request, body = "extension", {"reason": "需协调产权单位 waiting on the owner"}
+                else:
+                    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=rng.uniform(60, 180) * self.pace)
+                    request = "suspension"
+                    body = {"until": later.isoformat(), "reason": "season", "note": "低温暂停施工 too cold to work"}
+                status, _ = await self._call("POST", f"{path}/{request}", token, body)
+                if status == 200:  # decided (or resumed at its until), the queue brings it back
+                    self._waiting.add(case["id"])
+                    return
             await self._pause(rng.uniform(5, 40))
-            await self._call("POST", f"{path}/resolve", token, {"note": "已处置 handled"})
-        elif case["status"] == "in_progress" and case["rework_count"]:
-            await self._pause(rng.uniform(5, 30))  # sent back by a failed check: work it again
-            await self._call("POST", f"{path}/resolve", token, {"note": "已整改 reworked"})
+            await self._resolve(case, token, "已处置 handled")
+        elif (
+            case["status"] == "in_progress"
+            and not case["open_request"]
+            and (case["rework_count"] or case["id"] in self._waiting)
+        ):
+            self._waiting.discard(case["id"])
+            await self._pause(rng.uniform(5, 30))  # reworked, or its request decided: work it (again)
+            await self._resolve(case, token, "已整改 reworked")
+        elif case["status"] == "closed" and case["id"] in self._late:
+            self._late.discard(case["id"])
+            if rng.random() < 0.5:  # closed late: appeal it, once
+                await self._call("POST", f"{path}/appeal", token, {"note": "暴雨影响施工 held up by the storm"})
+        if case.get("supervision_due_at"):
+            await self._call("POST", f"{path}/supervise/reply", token, {"note": "已安排处置 in hand"}, meant="answered")
+
+    async def _resolve(self, case: dict[str, Any], token: str, note: str) -> None:
+        status, after = await self._call(
+            "POST", f"/api/v1/cases/{case['id']}/resolve", token, {"note": note}, meant="changed meanwhile"
+        )
+        if status == 200 and after["history"][-1]["data"].get("on_time") is False:
+            self._late.add(case["id"])  # when it closes, its department may appeal
+
+    async def _shift_lead(self, world: World) -> None:
+        """Rule on what was returned too often; decide extensions, suspensions and appeals (the
+        dispatcher reviews an appeal first); supervise some overdue cases."""
+        rng = self.random
+        lead, dispatcher = self.tokens.shift_lead, self.tokens.dispatcher
+        assert lead is not None
+        supervised: set[str] = set()
+        while True:
+            await self._pause(4)
+            status, snapshot = await self._call("GET", "/api/v1/map/cases", lead)
+            if status != 200:
+                continue
+            for feature in snapshot["features"]:
+                p = feature["properties"]
+                path = f"/api/v1/cases/{p['id']}"
+                if p["status"] == "arbitration":
+                    await self._pause(rng.uniform(0.5, 2))
+                    ruling = {
+                        "department": rng.choice(world.departments),
+                        "fault": rng.choice(["dispatcher", "department", "none"]),
+                        "note": "经核实，按职责划分 ruled by the responsibility list",
+                    }
+                    await self._call("POST", f"{path}/rule", lead, ruling, meant="ruled meanwhile")
+                elif p["open_request"] in ("extension", "suspension"):
+                    await self._pause(rng.uniform(0.5, 2))
+                    decision = {"approve": rng.random() < APPROVE_SHARE, "note": "值班长审批 decided"}
+                    await self._call("POST", f"{path}/{p['open_request']}/decide", lead, decision, meant="decided")
+                elif p["open_request"] == "appeal":
+                    _, case = await self._call("GET", path, lead)
+                    stage = (case.get("open_request") or {}).get("stage")
+                    token = dispatcher if stage == "dispatcher" else lead
+                    decision = {"approve": rng.random() < APPROVE_SHARE, "note": "申诉审核 reviewed"}
+                    await self._call("POST", f"{path}/appeal/review", token, decision, meant="reviewed")
+                elif p["overdue"] and p["id"] not in supervised and rng.random() < SUPERVISE_SHARE:
+                    supervised.add(p["id"])
+                    body = {
+                        "level": rng.choice(["urge", "supervise", "listed"]),
+                        "note": "请限期处置",
+                        "reply_hours": 1,
+                    }
+                    await self._call("POST", f"{path}/supervise", lead, body, meant="done meanwhile")
 
     async def _dispatcher(self, world: World) -> None:
         """Send waiting cases somewhere sensible; cancel a few reported outside the district."""
@@ -333,3 +423,35 @@ def _photo(colour: str) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (64, 48), colour).save(out, format="PNG")
     return out.getvalue()
+
+
+def with_short_limits(bundle: ConfigBundle) -> ConfigBundle:
+    """The configuration with every limit a minute for each of its hours, on the natural clock, so
+    that a demo shows yellow, red, overdue, escalations and missed sign-for limits within minutes
+    (for a demonstration database only: it replaces the configuration it is loaded into)."""
+
+    def minutes(hours: float | None) -> float | None:
+        return None if hours is None else hours / 60
+
+    categories = tuple(
+        c.model_copy(
+            update={
+                "limit_hours": minutes(c.limit_hours),
+                "urgent_limit_hours": minutes(c.urgent_limit_hours),
+                "clock": Clock.NATURAL,
+                "conditions": tuple(
+                    k.model_copy(
+                        update={
+                            "limit_hours": minutes(k.limit_hours),
+                            "urgent_limit_hours": minutes(k.urgent_limit_hours),
+                        }
+                    )
+                    for k in c.conditions
+                ),
+            }
+        )
+        for c in bundle.categories
+    )
+    escalation = tuple(e.model_copy(update={"after_hours": e.after_hours / 60}) for e in bundle.escalation)
+    disputes = bundle.disputes.model_copy(update={"acceptance_hours": bundle.disputes.acceptance_hours / 60})
+    return dataclasses.replace(bundle, categories=categories, escalation=escalation, disputes=disputes)

@@ -16,6 +16,7 @@ async def test_the_demo_reports_works_dispatches_and_verifies_cases(client, db):
         receiver=await make_token(db, "receiver"),
         citizens=await make_token(db, "channel", source="public"),
         camera=await make_token(db, "channel", source="sensor"),
+        shift_lead=await make_token(db, "shift_lead"),
     )
     demo = Demo(str(client.make_url("")), tokens, rate=25, seed=7, pace=0.05)
     counts = await demo.run(duration=8)
@@ -32,6 +33,8 @@ async def test_the_demo_reports_works_dispatches_and_verifies_cases(client, db):
     assert {"case.created", "case.dispatched", "case.accepted", "case.resolved", "case.closed"} <= kinds, kinds
     assert {"case.filed", "case.voided", "case.check_requested", "case.check_completed"} <= kinds, kinds
     assert {"case.reported_again", "case.rejected"} & kinds, "duplicates and rejections happen too"
+    assert {"case.extension_requested", "case.extension_decided", "case.suspension_requested"} <= kinds, kinds
+    assert counts.get("POST decide 200", 0) > 0, counts
     outside = await db.fetchval("SELECT count(*) FROM cases WHERE pending_reason = 'outside_grid'")
     dispatched_later = await db.fetchval(
         "SELECT count(*) FROM events WHERE type = 'case.dispatched' AND actor <> 'routing'"
@@ -67,3 +70,19 @@ async def test_the_demo_says_clearly_when_the_server_is_not_there(db_url):
     code, _, err = await demo_command(db_url, "--url", "http://127.0.0.1:9", "--duration", "1")
     assert code == 1
     assert err.startswith("grid-service: ") and "Traceback" not in err
+
+
+async def test_short_limits_load_a_minute_for_every_hour_of_a_limit(client, db, db_url):
+    before = await db.fetchval("SELECT generation FROM config_state")
+    code, out, err = await demo_command(
+        db_url, "--url", str(client.make_url("")), "--rate", "5", "--duration", "1", "--short-limits"
+    )
+    assert code == 0, err
+    assert "a minute for every hour" in out
+    assert await db.fetchval("SELECT generation FROM config_state") == before + 1
+    barbecue = await db.fetchrow(
+        "SELECT limit_hours::float8 AS hours, clock FROM categories WHERE code = 'outdoor_barbecue'"
+    )
+    assert (barbecue["hours"], barbecue["clock"]) == (2 / 60, "natural"), "the shipped 2 hours: 2 minutes"
+    first_rung = await db.fetchval("SELECT after_hours::float8 FROM escalation_levels ORDER BY level LIMIT 1")
+    assert first_rung == 4 / 60
