@@ -258,6 +258,7 @@ class FiguresRow(NamedTuple):
     key: str | None
     reported: int
     dispatched: int
+    filed: int
     closed: int
     closed_on_time: int
     rejected: int

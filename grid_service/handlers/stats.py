@@ -83,7 +83,9 @@ async def stats(request: web.Request) -> web.StreamResponse:
             position = cast(db_positions.Position, query.group_by)
             people = await db_positions.figures(conn, position, start=start, end=end)
         else:
-            rows = await db_stats.figures(conn, start=start, end=end, group_by=cast(db_stats.GroupBy, query.group_by))
+            rows = await db_stats.figures(
+                conn, start=start, end=end, group_by=cast(db_stats.GroupBy, query.group_by), adjusted=query.adjusted
+            )
     headings = _headings(query.group_by, snapshot.labels)
     if query.group_by in POSITIONS:
         groups = [_person(figures) for figures in people]
@@ -106,6 +108,7 @@ async def stats(request: web.Request) -> web.StreamResponse:
         "from": start.astimezone(tz).isoformat(),
         "to": end.astimezone(tz).isoformat(),
         "group_by": query.group_by,
+        "adjusted": query.adjusted,
         "groups": groups,
         "headings": headings,
     }
@@ -121,6 +124,7 @@ def _group(r: FiguresRow, name: str | None) -> dict[str, Any]:
         "name": name,
         "reported": r.reported,
         "dispatched": r.dispatched,
+        "filed": r.filed,
         "closed": r.closed,
         "closed_on_time": r.closed_on_time,
         "due": r.due,
@@ -129,7 +133,7 @@ def _group(r: FiguresRow, name: str | None) -> dict[str, Any]:
         "reworked": r.reworked,
         "closure_rate": _rate(r.closed, r.due),
         "on_time_rate": _rate(r.closed_on_time, r.due),
-        "rework_rate": _rate(r.reworked, r.closed),
+        "rework_rate": _rate(r.reworked, r.due),
         "median_hours_to_close": round(r.median_hours_to_close, 2) if r.median_hours_to_close is not None else None,
     }
 
@@ -202,6 +206,7 @@ def _headings(group_by: str, labels: LabelsConfig) -> dict[str, str]:
         "name": "名称",
         "reported": "上报数",
         "dispatched": "派遣数",
+        "filed": "立案数",
         "closed": "结案数",
         "closed_on_time": "按期结案数",
         "due": "应结案数",

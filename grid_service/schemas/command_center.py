@@ -168,22 +168,28 @@ class StatsQuery(_In):
     group_by: Literal["department", "category", "street", "grid", "source", "inspector", "receiver", "dispatcher"] = (
         "department"
     )
+    adjusted: bool = Field(
+        default=False,
+        description="按批准期: judge by the deadline in force (approved extensions, suspensions) and count "
+        "approved timeout appeals as on time; default 按原期, by the deadline of the last dispatch",
+    )
 
 
 class StatsGroup(BaseModel):
     key: str | None = Field(description="department or category code, street (9-digit grid prefix) or cell code")
     name: str | None
-    reported: int
-    dispatched: int
-    closed: int
-    closed_on_time: int
-    due: int
+    reported: int = Field(description="上报数: cases created in the period")
+    dispatched: int = Field(description="派遣数: cases dispatched in the period")
+    filed: int = Field(description="立案数: the cohort, cases filed in the period")
+    closed: int = Field(description="结案数: cohort cases closed by the period's end")
+    closed_on_time: int = Field(description="按期结案数: of those, last resolved by their deadline")
+    due: int = Field(description="应结案数: cohort cases whose deadline fell before the end, or closed by then")
     overdue_open: int
     rejected: int
-    reworked: int
-    closure_rate: float | None = Field(description="closed / due")
-    on_time_rate: float | None = Field(description="closed_on_time / due")
-    rework_rate: float | None = Field(description="reworked / closed")
+    reworked: int = Field(description="返工数: due cohort cases reworked at least once")
+    closure_rate: float | None = Field(description="结案率: closed / due")
+    on_time_rate: float | None = Field(description="按期结案率: closed_on_time / due")
+    rework_rate: float | None = Field(description="返工率: reworked / due")
     median_hours_to_close: float | None
 
 
@@ -220,5 +226,6 @@ class StatsAnswer(BaseModel):
     start: dt.datetime = Field(alias="from")
     end: dt.datetime = Field(alias="to")
     group_by: str
+    adjusted: bool = Field(description="按批准期 (true) or 按原期 (false)")
     groups: list[StatsGroup] | list[InspectorGroup] | list[ReceiverGroup] | list[DispatcherGroup]
     headings: dict[str, str] = Field(description="what each figure is called, in the city's words")

@@ -68,6 +68,7 @@ async def stats(client, token, **params):
 EMPTY = {
     "reported": 0,
     "dispatched": 0,
+    "filed": 0,
     "closed": 0,
     "closed_on_time": 0,
     "due": 0,
@@ -99,6 +100,7 @@ async def test_figures_by_department_match_the_hand_count(history, tokens):
         "name": "城市管理行政执法局",
         "reported": 2,  # A, B (C was reported to street_office)
         "dispatched": 3,  # A, B, and C when re-dispatched
+        "filed": 3,  # the cohort: A, B, C, each counted for its last dispatch's department
         "closed": 2,
         "closed_on_time": 1,  # A; B's last resolution came after its deadline
         "due": 3,  # A 11:00, B 11:00, C 11:20
@@ -106,7 +108,7 @@ async def test_figures_by_department_match_the_hand_count(history, tokens):
         "reworked": 1,  # B
         "closure_rate": 0.6667,
         "on_time_rate": 0.3333,
-        "rework_rate": 0.5,
+        "rework_rate": 0.3333,  # of the due
         "median_hours_to_close": 3.0,  # A 1.5 h, B 4.5 h
     }
     assert groups["street_office"] == {
@@ -117,7 +119,8 @@ async def test_figures_by_department_match_the_hand_count(history, tokens):
         "dispatched": 1,
         "rejected": 1,  # its first deadline was replaced before it fell: not due
     }
-    assert groups[None] == {**EMPTY, "key": None, "name": None, "reported": 1}  # D, never dispatched
+    # D, never dispatched: filed (it waits for a dispatcher), never due
+    assert groups[None] == {**EMPTY, "key": None, "name": None, "reported": 1, "filed": 1}
     assert [g["key"] for g in body["groups"]] == ["street_office", "urban_management", None]
 
 
@@ -160,6 +163,7 @@ async def test_stats_as_csv(history, tokens):
         "name",
         "reported",
         "dispatched",
+        "filed",
         "closed",
         "closed_on_time",
         "due",

@@ -1,0 +1,187 @@
+"""A month of cases built by hand through the API (December 2026 on the fixture calendar: Tuesday
+1 December a holiday), and every assessment figure of it checked by hand, raw (按原期) and adjusted
+(按批准期), by department and by category (SPEC §12)."""
+
+import datetime as dt
+
+import pytest
+
+from tests.api.helpers import IN_STREET_2, Clock, report, upload_photo
+from tests.api.test_deadline_watch import SHANGHAI, workers
+from tests.api.test_disputes import ok, spot
+from tests.conftest import bearer
+
+MONTH = {"from": "2026-12-01", "to": "2027-01-01"}
+BACK = {"reason": "not_our_responsibility", "note": "不属本部门"}
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 12) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+async def build_month(client, tokens, clock):
+    """Barbecue (2 natural hours) in cell 1 goes to urban_management, in street 2 to street_office;
+    construction dust (7.5 working hours) in cell 1 to housing.
+
+    1 on time      2 Dec 09:00, resolved 10:00 (due 11:00), closed.
+    2 late         2 Dec 09:00, resolved 12:00, closed.
+    3 extended     2 Dec 09:00, extension approved 10:00 (due 13:00), resolved 12:00, closed.
+    4 suspended    1 Dec (the holiday) 10:00, construction dust: counting starts Wed 08:30, due
+                   Wed 17:30; suspended 11:00 to Thu 08:30 (7.5 working hours paused: the
+                   holiday counts none) so due Thu 17:30; resolved Thu 15:00, closed.
+    5 ruled        2 Dec 09:00 in street 2; returned by street_office, dispatched back, returned
+                   again: arbitration; ruled to urban_management 10:00 (due 12:00); resolved
+                   11:30, closed.
+    6 appealed     like 2, then appealed: reviewed and approved.
+    7 refused      like 2, then appealed: refused by the dispatcher.
+    8 self-handled 3 Dec, exposed garbage: closed at once, no department.
+    9 not yet due  31 Dec 23:00 (due 1 Jan 01:00, after the month): open.
+    10 overdue     30 Dec 09:00, never resolved.
+    """
+    department, street_office = tokens["department"], tokens["department:street_office"]
+
+    async def new(point, category="outdoor_barbecue", when=None, **extra):
+        if when is not None:
+            clock.now = when
+        body = report(category, point, **extra)
+        response = await client.post("/api/v1/reports", json=body, headers=bearer(tokens["inspector"]))
+        assert response.status == 201, await response.text()
+        return (await response.json())["case_id"]
+
+    async def step(when, case_id, action, token, body=None):
+        clock.now = when
+        return await ok(client, token, case_id, action, body)
+
+    async def handled(case_id, resolved, verified):
+        await step(resolved, case_id, "resolve", department)
+        await step(verified, case_id, "verify", tokens["inspector"], {"passed": True})
+
+    cases = {}
+    clock.now = at(2, 9)
+    for name, n in (("on_time", 0), ("late", 1), ("extended", 2), ("appealed", 3), ("refused", 4)):
+        cases[name] = await new(spot(n))
+        await step(at(2, 9, 10), cases[name], "accept", department)
+    await handled(cases["on_time"], at(2, 10), at(2, 10, 30))
+    await step(at(2, 10), cases["extended"], "extension", department, {"reason": "需协调"})
+    await step(at(2, 10, 5), cases["extended"], "extension/decide", tokens["dispatcher"], {"approve": True})
+    for name in ("late", "extended", "appealed", "refused"):
+        await handled(cases[name], at(2, 12), at(2, 12, 30))
+    await step(at(2, 13), cases["appealed"], "appeal", department, {"note": "暴雨"})
+    await step(at(2, 14), cases["appealed"], "appeal/review", tokens["dispatcher"], {"approve": True})
+    await step(at(2, 15), cases["appealed"], "appeal/review", tokens["shift_lead"], {"approve": True})
+    await step(at(2, 13), cases["refused"], "appeal", department, {"note": "理由不足"})
+    await step(at(2, 14), cases["refused"], "appeal/review", tokens["dispatcher"], {"approve": False})
+
+    cases["suspended"] = await new(spot(0), "construction_dust", when=at(1, 10))
+    housing = tokens["department:housing"]
+    await step(at(1, 10, 10), cases["suspended"], "accept", housing)
+    until = {"until": at(3, 8, 30).isoformat(), "reason": "season", "note": "停工"}
+    await step(at(1, 10, 30), cases["suspended"], "suspension", housing, until)
+    suspended = await step(at(1, 11), cases["suspended"], "suspension/decide", tokens["shift_lead"], {"approve": True})
+    assert dt.datetime.fromisoformat(suspended["deadline_at"]) == at(2, 17, 30)
+    resumed = await step(at(3, 8, 30), cases["suspended"], "resume", housing)
+    assert dt.datetime.fromisoformat(resumed["deadline_at"]) == at(3, 17, 30), "Wednesday's 7.5 hours paused"
+    await step(at(3, 15), cases["suspended"], "resolve", housing)
+    await step(at(3, 15, 30), cases["suspended"], "verify", tokens["inspector"], {"passed": True})
+
+    cases["ruled"] = await new(IN_STREET_2, when=at(2, 9))
+    await step(at(2, 9, 10), cases["ruled"], "reject", street_office, BACK)
+    await step(at(2, 9, 20), cases["ruled"], "dispatch", tokens["dispatcher"], {"department": "street_office"})
+    await step(at(2, 9, 30), cases["ruled"], "reject", street_office, BACK)
+    ruling = {"department": "urban_management", "fault": "dispatcher", "note": "属城管"}
+    await step(at(2, 10), cases["ruled"], "rule", tokens["shift_lead"], ruling)
+    await step(at(2, 10, 10), cases["ruled"], "accept", department)
+    await handled(cases["ruled"], at(2, 11, 30), at(2, 11, 40))
+
+    clock.now = at(3, 9)
+    before, after = await upload_photo(client, tokens["inspector"]), await upload_photo(client, tokens["inspector"])
+    cases["self"] = await new(spot(5), "exposed_garbage", self_handled=True, media=[before], after_media=[after])
+    cases["overdue"] = await new(spot(6), when=at(30, 9))
+    cases["not_yet"] = await new(spot(7), when=at(31, 23))
+    clock.now = at(31, 23, 30)
+    return cases
+
+
+@pytest.fixture
+async def month(db_url, db, tokens):
+    from tests.conftest import make_token
+
+    tokens = {**tokens, "department:housing": await make_token(db, "department", "housing")}
+    clock = Clock(at(1, 8))
+    async with workers(db_url, clock, count=1) as [client]:
+        cases = await build_month(client, tokens, clock)
+        yield client, tokens, clock, cases
+
+
+async def figures(client, tokens, **params):
+    response = await client.get("/api/v1/stats", params={**MONTH, **params}, headers=bearer(tokens["viewer"]))
+    body = await response.json()
+    assert response.status == 200, body
+    return body
+
+
+COHORT = ("filed", "due", "closed", "closed_on_time", "reworked", "closure_rate", "on_time_rate")
+
+
+def cohort(group):
+    return {name: group[name] for name in COHORT}
+
+
+async def test_the_months_figures_by_department_raw_and_adjusted(month):
+    client, tokens, _, _ = month
+    raw = {g["key"]: cohort(g) for g in (await figures(client, tokens, group_by="department"))["groups"]}
+    adjusted_body = await figures(client, tokens, group_by="department", adjusted="true")
+    assert adjusted_body["adjusted"] is True
+    adjusted = {g["key"]: cohort(g) for g in adjusted_body["groups"]}
+    # urban_management: 1, 2, 3, 5 (ruled to it), 6, 7, 9, 10. Due: all but 9; closed: 1-3, 5-7.
+    assert raw["urban_management"] == {
+        "filed": 8,
+        "due": 7,
+        "closed": 6,
+        "closed_on_time": 2,  # 1 and 5; 3 was late by its dispatch's deadline, 6 by it too
+        "reworked": 0,
+        "closure_rate": 0.8571,
+        "on_time_rate": 0.2857,
+    }
+    assert adjusted["urban_management"] == {
+        **raw["urban_management"],
+        "closed_on_time": 4,  # and 3 (extended to 13:00) and 6 (its appeal approved); 7's refused
+        "on_time_rate": 0.5714,
+    }
+    # housing: the suspended case, resolved after its dispatch's deadline but before the moved one.
+    assert raw["housing"] == {**EMPTY_ONE, "closed_on_time": 0, "on_time_rate": 0.0}
+    assert adjusted["housing"] == EMPTY_ONE
+    # the self-handled case counts for no department
+    assert raw[None] == adjusted[None] == EMPTY_ONE
+    assert raw["street_office"]["filed"] == 0, "the ruled case counts for the department it was ruled to"
+
+
+EMPTY_ONE = {
+    "filed": 1,
+    "due": 1,
+    "closed": 1,
+    "closed_on_time": 1,
+    "reworked": 0,
+    "closure_rate": 1.0,
+    "on_time_rate": 1.0,
+}
+
+
+async def test_the_months_figures_by_category_and_their_reproducibility(month):
+    client, tokens, clock, cases = month
+    raw = {g["key"]: cohort(g) for g in (await figures(client, tokens, group_by="category"))["groups"]}
+    assert raw["outdoor_barbecue"]["filed"] == 8 and raw["outdoor_barbecue"]["closed_on_time"] == 2
+    assert raw["construction_dust"] == {**EMPTY_ONE, "closed_on_time": 0, "on_time_rate": 0.0}
+    assert raw["exposed_garbage"] == EMPTY_ONE
+    adjusted = {
+        g["key"]: cohort(g) for g in (await figures(client, tokens, group_by="category", adjusted="true"))["groups"]
+    }
+    assert adjusted["outdoor_barbecue"]["closed_on_time"] == 4 and adjusted["construction_dust"] == EMPTY_ONE
+    # January: the overdue case is closed, a new one reported; December's figures stay as they were.
+    clock.now = at(4, 9, month=1).replace(year=2027)
+    await ok(client, tokens["department"], cases["overdue"], "accept")
+    await ok(client, tokens["department"], cases["overdue"], "resolve")
+    await ok(client, tokens["inspector"], cases["overdue"], "verify", {"passed": True})
+    await client.post("/api/v1/reports", json=report(point=spot(8)), headers=bearer(tokens["inspector"]))
+    again = {g["key"]: cohort(g) for g in (await figures(client, tokens, group_by="category"))["groups"]}
+    assert again == raw
