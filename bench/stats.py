@@ -4,7 +4,8 @@ Usage: python bench/stats.py [--cases 1000000] [--open 100000] [--runs 5]
 
 Loads a year of history straight into a fresh database with INSERT ... SELECT
 (cases spread evenly over the year; each with the events of its fate: closed
-on time or late, rejected and re-dispatched, reworked, overdue, cancelled),
+on time or late, rejected and re-dispatched, reworked, overdue, cancelled, extended,
+suspended and resumed, appealed),
 then times through the running service:
   - GET /api/v1/stats for the last month, grouped by department (and by the other groupings);
   - one deadline-watch sweep over the open cases when nothing is new (the steady state),
@@ -71,7 +72,18 @@ SELECT c.id, v.type, v.at, 'bench', v.data, v.department, v.deadline_at, v.at
         c.fate BETWEEN 85 AND 89),
     ('case.closed', c.created_at + interval '4 days', jsonb_build_object('on_time', c.fate < 70), c.department,
         NULL, c.fate < 95),
-    ('case.cancelled', c.created_at + interval '5 hours', '{}', c.department, NULL, c.fate >= 95)
+    ('case.cancelled', c.created_at + interval '5 hours', '{}', c.department, NULL, c.fate >= 95),
+    -- disputes: approved extensions, suspensions resumed, approved appeals of late closures
+    ('case.extension_decided', c.created_at + interval '6 hours',
+        jsonb_build_object('approve', true, 'deadline_at', c.deadline_at + interval '2 days'), c.department, NULL,
+        c.fate BETWEEN 70 AND 74),
+    ('case.suspension_decided', c.created_at + interval '7 hours', '{"approve": true}', c.department, NULL,
+        c.fate BETWEEN 75 AND 77),
+    ('case.resumed', c.created_at + interval '19 hours',
+        jsonb_build_object('deadline_at', c.deadline_at + interval '12 hours'), c.department, NULL,
+        c.fate BETWEEN 75 AND 77),
+    ('case.appeal_reviewed', c.created_at + interval '5 days', '{"approved": true, "final": true}', c.department,
+        NULL, c.fate BETWEEN 78 AND 79)
  ) AS v (type, at, data, department, deadline_at, present)
  WHERE v.present
  ORDER BY v.at
@@ -161,8 +173,9 @@ async def measure(database: str, token: str, now: dt.datetime, args: argparse.Na
     try:
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as session:
 
-            async def get_stats(group_by: str) -> None:
-                async with session.get(f"{url}/api/v1/stats", params={**month, "group_by": group_by}) as response:
+            async def get_stats(group_by: str, **extra: str) -> None:
+                params = {**month, "group_by": group_by, **extra}
+                async with session.get(f"{url}/api/v1/stats", params=params) as response:
                     assert response.status == 200, await response.text()
                     await response.read()
 
@@ -170,6 +183,8 @@ async def measure(database: str, token: str, now: dt.datetime, args: argparse.Na
             for group_by in ("department", "category", "street", "grid"):
                 seconds = await median_seconds(lambda g=group_by: get_stats(g), args.runs)
                 print(f"  GET /api/v1/stats group_by={group_by:<11} {seconds * 1000:7.0f} ms")
+            seconds = await median_seconds(lambda: get_stats("department", adjusted="true"), args.runs)
+            print(f"  GET /api/v1/stats group_by=department adjusted {seconds * 1000:7.0f} ms")
         baseline = await median_seconds(
             lambda: conn.fetch(
                 "SELECT department, count(*) FROM events WHERE at >= $1 AND at < $2 GROUP BY 1",

@@ -15,8 +15,9 @@ receiver    accepted        reported cases filed or voided (受理数)
 dispatcher  dispatched, dispatched_on_time
                             dispatches by hand, and of those made by the 立案→派遣 limit (recorded
                             in the dispatch's event; a re-dispatch of a running case has no step)
-            returned        dispatches rejected by the department before the next dispatch: until
-                            rulings on returns exist, every return counts against the dispatcher
+            returned        dispatches returned and ruled the dispatcher's fault (仲裁, SPEC §11) by
+                            the end of the period: a return the ruling blames on the department, or
+                            on no one, does not count against the dispatcher
 """
 
 from __future__ import annotations
@@ -83,11 +84,11 @@ DISPATCHER = f"""
 SELECT {PERSON.format(x="d")} AS key,
        count(*) AS dispatched,
        count(*) FILTER (WHERE d.at <= coalesce((d.data->>'step_due_at')::timestamptz, d.at)) AS dispatched_on_time,
+       -- returned and ruled the dispatcher's fault (仲裁), by the end: the ruling names the dispatch
+       -- that was returned by its actor
        count(*) FILTER (WHERE EXISTS (
-           SELECT 1 FROM events j WHERE j.case_id = d.case_id AND j.seq > d.seq AND j.type = 'case.rejected'
-              AND j.at < $2
-              AND NOT EXISTS (SELECT 1 FROM events n WHERE n.case_id = d.case_id AND n.seq > d.seq
-                                 AND n.seq < j.seq AND n.type = 'case.dispatched'))) AS returned
+           SELECT 1 FROM events r WHERE r.case_id = d.case_id AND r.seq > d.seq AND r.type = 'case.ruled'
+              AND r.at < $2 AND r.data->>'fault' = 'dispatcher' AND r.data->>'dispatcher' = d.actor)) AS returned
   FROM events d
  WHERE d.type = 'case.dispatched' AND d.at >= $1 AND d.at < $2
    AND split_part(d.actor, ':', 1) IN ('dispatcher', 'shift_lead', 'admin')

@@ -39,10 +39,19 @@ GroupBy = Literal["department", "category", "street", "grid", "source"]
 # below, and no code is empty.
 KEY = """coalesce(CASE $3::text WHEN 'department' THEN {x}.department WHEN 'category' THEN c.category
                   WHEN 'street' THEN left(c.grid_code, 9) WHEN 'source' THEN c.source ELSE c.grid_code END, '')"""
-# One cohort case as of the end ($2): its last dispatch's department and deadline, the deadline in
-# force after approved extensions and resumes, whether it is suspended, closed, reworked, ended.
-JUDGED = """
-SELECT (array_agg(x.department ORDER BY x.seq DESC) FILTER (WHERE x.type = 'case.dispatched'))[1] AS department,
+# The cohort: the cases filed in the period (at once on intake, or by a receiver).
+FILED = """
+SELECT f.case_id FROM events f
+ WHERE f.at >= $1 AND f.at < $2
+   AND (f.type = 'case.filed' OR (f.type = 'case.created' AND coalesce(f.data->>'status', '') <> 'reported'))
+"""
+# Each cohort case as of the end ($2), from its events in the period alone: everything judged comes
+# after the filing (its last dispatch's department and deadline, the deadline in force after approved
+# extensions and resumes, suspended or not, closed, resolved, reworked, ended, appeal approved). One
+# pass over the period's events, grouped by case, rather than a probe of each case's history.
+JUDGED = f"""
+SELECT x.case_id,
+       (array_agg(x.department ORDER BY x.seq DESC) FILTER (WHERE x.type = 'case.dispatched'))[1] AS department,
        (array_agg(x.deadline_at ORDER BY x.seq DESC) FILTER (WHERE x.type = 'case.dispatched'))[1] AS raw_deadline,
        (array_agg(CASE WHEN x.type = 'case.dispatched' THEN x.deadline_at
                        ELSE (x.data->>'deadline_at')::timestamptz END ORDER BY x.seq DESC)
@@ -58,7 +67,11 @@ SELECT (array_agg(x.department ORDER BY x.seq DESC) FILTER (WHERE x.type = 'case
        bool_or(x.type IN ('case.cancelled', 'case.voided')) AS ended,
        bool_or(x.type = 'case.appeal_reviewed' AND (x.data->>'approved')::boolean) AS appeal_approved
   FROM events x
- WHERE x.case_id = f.case_id AND x.at < $2
+ WHERE x.at >= $1 AND x.at < $2 AND x.case_id IN ({FILED})
+   AND x.type IN ('case.created', 'case.dispatched', 'case.resumed', 'case.extension_decided',
+                  'case.suspension_decided', 'case.closed', 'case.resolved', 'case.reopened', 'case.cancelled',
+                  'case.voided', 'case.appeal_reviewed')
+ GROUP BY x.case_id
 """
 STATS = f"""
 WITH flow AS (
@@ -79,9 +92,8 @@ WITH flow AS (
            count(*) FILTER (WHERE v.closed) AS closed,
            count(*) FILTER (WHERE v.closed AND v.on_time) AS closed_on_time,
            count(*) FILTER (WHERE v.due AND j.reworked) AS reworked
-      FROM events f
-      JOIN cases c ON c.id = f.case_id
-     CROSS JOIN LATERAL ({JUDGED}) AS j
+      FROM ({JUDGED}) AS j
+      JOIN cases c ON c.id = j.case_id
      CROSS JOIN LATERAL (
          SELECT CASE WHEN NOT $4::boolean THEN j.raw_deadline
                      WHEN j.suspended THEN NULL
@@ -92,14 +104,17 @@ WITH flow AS (
                 NOT j.ended AND (j.closed_at IS NOT NULL OR d.deadline < $2) AS due,
                 d.deadline IS NULL OR j.resolved_at <= d.deadline OR ($4 AND j.appeal_approved) AS on_time
      ) AS v
-     WHERE f.at >= $1 AND f.at < $2
-       AND (f.type = 'case.filed' OR (f.type = 'case.created' AND coalesce(f.data->>'status', '') <> 'reported'))
      GROUP BY 1
 ), overdue AS (
-    SELECT {KEY.format(x="o")} AS key, count(DISTINCT o.case_id) AS overdue_open
-      FROM events o JOIN cases c ON c.id = o.case_id
-     WHERE o.type = 'case.overdue' AND o.at < $2
-       AND coalesce((SELECT later.type FROM events later
+    -- Cases finished before the period began cannot be open at its end: they are passed over before
+    -- their later events are read (the OFFSET 0 keeps that order).
+    SELECT o.key, count(DISTINCT o.case_id) AS overdue_open
+      FROM (SELECT {KEY.format(x="o")} AS key, o.case_id, o.seq
+              FROM events o JOIN cases c ON c.id = o.case_id
+             WHERE o.type = 'case.overdue' AND o.at < $2
+               AND NOT (c.status IN ('closed', 'cancelled', 'voided') AND c.updated_at < $1)
+            OFFSET 0) AS o
+     WHERE coalesce((SELECT later.type FROM events later
                       WHERE later.case_id = o.case_id AND later.seq > o.seq AND later.at < $2
                         AND later.type IN ('case.resolved', 'case.closed', 'case.cancelled', 'case.rejected',
                                            'case.dispatched', 'case.reopened')

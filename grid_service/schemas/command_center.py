@@ -219,7 +219,9 @@ class DispatcherGroup(BaseModel):
     name: str
     dispatched: int = Field(description="派遣数")
     dispatched_on_time_rate: float | None = Field(description="按时派遣率: within the 立案→派遣 limit / dispatched")
-    dispatch_accuracy: float | None = Field(description="准确派遣率: 1 - returned / dispatched")
+    dispatch_accuracy: float | None = Field(
+        description="准确派遣率: 1 - dispatches returned and ruled the dispatcher's fault / dispatched"
+    )
 
 
 class StatsAnswer(BaseModel):

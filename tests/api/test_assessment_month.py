@@ -185,3 +185,13 @@ async def test_the_months_figures_by_category_and_their_reproducibility(month):
     await client.post("/api/v1/reports", json=report(point=spot(8)), headers=bearer(tokens["inspector"]))
     again = {g["key"]: cohort(g) for g in (await figures(client, tokens, group_by="category"))["groups"]}
     assert again == raw
+
+
+async def test_a_return_ruled_the_dispatchers_fault_lowers_the_dispatchers_accuracy(month):
+    client, tokens, _, _ = month
+    groups = (await figures(client, tokens, group_by="dispatcher"))["groups"]
+    by_role = {g["key"].split("-")[0]: g for g in groups}
+    # The dispatcher sent case 5 back to street_office, which returned it again; the ruling blamed
+    # the dispatcher. The shift lead's ruling dispatched it once more, accurately.
+    assert (by_role["dispatcher"]["dispatched"], by_role["dispatcher"]["dispatch_accuracy"]) == (1, 0.0)
+    assert (by_role["shift_lead"]["dispatched"], by_role["shift_lead"]["dispatch_accuracy"]) == (1, 1.0)
