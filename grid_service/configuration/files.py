@@ -23,6 +23,7 @@ from geo.grid import Cell
 from geo.io import GridFileError, cells_from_geojson, read_geojson
 from grid_service.configuration.catalogue import CategoryConfig, Code
 from grid_service.configuration.disputes import DisputesConfig
+from grid_service.configuration.evaluation import EvaluationConfig
 from grid_service.configuration.filing import FilingConfig
 from grid_service.configuration.model import Strict
 from grid_service.configuration.people import InspectorsConfig, LabelsConfig
@@ -95,7 +96,7 @@ class CalendarConfig(Strict):
 
 
 _M = TypeVar("_M", bound=Strict)
-_Optional = TypeVar("_Optional", InspectorsConfig, LabelsConfig, DisputesConfig)
+_Optional = TypeVar("_Optional", InspectorsConfig, LabelsConfig, DisputesConfig, EvaluationConfig)
 
 
 class ConfigError(ValueError):
@@ -118,6 +119,7 @@ class ConfigBundle:
     inspectors: InspectorsConfig = field(default_factory=InspectorsConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     disputes: DisputesConfig = field(default_factory=DisputesConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict[str, Any]:
@@ -204,6 +206,7 @@ def read_config_dir(directory: Path, *, grid_crs: str | None = None) -> ConfigBu
     inspectors = _read_optional(directory / "inspectors.toml", InspectorsConfig, problems)
     labels = _read_optional(directory / "labels.toml", LabelsConfig, problems)
     disputes = _read_optional(directory / "disputes.toml", DisputesConfig, problems)
+    evaluation = _read_optional(directory / "evaluation.toml", EvaluationConfig, problems)
     names = [i.name for i in inspectors.inspector]
     for name in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"inspectors.toml: inspector {name!r} is listed more than once")
@@ -235,11 +238,12 @@ def read_config_dir(directory: Path, *, grid_crs: str | None = None) -> ConfigBu
         inspectors=inspectors,
         labels=labels,
         disputes=disputes,
+        evaluation=evaluation,
     )
 
 
 def _read_optional(path: Path, model: type[_Optional], problems: list[str]) -> _Optional:
-    """An optional file of one model (inspectors.toml, labels.toml, disputes.toml): its defaults
+    """An optional file of one model (inspectors.toml, labels.toml, disputes.toml, evaluation.toml): its defaults
     when it is not there."""
     if not path.exists():
         return model()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from geo.grid import Grid
 from grid_service.configuration.catalogue import CategoryConfig
 from grid_service.configuration.disputes import DisputesConfig
+from grid_service.configuration.evaluation import EvaluationConfig
 from grid_service.configuration.files import DepartmentConfig
 from grid_service.configuration.filing import FilingConfig
 from grid_service.configuration.people import InspectorsConfig, LabelsConfig
@@ -29,3 +30,4 @@ class ConfigSnapshot:
     inspectors: InspectorsConfig = field(default_factory=InspectorsConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     disputes: DisputesConfig = field(default_factory=DisputesConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)

@@ -11,6 +11,7 @@ import shapely
 from geo.grid import Cell, Grid
 from grid_service.configuration.catalogue import CategoryConfig
 from grid_service.configuration.disputes import DisputesConfig
+from grid_service.configuration.evaluation import EvaluationConfig
 from grid_service.configuration.files import CalendarConfig, ConfigBundle, DepartmentConfig, Weekday
 from grid_service.configuration.filing import FilingConfig
 from grid_service.configuration.people import InspectorsConfig, LabelsConfig
@@ -50,11 +51,12 @@ INSERT_DAY = "INSERT INTO calendar_days (day, kind) VALUES ($1, $2)"
 LATEST_GRID = "SELECT version, digest FROM grid_versions ORDER BY version DESC LIMIT 1"
 INSERT_GRID_VERSION = "INSERT INTO grid_versions (source, digest) VALUES ($1, $2) RETURNING version"
 BUMP_GENERATION = """
-INSERT INTO config_state (generation, source, filing, inspectors, labels, disputes) VALUES (1, $1, $2, $3, $4, $5)
+INSERT INTO config_state (generation, source, filing, inspectors, labels, disputes, evaluation)
+VALUES (1, $1, $2, $3, $4, $5, $6)
 ON CONFLICT (singleton) DO UPDATE SET generation = config_state.generation + 1, loaded_at = now(),
                                       source = EXCLUDED.source, filing = EXCLUDED.filing,
                                       inspectors = EXCLUDED.inspectors, labels = EXCLUDED.labels,
-                                      disputes = EXCLUDED.disputes
+                                      disputes = EXCLUDED.disputes, evaluation = EXCLUDED.evaluation
 RETURNING generation
 """
 
@@ -104,6 +106,7 @@ async def store_bundle(conn: Conn, bundle: ConfigBundle) -> int:
             bundle.inspectors.model_dump(mode="json"),
             bundle.labels.model_dump(mode="json"),
             bundle.disputes.model_dump(mode="json"),
+            bundle.evaluation.model_dump(mode="json"),
         )
     return generation
 
@@ -131,7 +134,7 @@ async def store_grid(conn: Conn, cells: tuple[Cell, ...], *, source: str, digest
 
 
 SELECT_GENERATION = "SELECT generation FROM config_state"
-SELECT_STATE = "SELECT generation, filing, inspectors, labels, disputes FROM config_state"
+SELECT_STATE = "SELECT generation, filing, inspectors, labels, disputes, evaluation FROM config_state"
 SELECT_DEPARTMENTS = "SELECT code, name, active FROM departments ORDER BY code"
 SELECT_CATEGORIES = """
 SELECT code, name, class_code, limit_hours::float8 AS limit_hours, urgent_limit_hours::float8 AS urgent_limit_hours,
@@ -192,6 +195,7 @@ async def read_snapshot(conn: Conn, *, snap_m: float) -> ConfigSnapshot | None:
         inspectors=InspectorsConfig.model_validate(state["inspectors"]),
         labels=LabelsConfig.model_validate(state["labels"]),
         disputes=DisputesConfig.model_validate(state["disputes"]),
+        evaluation=EvaluationConfig.model_validate(state["evaluation"]),
     )
 
 

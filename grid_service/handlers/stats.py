@@ -11,6 +11,7 @@ from typing import Any, cast
 from aiohttp import web
 
 from grid_service import keys
+from grid_service.configuration.evaluation import EvaluationConfig
 from grid_service.configuration.people import LabelsConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import positions as db_positions
@@ -87,18 +88,21 @@ async def stats(request: web.Request) -> web.StreamResponse:
                 conn, start=start, end=end, group_by=cast(db_stats.GroupBy, query.group_by), adjusted=query.adjusted
             )
     headings = _headings(query.group_by, snapshot.labels)
+    if query.group_by not in POSITIONS:  # the composite scores, each under its own code
+        headings.update({score.code: score.name for score in snapshot.evaluation.score})
     if query.group_by in POSITIONS:
         groups = [_person(figures) for figures in people]
     else:
         streets = _street_names(snapshot) if query.group_by == "street" else {}
-        groups = [_group(r, _name(query.group_by, r.key, snapshot, streets)) for r in rows]
+        groups = [_group(r, _name(query.group_by, r.key, snapshot, streets), snapshot.evaluation) for r in rows]
     if "text/csv" in request.headers.get("Accept", ""):
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         fields = list(headings)
         writer.writerow(fields)
         writer.writerow([headings[f] for f in fields])  # the names a person reads, under the machine's
-        writer.writerows([[g[f] for f in fields] for g in groups])
+        flat = [{**g, **g.get("scores", {})} for g in groups]  # a score is a column of its own
+        writer.writerows([[g[f] for f in fields] for g in flat])
         return web.Response(
             text=out.getvalue(),
             content_type="text/csv",
@@ -118,7 +122,8 @@ async def stats(request: web.Request) -> web.StreamResponse:
 POSITIONS = ("inspector", "receiver", "dispatcher")
 
 
-def _group(r: FiguresRow, name: str | None) -> dict[str, Any]:
+def _group(r: FiguresRow, name: str | None, evaluation: EvaluationConfig) -> dict[str, Any]:
+    rates = evaluation.rates_of(r._asdict())
     return {
         "key": r.key,
         "name": name,
@@ -131,10 +136,9 @@ def _group(r: FiguresRow, name: str | None) -> dict[str, Any]:
         "overdue_open": r.overdue_open,
         "rejected": r.rejected,
         "reworked": r.reworked,
-        "closure_rate": _rate(r.closed, r.due),
-        "on_time_rate": _rate(r.closed_on_time, r.due),
-        "rework_rate": _rate(r.reworked, r.due),
+        **rates,  # closure_rate, on_time_rate, rework_rate: as evaluation.toml divides them
         "median_hours_to_close": round(r.median_hours_to_close, 2) if r.median_hours_to_close is not None else None,
+        "scores": evaluation.scores_of(rates),
     }
 
 

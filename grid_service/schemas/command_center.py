@@ -191,6 +191,9 @@ class StatsGroup(BaseModel):
     on_time_rate: float | None = Field(description="按期结案率: closed_on_time / due")
     rework_rate: float | None = Field(description="返工率: reworked / due")
     median_hours_to_close: float | None
+    scores: dict[str, float | None] = Field(
+        description="evaluation.toml's composite scores by code (default: composite, 综合评价)"
+    )
 
 
 class InspectorGroup(BaseModel):

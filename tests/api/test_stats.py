@@ -9,7 +9,7 @@ import pytest
 from grid_service import keys
 from tests.api.helpers import FAR_AWAY, IN_CELL_1, IN_CELL_2, IN_STREET_2, Clock, report
 from tests.api.test_deadline_watch import MONDAY_9, SHANGHAI, workers
-from tests.conftest import bearer
+from tests.conftest import bearer, load_config_with
 
 DAY = {"from": "2026-11-23", "to": "2026-11-24"}
 
@@ -79,6 +79,7 @@ EMPTY = {
     "on_time_rate": None,
     "rework_rate": None,
     "median_hours_to_close": None,
+    "scores": {"composite": None},
 }
 
 
@@ -110,6 +111,7 @@ async def test_figures_by_department_match_the_hand_count(history, tokens):
         "on_time_rate": 0.3333,
         "rework_rate": 0.3333,  # of the due
         "median_hours_to_close": 3.0,  # A 1.5 h, B 4.5 h
+        "scores": {"composite": 0.5333},  # 0.6667 x 0.4 + 0.3333 x 0.4 + (1 - 0.3333) x 0.2
     }
     assert groups["street_office"] == {
         **EMPTY,
@@ -174,6 +176,7 @@ async def test_stats_as_csv(history, tokens):
         "on_time_rate",
         "rework_rate",
         "median_hours_to_close",
+        "composite",
     ]
 
 
@@ -192,3 +195,26 @@ async def test_stats_parameters_and_roles(client, tokens):
     span = dt.datetime.fromisoformat(default["to"]) - dt.datetime.fromisoformat(default["from"])
     assert span == dt.timedelta(days=30) and default["groups"] == []
     assert dt.datetime.fromisoformat(default["to"]).utcoffset() == SHANGHAI.utcoffset(MONDAY_9)
+
+
+async def test_the_evaluation_file_sets_what_a_rate_divides_and_the_scores(db_url, db, tokens, tmp_path):
+    evaluation = """
+[rates.on_time_rate]
+numerator = "closed_on_time"
+denominator = "closed"
+
+[[score]]
+code = "timely"
+name = "按时处置"
+[[score.term]]
+rate = "on_time_rate"
+weight = 1
+"""
+    await load_config_with(db, tmp_path / "config", {"evaluation.toml": evaluation})
+    clock = Clock(MONDAY_9)
+    async with workers(db_url, clock, count=1) as [client]:
+        await build_history(client, tokens, clock)
+        body = await stats(client, tokens["viewer"], group_by="department", **DAY)
+    urban = next(g for g in body["groups"] if g["key"] == "urban_management")
+    assert urban["on_time_rate"] == 0.5, "按期结案数 over 结案数: A of A and B"
+    assert urban["scores"] == {"timely": 0.5} and body["headings"]["timely"] == "按时处置"
