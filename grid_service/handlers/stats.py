@@ -35,7 +35,7 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _street_names(snapshot: ConfigSnapshot) -> dict[str, str]:
+def street_names(snapshot: ConfigSnapshot) -> dict[str, str]:
     """A street's name: what the names of its cells have in common (e.g. 平房区第02片区)."""
     names: dict[str, list[str]] = {}
     for cell in snapshot.grid.cells:
@@ -93,7 +93,7 @@ async def stats(request: web.Request) -> web.StreamResponse:
     if query.group_by in POSITIONS:
         groups = [_person(figures) for figures in people]
     else:
-        streets = _street_names(snapshot) if query.group_by == "street" else {}
+        streets = street_names(snapshot) if query.group_by == "street" else {}
         groups = [_group(r, _name(query.group_by, r.key, snapshot, streets), snapshot.evaluation) for r in rows]
     if "text/csv" in request.headers.get("Accept", ""):
         out = io.StringIO()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from grid_service.domain.states import Action
 from grid_service.flows import casework
 from grid_service.handlers import (
+    bulletin,
     cases,
     catalogue,
     feed,
@@ -55,6 +56,7 @@ from grid_service.schemas import (
     VerifyBody,
     VoidBody,
 )
+from grid_service.schemas.bulletin import MonthlyBulletin, MonthlyQuery
 from grid_service.schemas.disputes import (
     AppealBody,
     DecisionBody,
@@ -333,6 +335,21 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         query=FeedQuery,
         errors=(422, 503),
         content_type="text/event-stream",
+    ),
+    Route(
+        "GET",
+        "/api/v1/reports/monthly",
+        bulletin.monthly,
+        "reports.monthly",
+        frozenset({Role.DISPATCHER, Role.SHIFT_LEAD, Role.VIEWER, Role.ADMIN}),
+        "The monthly bulletin (月度通报) of month=YYYY-MM: the month's cohort by source, department, street and "
+        "category, raw (按原期) and adjusted (按批准期), the five categories filed most with 环比 and 同比, and "
+        "self-disposals, extensions, suspensions and approved appeals. Accept: the spreadsheet "
+        "(application/vnd.openxmlformats-officedocument.spreadsheetml.sheet) or the document "
+        "(…wordprocessingml.document) give the same tables as files.",
+        MonthlyBulletin,
+        query=MonthlyQuery,
+        errors=(422, 429, 503),
     ),
     Route(
         "GET",

@@ -3,6 +3,7 @@
 (按批准期), by department and by category (SPEC §12)."""
 
 import datetime as dt
+import io
 
 import pytest
 
@@ -195,3 +196,97 @@ async def test_a_return_ruled_the_dispatchers_fault_lowers_the_dispatchers_accur
     # the dispatcher. The shift lead's ruling dispatched it once more, accurately.
     assert (by_role["dispatcher"]["dispatched"], by_role["dispatcher"]["dispatch_accuracy"]) == (1, 0.0)
     assert (by_role["shift_lead"]["dispatched"], by_role["shift_lead"]["dispatch_accuracy"]) == (1, 1.0)
+
+
+async def bulletin(client, tokens, accept="application/json", month="2026-12"):
+    response = await client.get(
+        "/api/v1/reports/monthly", params={"month": month}, headers={**bearer(tokens["viewer"]), "Accept": accept}
+    )
+    return response
+
+
+async def test_the_monthly_bulletin_holds_the_months_figures_raw_and_adjusted(month):
+    client, tokens, _, _ = month
+    response = await bulletin(client, tokens)
+    body = await response.json()
+    assert response.status == 200, body
+    assert body["title"] == "平房区数字城管月度通报（2026年12月）"
+    assert (body["from"], body["to"]) == ("2026-12-01T00:00:00+08:00", "2027-01-01T00:00:00+08:00")
+    sections = body["sections"]
+    assert [sections[s]["title"] for s in ("source", "department", "street", "category")] == [
+        "按来源",
+        "按部门",
+        "按街道",
+        "按类别",
+    ]
+    urban = next(r for r in sections["department"]["rows"] if r["key"] == "urban_management")
+    assert (urban["name"], urban["filed"], urban["due"], urban["closed"]) == ("城市管理行政执法局", 8, 7, 6)
+    assert (urban["closed_on_time"], urban["on_time_rate"]) == (2, 0.2857)
+    assert (urban["adjusted_due"], urban["adjusted_closed_on_time"], urban["adjusted_on_time_rate"]) == (7, 4, 0.5714)
+    [inspector] = sections["source"]["rows"]
+    assert (inspector["name"], inspector["filed"]) == ("监督员上报", 10)
+    top = sections["top_categories"]["rows"]
+    assert [(r["key"], r["filed"], r["previous"], r["month_on_month"]) for r in top] == [
+        ("outdoor_barbecue", 8, 0, None),
+        ("construction_dust", 1, 0, None),
+        ("exposed_garbage", 1, 0, None),
+    ]
+    others = {r["key"]: r["count"] for r in sections["others"]["rows"]}
+    assert others == {"self_handled": 1, "extended": 1, "suspended": 1, "resumed": 1, "appeals_approved": 1}
+
+
+async def test_the_bulletins_spreadsheet_cells_equal_its_json(month):
+    from openpyxl import load_workbook
+
+    from grid_service.bulletin import COLUMNS, TOP_COLUMNS
+
+    client, tokens, _, _ = month
+    body = await (await bulletin(client, tokens)).json()
+    response = await bulletin(client, tokens, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert response.status == 200
+    assert response.headers["Content-Disposition"] == 'attachment; filename="monthly-2026-12.xlsx"'
+    book = load_workbook(io.BytesIO(await response.read()))
+    sections = body["sections"]
+    for key in ("source", "department", "street", "category"):
+        sheet = book[sections[key]["title"]]
+        rows = list(sheet.iter_rows(values_only=True))
+        assert list(rows[0]) == [heading for _, heading in COLUMNS]
+        assert [list(r) for r in rows[1:]] == [[row[f] for f, _ in COLUMNS] for row in sections[key]["rows"]]
+    top = list(book[sections["top_categories"]["title"]].iter_rows(values_only=True))
+    assert list(top[0]) == [h for _, h in TOP_COLUMNS] and len(top) == 4
+    assert [list(r) for r in top[1:]] == [
+        [row[f] for f, _ in TOP_COLUMNS] for row in sections["top_categories"]["rows"]
+    ]
+    others = list(book[sections["others"]["title"]].iter_rows(values_only=True))
+    assert [list(r) for r in others[1:]] == [[r["name"], r["count"]] for r in sections["others"]["rows"]]
+
+
+async def test_the_bulletins_document_has_every_section_and_table(month):
+    from docx import Document
+
+    client, tokens, _, _ = month
+    body = await (await bulletin(client, tokens)).json()
+    response = await bulletin(client, tokens, "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    assert response.status == 200
+    doc = Document(io.BytesIO(await response.read()))
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith(("Heading", "Title"))]
+    assert headings[0] == body["title"]
+    assert headings[1:] == [s["title"] for s in body["sections"].values()]
+    department = doc.tables[1]
+    urban = next(r for r in department.rows if r.cells[0].text == "城市管理行政执法局")
+    assert [c.text for c in urban.cells[1:5]] == ["8", "7", "6", "2"]
+    assert urban.cells[6].text == "28.57%"
+
+
+@pytest.mark.parametrize("month", ["2026-13", "26-12", "2026-1", "2099-01", ""])
+async def test_a_bulletin_of_no_month_is_422(client, tokens, month):
+    response = await client.get("/api/v1/reports/monthly", params={"month": month}, headers=bearer(tokens["viewer"]))
+    body = await response.json()
+    assert response.status == 422 and body["error"]["details"][0]["path"] == ["month"], body
+
+
+async def test_a_department_does_not_read_the_bulletin(client, tokens):
+    response = await client.get(
+        "/api/v1/reports/monthly", params={"month": "2026-12"}, headers=bearer(tokens["department"])
+    )
+    assert response.status == 403

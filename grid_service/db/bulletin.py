@@ -1,0 +1,80 @@
+"""The monthly bulletin's figures (月度通报, SPEC §12): the month's cohort by source, department,
+street and category, raw and adjusted, in one pass; the categories filed most, against the month
+before and the same month a year before; self-disposals and suspensions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, NamedTuple
+
+from grid_service.db.pool import Conn
+from grid_service.db.stats import FILED, JUDGED
+
+# The cohort once, judged once, counted for every grouping at once, raw and adjusted side by side.
+COHORT_GROUPS = f"""
+WITH judged AS (
+    SELECT j.*, c.category, left(c.grid_code, 9) AS street, c.source,
+           NOT j.ended AND j.closed_at IS NOT NULL AS closed,
+           CASE WHEN j.suspended THEN NULL ELSE j.adjusted_deadline END AS in_force
+      FROM ({JUDGED}) AS j JOIN cases c ON c.id = j.case_id
+)
+SELECT CASE WHEN GROUPING(source) = 0 THEN 'source' WHEN GROUPING(department) = 0 THEN 'department'
+            WHEN GROUPING(street) = 0 THEN 'street' ELSE 'category' END AS grouping,
+       coalesce(source, department, street, category) AS key,
+       count(*) AS filed,
+       count(*) FILTER (WHERE NOT ended AND (closed_at IS NOT NULL OR raw_deadline < $2)) AS due,
+       count(*) FILTER (WHERE NOT ended AND (closed_at IS NOT NULL OR in_force < $2)) AS due_adjusted,
+       count(*) FILTER (WHERE closed) AS closed,
+       count(*) FILTER (WHERE closed AND (raw_deadline IS NULL OR resolved_at <= raw_deadline)) AS on_time,
+       count(*) FILTER (WHERE closed AND (in_force IS NULL OR resolved_at <= in_force OR appeal_approved))
+           AS on_time_adjusted,
+       count(*) FILTER (WHERE reworked AND NOT ended AND (closed_at IS NOT NULL OR raw_deadline < $2)) AS reworked
+  FROM judged
+ GROUP BY GROUPING SETS ((source), (department), (street), (category))
+ ORDER BY 1, 2 NULLS LAST
+"""
+# Cases filed per category in a period (the cohort's size), for 环比 and 同比.
+FILED_BY_CATEGORY = f"""
+SELECT c.category AS key, count(*) AS filed
+  FROM ({FILED}) AS f JOIN cases c ON c.id = f.case_id
+ GROUP BY 1
+"""
+OTHERS = """
+SELECT count(*) FILTER (WHERE type = 'case.created' AND data->>'status' = 'closed') AS self_handled,
+       count(*) FILTER (WHERE type = 'case.suspension_decided' AND (data->>'approve')::boolean) AS suspended,
+       count(*) FILTER (WHERE type = 'case.resumed') AS resumed,
+       count(*) FILTER (WHERE type = 'case.extension_decided' AND (data->>'approve')::boolean) AS extended,
+       count(*) FILTER (WHERE type = 'case.appeal_reviewed' AND (data->>'approved')::boolean) AS appeals_approved
+  FROM events
+ WHERE at >= $1 AND at < $2
+   AND type IN ('case.created', 'case.suspension_decided', 'case.resumed', 'case.extension_decided',
+                'case.appeal_reviewed')
+"""
+
+
+class CohortGroup(NamedTuple):
+    grouping: str  # source, department, street or category
+    key: str | None
+    filed: int
+    due: int
+    due_adjusted: int
+    closed: int
+    on_time: int
+    on_time_adjusted: int
+    reworked: int
+
+
+async def cohort_groups(conn: Conn, *, start: dt.datetime, end: dt.datetime) -> list[CohortGroup]:
+    async with conn.transaction(readonly=True):
+        await conn.execute("SET LOCAL jit = off")  # as for db/stats.py
+        rows = await conn.fetch(COHORT_GROUPS, start, end)
+    return [CohortGroup(*r) for r in rows]
+
+
+async def filed_by_category(conn: Conn, *, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
+    return {r["key"]: r["filed"] for r in await conn.fetch(FILED_BY_CATEGORY, start, end)}
+
+
+async def others(conn: Conn, *, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+    row = await conn.fetchrow(OTHERS, start, end)
+    return dict(row) if row else {}
