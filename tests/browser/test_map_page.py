@@ -187,3 +187,29 @@ async def test_the_disputes_show_on_the_wall_for_the_shift_lead(wall, client, to
     await eventually(wall, "document.querySelector('#counters li[data-status=suspended] b').textContent === '1'")
     assert await wall.locator("#counters li[data-status=arbitration] b").text_content() == "1"
     assert wall.log.errors == []
+
+
+async def test_the_wall_shows_the_days_closure_rates_from_the_statistics(wall, client, tokens):
+    async def post(case_id, action, token, body):
+        response = await client.post(f"/api/v1/cases/{case_id}/{action}", json=body, headers=bearer(token))
+        assert response.status == 200, await response.text()
+
+    answers = [
+        await (
+            await client.post(
+                "/api/v1/reports",
+                json=report(point=(126.6012 + 0.0011 * n, 45.6025)),
+                headers=bearer(tokens["inspector"]),
+            )
+        ).json()
+        for n in range(2)
+    ]
+    closed = answers[0]["case_id"]
+    await post(closed, "accept", tokens["department"], {})
+    await post(closed, "resolve", tokens["department"], {})
+    await post(closed, "verify", tokens["inspector"], {"passed": True})
+    await open_map(wall, client, tokens["viewer"])
+    # Today's cohort: two filed, one closed (on time); the other is not due yet.
+    await eventually(wall, "document.querySelector('#day-closure-rate').textContent === '100.0%'")
+    assert await wall.locator("#day-on-time-rate").text_content() == "100.0%"
+    assert wall.log.errors == []
