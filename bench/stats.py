@@ -8,6 +8,7 @@ on time or late, rejected and re-dispatched, reworked, overdue, cancelled, exten
 suspended and resumed, appealed),
 then times through the running service:
   - GET /api/v1/stats for the last month, grouped by department (and by the other groupings);
+  - GET /api/v1/reports/monthly for the last full month, as JSON, xlsx and docx;
   - one deadline-watch sweep over the open cases when nothing is new (the steady state),
     and when 10 % of them fell due at once (catching up after an outage).
 Baselines, in the same run on the same database: the month's events counted by department
@@ -51,6 +52,11 @@ SELECT gen_random_uuid(), 'H' || lpad(i::text, 9, '0'),
                FROM grid_cells WHERE version = (SELECT max(version) FROM grid_versions)) AS g
  CROSS JOIN LATERAL (SELECT $2::timestamptz + (i::float8 / $1) * interval '365 days' AS created) AS t
 """
+BULLETIN_FORMATS = {
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
 # The events of each case's fate, in time order (so seq follows time, as in real life).
 EVENTS = """
 INSERT INTO events (case_id, type, at, actor, data, department, deadline_at, written_at)
@@ -185,6 +191,20 @@ async def measure(database: str, token: str, now: dt.datetime, args: argparse.Na
                 print(f"  GET /api/v1/stats group_by={group_by:<11} {seconds * 1000:7.0f} ms")
             seconds = await median_seconds(lambda: get_stats("department", adjusted="true"), args.runs)
             print(f"  GET /api/v1/stats group_by=department adjusted {seconds * 1000:7.0f} ms")
+
+            last_month = (now.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+
+            async def get_bulletin(accept: str) -> None:
+                params = {"month": last_month}
+                headers = {"Accept": accept}
+                async with session.get(f"{url}/api/v1/reports/monthly", params=params, headers=headers) as response:
+                    assert response.status == 200, await response.text()
+                    await response.read()
+
+            print(f"the monthly bulletin of {last_month} (bar: <= 3 s each), median of {args.runs} runs:")
+            for kind, accept in BULLETIN_FORMATS.items():
+                seconds = await median_seconds(lambda a=accept: get_bulletin(a), args.runs)
+                print(f"  GET /api/v1/reports/monthly as {kind:<5}      {seconds * 1000:7.0f} ms")
         baseline = await median_seconds(
             lambda: conn.fetch(
                 "SELECT department, count(*) FROM events WHERE at >= $1 AND at < $2 GROUP BY 1",
