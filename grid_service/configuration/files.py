@@ -28,6 +28,7 @@ from grid_service.configuration.filing import FilingConfig
 from grid_service.configuration.model import Strict
 from grid_service.configuration.people import InspectorsConfig, LabelsConfig
 from grid_service.domain.calendar import OFFICIAL_SOURCES, WorkingCalendar, WorkingPeriod
+from grid_service.domain.deadlines import Clock
 from grid_service.domain.routing import WILDCARD
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -46,8 +47,9 @@ class RuleConfig(Strict):
 
 
 class EscalationConfig(Strict):
-    after_hours: float = Field(ge=0, le=24 * 366, description="hours past the deadline, on the natural clock")
+    after_hours: float = Field(ge=0, le=24 * 366, description="hours past the deadline, on the rung's clock")
     to: str = Field(min_length=1, max_length=200, description="the level the case goes up to")
+    clock: Clock = Field(default=Clock.NATURAL, description="what after_hours counts: natural or working hours")
 
 
 class CalendarConfig(Strict):

@@ -17,6 +17,7 @@ from grid_service.configuration.filing import FilingConfig
 from grid_service.configuration.people import InspectorsConfig, LabelsConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db.pool import Conn
+from grid_service.domain.deadlines import Clock
 from grid_service.domain.escalation import Rung
 from grid_service.domain.routing import WILDCARD, Rule
 
@@ -44,8 +45,8 @@ INSERT_CALENDAR = """
 INSERT INTO calendar (timezone, working_weekdays, official_holidays) VALUES ($1, $2, $3)
 """
 DELETE_ESCALATION = "DELETE FROM escalation_levels"
-INSERT_ESCALATION = "INSERT INTO escalation_levels (level, after_hours, name) VALUES ($1, $2, $3)"
-SELECT_ESCALATION = "SELECT level, after_hours, name FROM escalation_levels ORDER BY level"
+INSERT_ESCALATION = "INSERT INTO escalation_levels (level, after_hours, name, clock) VALUES ($1, $2, $3, $4)"
+SELECT_ESCALATION = "SELECT level, after_hours, name, clock FROM escalation_levels ORDER BY level"
 INSERT_PERIOD = "INSERT INTO calendar_periods (starts, ends) VALUES ($1, $2)"
 INSERT_DAY = "INSERT INTO calendar_days (day, kind) VALUES ($1, $2)"
 LATEST_GRID = "SELECT version, digest FROM grid_versions ORDER BY version DESC LIMIT 1"
@@ -94,7 +95,8 @@ async def store_bundle(conn: Conn, bundle: ConfigBundle) -> int:
         await _store_calendar(conn, bundle.calendar)
         await conn.execute(DELETE_ESCALATION)
         await conn.executemany(
-            INSERT_ESCALATION, [(n, e.after_hours, e.to) for n, e in enumerate(bundle.escalation, start=1)]
+            INSERT_ESCALATION,
+            [(n, e.after_hours, e.to, e.clock.value) for n, e in enumerate(bundle.escalation, start=1)],
         )
         latest = await conn.fetchrow(LATEST_GRID)
         if latest is None or latest["digest"] != bundle.grid_digest:
@@ -190,7 +192,7 @@ async def read_snapshot(conn: Conn, *, snap_m: float) -> ConfigSnapshot | None:
         calendar=calendar.build(),
         grid=grid,
         grid_version=latest["version"] if latest else None,
-        escalation=tuple(Rung(r["level"], r["after_hours"], r["name"]) for r in ladder),
+        escalation=tuple(Rung(r["level"], r["after_hours"], r["name"], Clock(r["clock"])) for r in ladder),
         filing=FilingConfig.model_validate(state["filing"]),
         inspectors=InspectorsConfig.model_validate(state["inspectors"]),
         labels=LabelsConfig.model_validate(state["labels"]),

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from grid_service.db.cases import CASE_FOR_ACTION
 from grid_service.db.pool import Conn
 from grid_service.db.rows import LockedCase, many
+from grid_service.domain.calendar import WorkingCalendar
 from grid_service.domain.escalation import Rung
 from grid_service.domain.steps import Step
 
@@ -78,25 +79,25 @@ DUE_TO_RESUME = (
     CASE_FOR_ACTION + " WHERE c.status = 'suspended' AND c.suspended_until <= $1 ORDER BY c.suspended_until LIMIT $2"
 )
 OVERDUE = _RECORD.format(moment="deadline_at", flag="overdue_at", event="case.overdue", statuses=_HANDLING)
-# $3..$5: the ladder as parallel arrays (level, hours past the deadline, name), $6 its first rung.
+# $3..$6: the ladder as parallel arrays (level, hours past the deadline, name, clock), $7 each rung's
+# threshold: a deadline at or before it has been past that many hours, on the rung's clock, by now
+# (computed with the calendar for a working-clock rung); $8 the latest threshold.
 ESCALATE = """
 WITH ladder AS (
-    SELECT * FROM unnest($3::smallint[], $4::float8[], $5::text[]) AS l (level, after_hours, name)
+    SELECT * FROM unnest($3::smallint[], $4::float8[], $5::text[], $6::text[], $7::timestamptz[])
+             AS l (level, after_hours, name, clock, threshold)
 ), due AS (
     SELECT id, escalation_level, deadline_at FROM cases
      WHERE status IN ('dispatched', 'in_progress') AND overdue_at IS NOT NULL
        AND escalation_level < (SELECT max(level) FROM ladder)
-       AND deadline_at <= $1::timestamptz - make_interval(secs => $6 * 3600)  -- the index's range, then:
-       AND EXISTS (SELECT 1 FROM ladder l
-                    WHERE l.level > escalation_level
-                      AND deadline_at + make_interval(secs => l.after_hours * 3600) <= $1)
+       AND deadline_at <= $8  -- the index's range, then:
+       AND EXISTS (SELECT 1 FROM ladder l WHERE l.level > escalation_level AND deadline_at <= l.threshold)
      ORDER BY deadline_at
      LIMIT $2
        FOR UPDATE SKIP LOCKED
 ), reached AS (
-    SELECT d.id, l.level, l.name, l.after_hours, d.deadline_at
-      FROM due d JOIN ladder l
-        ON l.level > d.escalation_level AND d.deadline_at + make_interval(secs => l.after_hours * 3600) <= $1
+    SELECT d.id, l.level, l.name, l.after_hours, l.clock, d.deadline_at
+      FROM due d JOIN ladder l ON l.level > d.escalation_level AND d.deadline_at <= l.threshold
 ), raised AS (
     UPDATE cases c SET escalation_level = r.level
       FROM (SELECT id, max(level) AS level FROM reached GROUP BY id) AS r
@@ -105,7 +106,7 @@ WITH ladder AS (
 )
 INSERT INTO events (case_id, type, at, actor, data, department)
 SELECT r.id, 'case.escalated', $1, 'clock',
-       jsonb_build_object('level', r.level, 'to', r.name, 'after_hours', r.after_hours,
+       jsonb_build_object('level', r.level, 'to', r.name, 'after_hours', r.after_hours, 'clock', r.clock,
                           'deadline_at', r.deadline_at, 'department', x.department),
        x.department
   FROM reached r JOIN raised x ON x.id = r.id
@@ -140,10 +141,13 @@ async def due_to_resume(conn: Conn, *, now: dt.datetime, limit: int) -> list[Loc
     return many(LockedCase, await conn.fetch(DUE_TO_RESUME, now, limit))
 
 
-async def record_escalations(conn: Conn, *, now: dt.datetime, ladder: Sequence[Rung], limit: int) -> int:
+async def record_escalations(
+    conn: Conn, *, now: dt.datetime, ladder: Sequence[Rung], calendar: WorkingCalendar, limit: int
+) -> int:
     """Events written (one per rung a case reaches); a batch may hold fewer cases than ``limit``."""
     if not ladder:
         return 0
+    thresholds = [rung.threshold(now, calendar) for rung in ladder]
     rows = await conn.fetch(
         ESCALATE,
         now,
@@ -151,6 +155,8 @@ async def record_escalations(conn: Conn, *, now: dt.datetime, ladder: Sequence[R
         [r.level for r in ladder],
         [r.after_hours for r in ladder],
         [r.name for r in ladder],
-        min(r.after_hours for r in ladder),
+        [r.clock.value for r in ladder],
+        thresholds,
+        max(thresholds),
     )
     return len(rows)

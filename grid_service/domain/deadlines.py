@@ -76,3 +76,23 @@ def working_time_between(start: dt.datetime, end: dt.datetime, calendar: Working
                 total += finish - begin
         day += dt.timedelta(days=1)
     return total
+
+
+def working_time_before(end: dt.datetime, amount: dt.timedelta, calendar: WorkingCalendar) -> dt.datetime:
+    """The latest instant from which ``amount`` of working time has passed by ``end``: a deadline at
+    or before it is ``amount`` past on the working clock at ``end`` (the deadline watch's threshold
+    for an escalation rung counted in working hours)."""
+    end = end.astimezone(calendar.timezone)
+    remaining = amount
+    day = end.date()
+    for _ in range(MAX_SEARCH_DAYS):
+        for period_start, period_end in reversed(calendar.periods_on(day)):
+            finish = min(period_end, end)
+            if finish <= period_start:
+                continue
+            available = finish - period_start
+            if remaining <= available:
+                return finish - remaining
+            remaining -= available
+        day -= dt.timedelta(days=1)
+    raise NoWorkingTimeError(f"no working time within {MAX_SEARCH_DAYS} days before {end.isoformat()}")

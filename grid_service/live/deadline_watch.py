@@ -95,7 +95,9 @@ class DeadlineWatch:
             lambda conn: db_watch.record_supervision_overdue(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_warnings(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_overdue(conn, now=now, limit=BATCH),
-            lambda conn: db_watch.record_escalations(conn, now=now, ladder=ladder, limit=BATCH),
+            lambda conn: db_watch.record_escalations(
+                conn, now=now, ladder=ladder, calendar=snapshot.calendar, limit=BATCH
+            ),
             lambda conn: reassign_overdue_tasks(
                 conn, inspectors=snapshot.inspectors, now=now, minutes=minutes["task"], limit=BATCH
             ),

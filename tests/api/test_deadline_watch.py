@@ -143,3 +143,40 @@ async def test_each_worker_sweeps_by_itself_within_the_interval(db_url, db, toke
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # several more sweeps by both workers
     assert [c for c, _ in await events_of(db, "case.overdue")] == [case_id]
+
+
+async def test_a_rung_on_the_working_clock_counts_working_hours_past_the_deadline(db_url, db, tokens, tmp_path):
+    from tests.conftest import load_config_with
+
+    ladder = """
+[[level]]
+after_hours = 2
+clock = "working"
+to = "科室负责人"
+
+[[level]]
+after_hours = 72
+to = "区指挥中心督办"
+"""
+    await load_config_with(db, tmp_path / "config", {"escalation.toml": ladder})
+    friday_15 = dt.datetime(2026, 11, 27, 15, 0, tzinfo=SHANGHAI)
+    clock = Clock(friday_15)
+    async with workers(db_url, clock, count=1) as [client]:
+        watch = client.server.app[keys.WATCH]
+        case_id = await submit(client, tokens)  # 2 natural hours: due Friday 17:00
+        clock.now = friday_15.replace(hour=17, minute=5)
+        assert (await watch.sweep()).overdue == 1
+        # Two working hours past Friday 17:00: Friday's last half hour, then Monday until 10:00.
+        for moment, escalated in (
+            (dt.datetime(2026, 11, 28, 12, 0, tzinfo=SHANGHAI), 0),  # Saturday: 19 natural hours, no working one
+            (dt.datetime(2026, 11, 30, 9, 59, tzinfo=SHANGHAI), 0),
+            (dt.datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI), 1),
+            (dt.datetime(2026, 11, 30, 16, 59, tzinfo=SHANGHAI), 0),
+            (dt.datetime(2026, 11, 30, 17, 0, tzinfo=SHANGHAI), 1),  # 72 natural hours
+        ):
+            clock.now = moment
+            assert (await watch.sweep()).escalations == escalated, moment
+    rungs = await db.fetch(
+        "SELECT data FROM events WHERE case_id = $1::uuid AND type = 'case.escalated' ORDER BY seq", case_id
+    )
+    assert [(r["data"]["level"], r["data"]["clock"]) for r in rungs] == [(1, "working"), (2, "natural")]

@@ -116,3 +116,29 @@ def test_longer_limits_never_end_earlier(start, hours, more):
 def test_the_working_time_until_the_deadline_is_the_limit(start, hours):
     result = deadline(start, hours, Clock.WORKING, CAL)
     assert abs(working_time_between(start, result, CAL) - dt.timedelta(hours=hours)) < dt.timedelta(seconds=1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    end=st.datetimes(min_value=dt.datetime(2026, 11, 16), max_value=dt.datetime(2026, 12, 20)).map(
+        lambda d: d.replace(second=0, microsecond=0, tzinfo=SHANGHAI)
+    ),
+    hours=st.sampled_from([0.25, 1, 4, 7.5, 24, 72]),
+)
+def test_working_time_before_is_the_latest_start_whose_limit_has_passed(end, hours):
+    from grid_service.domain.deadlines import working_time_before
+
+    cal = calendar()
+    start = working_time_before(end, dt.timedelta(hours=hours), cal)
+    assert working_time_between(start, end, cal) == dt.timedelta(hours=hours)
+    assert deadline(start, hours, Clock.WORKING, cal) <= end, "a deadline at the threshold has passed its rung"
+    later = start + dt.timedelta(minutes=1)
+    if working_time_between(later, end, cal) < dt.timedelta(hours=hours):
+        assert deadline(later, hours, Clock.WORKING, cal) > end, "and one a minute later has not"
+
+
+def test_working_time_before_over_a_weekend():
+    from grid_service.domain.deadlines import working_time_before
+
+    # 4 working hours before Monday 30 Nov 10:00: Monday 1.5 h, then Friday 27 Nov from 15:00.
+    assert working_time_before(at("2026-11-30 10:00"), dt.timedelta(hours=4), calendar()) == at("2026-11-27 15:00")

@@ -1,0 +1,3 @@
+-- Each rung of the escalation ladder counts its hours on its own clock (SPEC §11): natural, as
+-- before, or working hours on the city's calendar.
+ALTER TABLE escalation_levels ADD COLUMN clock text NOT NULL DEFAULT 'natural' CHECK (clock IN ('natural', 'working'));
