@@ -91,8 +91,8 @@ async def load(
                 if response.status in (200, 201):
                     body = await response.json()
                     acknowledged.append(body["report_id"])
-                    if not body["duplicate"]:
-                        created.put_nowait(body["case_id"])
+                    # a duplicate's too: the report that opened its case may have lost its answer
+                    created.put_nowait(body["case_id"])
             except OSError:
                 answers[0] += 1  # the connection itself failed: not acknowledged, not a 500
             await asyncio.sleep(0.01)
@@ -106,7 +106,8 @@ CLERKS = 4  # concurrent accepts: the casework batches of both workers hold seve
 async def accepting(clients, token, created: asyncio.Queue[str], answers: Counter[int]) -> None:
     """The department's clerks accept what the writers created while the fault happens (casework
     batches of both workers in flight): each accept is answered 200, or 503 while the database is
-    away, or 409 when a retried accept had committed before its answer was lost; never 500."""
+    away, or 409 when the case was accepted already (a retry whose first answer was lost, a
+    duplicate's case); never 500."""
     await asyncio.gather(*(_clerk(clients, token, created, answers, n) for n in range(CLERKS)))
 
 
