@@ -37,6 +37,8 @@ class CategoryConfig(Strict):
     # [[category.condition]] in categories.toml; filing names one when there are any.
     conditions: tuple[ConditionConfig, ...] = Field(default=(), alias="condition")
     default_condition: Code | None = None  # what auto filing takes
+    # The sign-for limit (签收) of its dispatches in working hours; None: disputes.toml's
+    acceptance_hours: float | None = Field(default=None, gt=0, le=24 * 31)
 
     @model_validator(mode="after")
     def _known_default(self) -> CategoryConfig:

@@ -28,14 +28,15 @@ ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, active = true
 DEACTIVATE_DEPARTMENTS = "UPDATE departments SET active = false WHERE NOT (code = ANY($1::text[]))"
 UPSERT_CATEGORY = """
 INSERT INTO categories (code, name, class_code, limit_hours, urgent_limit_hours, clock,
-                        duplicate_radius_m, duplicate_window_hours, conditions, default_condition, active)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)
+                        duplicate_radius_m, duplicate_window_hours, conditions, default_condition, acceptance_hours,
+                        active)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, true)
 ON CONFLICT (code) DO UPDATE SET
     name = EXCLUDED.name, class_code = EXCLUDED.class_code, limit_hours = EXCLUDED.limit_hours,
     urgent_limit_hours = EXCLUDED.urgent_limit_hours, clock = EXCLUDED.clock,
     duplicate_radius_m = EXCLUDED.duplicate_radius_m,
     duplicate_window_hours = EXCLUDED.duplicate_window_hours, conditions = EXCLUDED.conditions,
-    default_condition = EXCLUDED.default_condition, active = true
+    default_condition = EXCLUDED.default_condition, acceptance_hours = EXCLUDED.acceptance_hours, active = true
 """
 DEACTIVATE_CATEGORIES = "UPDATE categories SET active = false WHERE NOT (code = ANY($1::text[]))"
 DELETE_RULES = "DELETE FROM routing_rules"
@@ -85,6 +86,7 @@ async def store_bundle(conn: Conn, bundle: ConfigBundle) -> int:
                 c.duplicate_window_hours,
                 [condition.model_dump(mode="json") for condition in c.conditions],
                 c.default_condition,
+                c.acceptance_hours,
             )
         await conn.execute(DEACTIVATE_CATEGORIES, [c.code for c in bundle.categories])
         await conn.execute(DELETE_RULES)
@@ -140,7 +142,8 @@ SELECT_STATE = "SELECT generation, filing, inspectors, labels, disputes, evaluat
 SELECT_DEPARTMENTS = "SELECT code, name, active FROM departments ORDER BY code"
 SELECT_CATEGORIES = """
 SELECT code, name, class_code, limit_hours::float8 AS limit_hours, urgent_limit_hours::float8 AS urgent_limit_hours,
-       clock, duplicate_radius_m, duplicate_window_hours, conditions, default_condition
+       clock, duplicate_radius_m, duplicate_window_hours, conditions, default_condition,
+       acceptance_hours::float8 AS acceptance_hours
   FROM categories WHERE active ORDER BY code
 """
 SELECT_RULES = "SELECT id, coalesce(category, '*') AS category, area, department FROM routing_rules ORDER BY id"

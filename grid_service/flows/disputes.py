@@ -114,7 +114,10 @@ def dispatched_to(
         deadline_at=due,
         warn_at=warning_at(now, due, category.clock, snapshot.calendar),
         disputes=dataclasses.replace(
-            keep.disputes, accept_due_at=sign_for_by(now, snapshot), original_deadline_at=None, supervision_due_at=None
+            keep.disputes,
+            accept_due_at=sign_for_by(now, row.category, snapshot),
+            original_deadline_at=None,
+            supervision_due_at=None,
         ),
     )
 

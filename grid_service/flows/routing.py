@@ -69,14 +69,16 @@ def route(
         rule=rule.as_dict(),
         deadline_at=due,
         warn_at=warning_at(now, due, category.clock, snapshot.calendar),
-        accept_due_at=sign_for_by(now, snapshot),
+        accept_due_at=sign_for_by(now, category.code, snapshot),
     )
 
 
-def sign_for_by(dispatched_at: dt.datetime, snapshot: ConfigSnapshot) -> dt.datetime:
-    """The sign-for limit (签收) of a dispatch: disputes.toml's acceptance_hours, working time."""
-    due = deadline(dispatched_at, snapshot.disputes.acceptance_hours, Clock.WORKING, snapshot.calendar)
-    return due.replace(microsecond=0)
+def sign_for_by(dispatched_at: dt.datetime, category: str, snapshot: ConfigSnapshot) -> dt.datetime:
+    """The sign-for limit (签收) of a dispatch, in working time: the category's acceptance_hours,
+    else disputes.toml's."""
+    configured = snapshot.categories.get(category)
+    hours = (configured.acceptance_hours if configured else None) or snapshot.disputes.acceptance_hours
+    return deadline(dispatched_at, hours, Clock.WORKING, snapshot.calendar).replace(microsecond=0)
 
 
 def plan_check(

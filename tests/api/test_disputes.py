@@ -339,3 +339,20 @@ async def test_an_appeal_of_a_late_closure_is_reviewed_by_the_dispatcher_then_de
     await ok(app, tokens["department"], refused, "appeal", {"note": "x"})
     final = await ok(app, tokens["dispatcher"], refused, "appeal/review", {"approve": False})
     assert final["open_request"] is None and final["history"][-1]["data"]["final"] is True
+
+
+async def test_a_category_may_set_its_own_sign_for_limit(db_url, db, tokens, tmp_path):
+    from tests.conftest import FIXTURE_CONFIG, load_config_with
+
+    categories = (FIXTURE_CONFIG / "categories.toml").read_text(encoding="utf-8")
+    marked = categories.replace('code = "outdoor_barbecue"\n', 'code = "outdoor_barbecue"\nacceptance_hours = 0.5\n', 1)
+    assert marked != categories
+    await load_config_with(db, tmp_path / "config", {"categories.toml": marked})
+    async with workers(db_url, Clock(MONDAY_9), count=1) as (client,):
+        barbecue = await created(client, tokens)
+        garbage = await created(client, tokens, "exposed_garbage", point=IN_CELL_2)
+        cases = [
+            await (await client.get(f"/api/v1/cases/{c}", headers=bearer(tokens["viewer"]))).json()
+            for c in (barbecue, garbage)
+        ]
+    assert [at(c, "accept_due_at") for c in cases] == [local("2026-11-23 09:30"), local("2026-11-23 11:00")]
