@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import admin_url, fresh_database, make_tokens
+from bench.stats import median_seconds
 from grid_service import keys
 from grid_service.app import create_app
 from grid_service.settings import Settings
@@ -61,15 +61,6 @@ UPDATE cases SET status = suspended_from, suspended_at = NULL, suspended_until =
                  deadline_at = deadline_at + ($1::timestamptz - suspended_at), updated_at = $1
  WHERE status = 'suspended' AND suspended_until <= $1
 """
-
-
-async def median_seconds(call, runs: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        await call()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 async def measure(database: str, now: dt.datetime, args: argparse.Namespace) -> None:
