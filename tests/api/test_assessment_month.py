@@ -290,3 +290,27 @@ async def test_a_department_does_not_read_the_bulletin(client, tokens):
         "/api/v1/reports/monthly", params={"month": "2026-12"}, headers=bearer(tokens["department"])
     )
     assert response.status == 403
+
+
+async def test_the_months_figures_by_street_and_for_the_inspector(month):
+    client, tokens, _, _ = month
+    raw = {g["key"]: cohort(g) for g in (await figures(client, tokens, group_by="street"))["groups"]}
+    adjusted = {
+        g["key"]: cohort(g) for g in (await figures(client, tokens, group_by="street", adjusted="true"))["groups"]
+    }
+    # Street 1 holds every case but the ruled one: 9 filed, all due but the one not yet due, the
+    # overdue one open; on time by the dispatch's deadline: 1 and the self-handled one; by the
+    # deadline in force also the extended, the suspended and the appealed one.
+    assert raw["230108001"] == {
+        "filed": 9,
+        "due": 8,
+        "closed": 7,
+        "closed_on_time": 2,
+        "reworked": 0,
+        "closure_rate": 0.875,
+        "on_time_rate": 0.25,
+    }
+    assert adjusted["230108001"] == {**raw["230108001"], "closed_on_time": 5, "on_time_rate": 0.625}
+    assert raw["230108002"] == adjusted["230108002"] == EMPTY_ONE, "the ruled case, on time by its ruling"
+    [inspector] = (await figures(client, tokens, group_by="inspector"))["groups"]
+    assert (inspector["reported"], inspector["valid"], inspector["self_handled"]) == (10, 10, 1)
