@@ -104,7 +104,7 @@ def assemble(
                 "closed_on_time": g.on_time,
                 "reworked": g.reworked,
             }
-            rates = evaluation.rates_of({**raw, "reported": 0, "dispatched": 0, "rejected": 0})
+            rates = evaluation.rates_of(raw)
             rows.append(
                 {
                     "key": g.key,

@@ -21,14 +21,25 @@ from pydantic import Field, model_validator
 from grid_service.configuration.model import Strict
 
 # The figures a rate may divide (db/stats.py defines each).
-Count = Literal["filed", "due", "closed", "closed_on_time", "reworked", "reported", "dispatched", "rejected"]
+Count = Literal["filed", "due", "closed", "closed_on_time", "reworked"]
 RateName = Literal["closure_rate", "on_time_rate", "rework_rate"]
 Weight = Annotated[float, Field(ge=0, le=100)]
+
+
+# The divisions that keep a rate in [0, 1]: the numerator's cases are always among the denominator's.
+PAIRS = frozenset({("closed", "due"), ("closed_on_time", "due"), ("closed_on_time", "closed"), ("reworked", "due")})
 
 
 class Rate(Strict):
     numerator: Count
     denominator: Count
+
+    @model_validator(mode="after")
+    def _stays_a_share(self) -> Rate:
+        if (self.numerator, self.denominator) not in PAIRS:
+            allowed = ", ".join(f"{n}/{d}" for n, d in sorted(PAIRS))
+            raise ValueError(f"{self.numerator}/{self.denominator} is not a share of its cases (allowed: {allowed})")
+        return self
 
 
 class Term(Strict):

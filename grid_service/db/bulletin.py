@@ -15,20 +15,21 @@ COHORT_GROUPS = f"""
 WITH judged AS (
     SELECT j.*, c.category, left(c.grid_code, 9) AS street, c.source,
            NOT j.ended AND j.closed_at IS NOT NULL AS closed,
-           CASE WHEN j.suspended THEN NULL ELSE j.adjusted_deadline END AS in_force
+           CASE WHEN j.returned THEN NULL ELSE j.raw_deadline END AS dispatch_deadline,
+           CASE WHEN j.returned OR j.suspended THEN NULL ELSE j.adjusted_deadline END AS in_force
       FROM ({JUDGED}) AS j JOIN cases c ON c.id = j.case_id
 )
 SELECT CASE WHEN GROUPING(source) = 0 THEN 'source' WHEN GROUPING(department) = 0 THEN 'department'
             WHEN GROUPING(street) = 0 THEN 'street' ELSE 'category' END AS grouping,
        coalesce(source, department, street, category) AS key,
        count(*) AS filed,
-       count(*) FILTER (WHERE NOT ended AND (closed_at IS NOT NULL OR raw_deadline < $2)) AS due,
+       count(*) FILTER (WHERE NOT ended AND (closed_at IS NOT NULL OR dispatch_deadline < $2)) AS due,
        count(*) FILTER (WHERE NOT ended AND (closed_at IS NOT NULL OR in_force < $2)) AS due_adjusted,
        count(*) FILTER (WHERE closed) AS closed,
-       count(*) FILTER (WHERE closed AND (raw_deadline IS NULL OR resolved_at <= raw_deadline)) AS on_time,
+       count(*) FILTER (WHERE closed AND (dispatch_deadline IS NULL OR resolved_at <= dispatch_deadline)) AS on_time,
        count(*) FILTER (WHERE closed AND (in_force IS NULL OR resolved_at <= in_force OR appeal_approved))
            AS on_time_adjusted,
-       count(*) FILTER (WHERE reworked AND NOT ended AND (closed_at IS NOT NULL OR raw_deadline < $2)) AS reworked
+       count(*) FILTER (WHERE reworked AND NOT ended AND (closed_at IS NOT NULL OR dispatch_deadline < $2)) AS reworked
   FROM judged
  GROUP BY GROUPING SETS ((source), (department), (street), (category))
  ORDER BY 1, 2 NULLS LAST
@@ -65,10 +66,8 @@ class CohortGroup(NamedTuple):
 
 
 async def cohort_groups(conn: Conn, *, start: dt.datetime, end: dt.datetime) -> list[CohortGroup]:
-    async with conn.transaction(readonly=True):
-        await conn.execute("SET LOCAL jit = off")  # as for db/stats.py
-        rows = await conn.fetch(COHORT_GROUPS, start, end)
-    return [CohortGroup(*r) for r in rows]
+    """In the caller's transaction (read only, jit off: see figures_of_month)."""
+    return [CohortGroup(*r) for r in await conn.fetch(COHORT_GROUPS, start, end)]
 
 
 async def filed_by_category(conn: Conn, *, start: dt.datetime, end: dt.datetime) -> dict[str, int]:

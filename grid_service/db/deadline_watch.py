@@ -52,7 +52,7 @@ SUPERVISION_OVERDUE = _RECORD.format(
     moment="supervision_due_at",
     flag="supervision_overdue_at",
     event="case.supervision_overdue",
-    statuses="supervision_due_at IS NOT NULL",
+    statuses="supervision_due_at IS NOT NULL AND status NOT IN ('closed', 'cancelled', 'voided')",
 )
 # {status}: the status a step waits in, as a literal (so every plan can use cases_step_due); $3 the
 # step's name, $4 its limit in minutes.

@@ -6,7 +6,7 @@ The assessment figures (SPEC §12) follow the cohort of the period [from, to): t
 before it, and counted for the department of its last dispatch before then:
   filed               立案数: the cohort
   due                 应结案数: cohort cases not cancelled by the end whose deadline fell before it, or
-                      that were closed by then
+                      that were closed by then (a case returned since its last dispatch has none)
   closed              结案数: cohort cases closed by the end (after a passed check, or self-handled)
   closed_on_time      按期结案数: of those, last resolved by their deadline
   reworked            返工数: due cohort cases sent back for rework at least once
@@ -65,12 +65,15 @@ SELECT x.case_id,
        max(x.at) FILTER (WHERE x.type = 'case.resolved') AS resolved_at,
        bool_or(x.type = 'case.reopened') AS reworked,
        bool_or(x.type IN ('case.cancelled', 'case.voided')) AS ended,
-       bool_or(x.type = 'case.appeal_reviewed' AND (x.data->>'approved')::boolean) AS appeal_approved
+       bool_or(x.type = 'case.appeal_reviewed' AND (x.data->>'approved')::boolean) AS appeal_approved,
+       -- returned since its last dispatch: no deadline is in force at the end
+       coalesce(max(x.seq) FILTER (WHERE x.type = 'case.rejected'), 0)
+           > coalesce(max(x.seq) FILTER (WHERE x.type = 'case.dispatched'), 0) AS returned
   FROM events x
  WHERE x.at >= $1 AND x.at < $2 AND x.case_id IN ({FILED})
    AND x.type IN ('case.created', 'case.dispatched', 'case.resumed', 'case.extension_decided',
                   'case.suspension_decided', 'case.closed', 'case.resolved', 'case.reopened', 'case.cancelled',
-                  'case.voided', 'case.appeal_reviewed')
+                  'case.voided', 'case.appeal_reviewed', 'case.rejected')
  GROUP BY x.case_id
 """
 STATS = f"""
@@ -95,7 +98,8 @@ WITH flow AS (
       FROM ({JUDGED}) AS j
       JOIN cases c ON c.id = j.case_id
      CROSS JOIN LATERAL (
-         SELECT CASE WHEN NOT $4::boolean THEN j.raw_deadline
+         SELECT CASE WHEN j.returned THEN NULL
+                     WHEN NOT $4::boolean THEN j.raw_deadline
                      WHEN j.suspended THEN NULL
                      ELSE j.adjusted_deadline END AS deadline
      ) AS d

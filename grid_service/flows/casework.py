@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -31,11 +32,13 @@ from grid_service.db.rows import LockedCase, TaskView
 from grid_service.domain.enums import CaseStatus, EventType, Role, TaskKind, TaskOutcome
 from grid_service.domain.states import FINISHED, Action, InvalidTransition, transition
 from grid_service.domain.steps import step_clock
-from grid_service.errors import Conflict, Forbidden, NotFound, unknown_media
+from grid_service.errors import ApiError, Conflict, Forbidden, NotFound, unknown_media
 from grid_service.flows import disputes
 from grid_service.flows.case_batch import Asked, CaseBatcher, Unwritten
 from grid_service.flows.filing import file_under
 from grid_service.flows.routing import plan_check
+
+log = logging.getLogger(__name__)
 
 # Who may do what (besides admin): the one statement of it; the route table reads it from here.
 ACTORS: dict[Action, frozenset[Role]] = {
@@ -330,12 +333,21 @@ def _change(
         data["passed"] = body.passed
         if not body.passed:  # rework keeps the original deadline
             return dataclasses.replace(keep, rework_count=row.rework_count + 1), data
-        return dataclasses.replace(keep, resolution="handled"), data
+        # closed: a 督办 still awaiting its answer ends with it
+        ended = dataclasses.replace(keep.disputes, supervision_due_at=None)
+        return dataclasses.replace(keep, resolution="handled", disputes=ended), data
     if action is Action.VOID:
         data["reason"] = body.reason.value
         return keep, data
     if action is Action.CANCEL:  # nothing it was waiting for is awaited any more
-        ended = dataclasses.replace(keep.disputes, open_request=None, supervision_due_at=None)
+        ended = dataclasses.replace(
+            keep.disputes,
+            open_request=None,
+            supervision_due_at=None,
+            suspended_at=None,
+            suspended_until=None,
+            suspended_from=None,
+        )
         return dataclasses.replace(keep, disputes=ended), data
     return keep, data  # accept, resolve: the status alone changes
 
@@ -351,7 +363,13 @@ async def resume_due(conn: Conn, *, snapshot: ConfigSnapshot, now: dt.datetime, 
     rows = await db_watch.due_to_resume(conn, now=now, limit=limit)
     resumes = []
     for row in rows:
-        decided = await _decide(conn, row, Action.RESUME, disputes.THE_WATCH, None, snapshot, now, by_task=False)
+        # It resumes at its until: the clock stood still until then, however late the sweep comes.
+        at = min(now, row.suspended_until) if row.suspended_until else now
+        try:
+            decided = await _decide(conn, row, Action.RESUME, disputes.THE_WATCH, None, snapshot, at, by_task=False)
+        except ApiError as exc:  # one case that cannot resume must not stop the others' resumes
+            log.warning("case %s was not resumed: %s", row.id, exc)
+            continue
         events = [event._replace(actor=disputes.WATCH) for event in decided.events]
         resumes.append(Guarded(row.id, decided.change, row.status, events, version=row.version))
     return await db_changes.change_and_log_many(conn, resumes) if resumes else 0

@@ -118,6 +118,7 @@ def dispatched_to(
             accept_due_at=sign_for_by(now, row.category, snapshot),
             original_deadline_at=None,
             supervision_due_at=None,
+            open_request=_appeal_only(keep.disputes.open_request),  # the old hold's requests end with it
         ),
     )
 

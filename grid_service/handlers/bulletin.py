@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from aiohttp import web
@@ -26,11 +25,17 @@ async def monthly(request: web.Request) -> web.Response:
     snapshot = request.app[keys.CONFIG].current
     year, number = (int(part) for part in query.month.split("-"))
     month = Month(year, number, snapshot.calendar.timezone)
-    if month.end() > request.app[keys.CLOCK]() + dt.timedelta(days=31):
+    if month.start() > request.app[keys.CLOCK]():
         message = "a bulletin is for a month that has begun"
         raise ValidationFailed(message, details=[field_error(["month"], message, "month_in_future")])
     heavy = request.app[keys.HEAVY_READS]
-    async with heavy.slot(principal(request).token_id), heavy.turn(), connection(request) as conn:
+    async with (
+        heavy.slot(principal(request).token_id),
+        heavy.turn(),
+        connection(request) as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),  # one snapshot for every table
+    ):
+        await conn.execute("SET LOCAL jit = off")  # as for db/stats.py: compiling costs more than running
         start, end = month.start(), month.end()
         groups = await db_bulletin.cohort_groups(conn, start=start, end=end)
         filed = (

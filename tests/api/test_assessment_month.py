@@ -38,6 +38,7 @@ async def build_month(client, tokens, clock):
     8 self-handled 3 Dec, exposed garbage: closed at once, no department.
     9 not yet due  31 Dec 23:00 (due 1 Jan 01:00, after the month): open.
     10 overdue     30 Dec 09:00, never resolved.
+    11 returned    30 Dec 10:00, returned at 10:30: waits for the dispatcher, due nowhere.
     """
     department, street_office = tokens["department"], tokens["department:street_office"]
 
@@ -98,6 +99,8 @@ async def build_month(client, tokens, clock):
     before, after = await upload_photo(client, tokens["inspector"]), await upload_photo(client, tokens["inspector"])
     cases["self"] = await new(spot(5), "exposed_garbage", self_handled=True, media=[before], after_media=[after])
     cases["overdue"] = await new(spot(6), when=at(30, 9))
+    cases["returned"] = await new(spot(9), when=at(30, 10))  # returned: no deadline in force at the end
+    await step(at(30, 10, 30), cases["returned"], "reject", department, BACK)
     cases["not_yet"] = await new(spot(7), when=at(31, 23))
     clock.now = at(31, 23, 30)
     return cases
@@ -134,9 +137,9 @@ async def test_the_months_figures_by_department_raw_and_adjusted(month):
     adjusted_body = await figures(client, tokens, group_by="department", adjusted="true")
     assert adjusted_body["adjusted"] is True
     adjusted = {g["key"]: cohort(g) for g in adjusted_body["groups"]}
-    # urban_management: 1, 2, 3, 5 (ruled to it), 6, 7, 9, 10. Due: all but 9; closed: 1-3, 5-7.
+    # urban_management: 1, 2, 3, 5 (ruled to it), 6, 7, 9, 10, 11. Due: all but 9 and 11; closed: 1-3, 5-7.
     assert raw["urban_management"] == {
-        "filed": 8,
+        "filed": 9,
         "due": 7,
         "closed": 6,
         "closed_on_time": 2,  # 1 and 5; 3 was late by its dispatch's deadline, 6 by it too
@@ -171,7 +174,8 @@ EMPTY_ONE = {
 async def test_the_months_figures_by_category_and_their_reproducibility(month):
     client, tokens, clock, cases = month
     raw = {g["key"]: cohort(g) for g in (await figures(client, tokens, group_by="category"))["groups"]}
-    assert raw["outdoor_barbecue"]["filed"] == 8 and raw["outdoor_barbecue"]["closed_on_time"] == 2
+    assert raw["outdoor_barbecue"]["filed"] == 9 and raw["outdoor_barbecue"]["due"] == 7
+    assert raw["outdoor_barbecue"]["closed_on_time"] == 2
     assert raw["construction_dust"] == {**EMPTY_ONE, "closed_on_time": 0, "on_time_rate": 0.0}
     assert raw["exposed_garbage"] == EMPTY_ONE
     adjusted = {
@@ -220,14 +224,14 @@ async def test_the_monthly_bulletin_holds_the_months_figures_raw_and_adjusted(mo
         "按类别",
     ]
     urban = next(r for r in sections["department"]["rows"] if r["key"] == "urban_management")
-    assert (urban["name"], urban["filed"], urban["due"], urban["closed"]) == ("城市管理行政执法局", 8, 7, 6)
+    assert (urban["name"], urban["filed"], urban["due"], urban["closed"]) == ("城市管理行政执法局", 9, 7, 6)
     assert (urban["closed_on_time"], urban["on_time_rate"]) == (2, 0.2857)
     assert (urban["adjusted_due"], urban["adjusted_closed_on_time"], urban["adjusted_on_time_rate"]) == (7, 4, 0.5714)
     [inspector] = sections["source"]["rows"]
-    assert (inspector["name"], inspector["filed"]) == ("监督员上报", 10)
+    assert (inspector["name"], inspector["filed"]) == ("监督员上报", 11)
     top = sections["top_categories"]["rows"]
     assert [(r["key"], r["filed"], r["previous"], r["month_on_month"]) for r in top] == [
-        ("outdoor_barbecue", 8, 0, None),
+        ("outdoor_barbecue", 9, 0, None),
         ("construction_dust", 1, 0, None),
         ("exposed_garbage", 1, 0, None),
     ]
@@ -274,7 +278,7 @@ async def test_the_bulletins_document_has_every_section_and_table(month):
     assert headings[1:] == [s["title"] for s in body["sections"].values()]
     department = doc.tables[1]
     urban = next(r for r in department.rows if r.cells[0].text == "城市管理行政执法局")
-    assert [c.text for c in urban.cells[1:5]] == ["8", "7", "6", "2"]
+    assert [c.text for c in urban.cells[1:5]] == ["9", "7", "6", "2"]
     assert urban.cells[6].text == "28.57%"
 
 
@@ -302,7 +306,7 @@ async def test_the_months_figures_by_street_and_for_the_inspector(month):
     # overdue one open; on time by the dispatch's deadline: 1 and the self-handled one; by the
     # deadline in force also the extended, the suspended and the appealed one.
     assert raw["230108001"] == {
-        "filed": 9,
+        "filed": 10,
         "due": 8,
         "closed": 7,
         "closed_on_time": 2,
@@ -313,4 +317,4 @@ async def test_the_months_figures_by_street_and_for_the_inspector(month):
     assert adjusted["230108001"] == {**raw["230108001"], "closed_on_time": 5, "on_time_rate": 0.625}
     assert raw["230108002"] == adjusted["230108002"] == EMPTY_ONE, "the ruled case, on time by its ruling"
     [inspector] = (await figures(client, tokens, group_by="inspector"))["groups"]
-    assert (inspector["reported"], inspector["valid"], inspector["self_handled"]) == (10, 10, 1)
+    assert (inspector["reported"], inspector["valid"], inspector["self_handled"]) == (11, 11, 1)

@@ -215,7 +215,10 @@ async def test_the_watch_resumes_suspensions_at_their_until_once_across_three_wo
             [resume] = await events_of(db, case_id, "case.resumed")
             assert resume["data"]["by_watch"] is True
             case = await (await apps[2].get(f"/api/v1/cases/{case_id}", headers=bearer(tokens["viewer"]))).json()
-            assert case["status"] == "dispatched" and at(case, "deadline_at") == local("2026-11-23 12:15")
+            # It resumed at its until (10:00), not at the sweep (10:15): paused one hour.
+            assert case["status"] == "dispatched" and at(case, "deadline_at") == local("2026-11-23 12:00")
+            assert case["history"][-1]["at"].startswith("2026-11-23T10:00"), "the instant it resumed"
+            assert case["history"][-1]["data"]["paused_hours"] == 1.0
             assert case["history"][-1]["actor"] == "clock"
         assert sum(s.resumed for s in await sweep_all(apps)) == 0
 
@@ -356,3 +359,27 @@ async def test_a_category_may_set_its_own_sign_for_limit(db_url, db, tokens, tmp
             for c in (barbecue, garbage)
         ]
     assert [at(c, "accept_due_at") for c in cases] == [local("2026-11-23 09:30"), local("2026-11-23 11:00")]
+
+
+async def test_what_a_case_waits_for_ends_with_a_redispatch_a_closure_or_a_cancellation(app, tokens, clock):
+    # A re-dispatch ends the old hold's extension request.
+    moved = await created(app, tokens, point=spot(0))
+    await ok(app, tokens["department"], moved, "extension", {"reason": "x"})
+    again = await ok(app, tokens["dispatcher"], moved, "dispatch", {"department": "street_office"})
+    assert again["open_request"] is None
+    # A closure ends its 督办: nothing can answer it any more, and nothing records it unanswered.
+    supervised = await created(app, tokens, point=spot(1))
+    await ok(app, tokens["shift_lead"], supervised, "supervise", {"level": "urge", "note": "x", "reply_hours": 1})
+    await ok(app, tokens["department"], supervised, "accept")
+    await ok(app, tokens["department"], supervised, "resolve")
+    closed = await ok(app, tokens["inspector"], supervised, "verify", {"passed": True})
+    assert closed["supervision_due_at"] is None
+    clock.advance(hours=3)
+    assert (await app.server.app[keys.WATCH].sweep()).supervision == 0
+    # A cancellation ends a suspension.
+    suspended = await created(app, tokens, point=spot(2))
+    until = (clock.now + dt.timedelta(days=2)).isoformat()
+    await ok(app, tokens["department"], suspended, "suspension", {"until": until, "reason": "legal", "note": "x"})
+    await ok(app, tokens["shift_lead"], suspended, "suspension/decide", {"approve": True})
+    cancelled = await ok(app, tokens["dispatcher"], suspended, "cancel", {})
+    assert (cancelled["status"], cancelled["suspended_until"], cancelled["light"]) == ("cancelled", None, None)

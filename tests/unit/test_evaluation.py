@@ -11,7 +11,7 @@ COUNTS = {"filed": 10, "due": 8, "closed": 6, "closed_on_time": 3, "reworked": 2
 
 def test_the_defaults_are_the_bulletins_rates_and_score():
     evaluation = EvaluationConfig()
-    rates = evaluation.rates_of({**COUNTS, "rejected": 0})
+    rates = evaluation.rates_of(COUNTS)
     assert rates == {"closure_rate": 0.75, "on_time_rate": 0.375, "rework_rate": 0.25}
     # 0.75 x 0.4 + 0.375 x 0.4 + (1 - 0.25) x 0.2
     assert evaluation.scores_of(rates) == {"composite": 0.6}
@@ -24,8 +24,8 @@ def test_a_rate_over_another_figure_and_a_score_of_one_missing_rate():
             "score": [{"code": "timely", "name": "按期", "term": [{"rate": "on_time_rate", "weight": 1}]}],
         }
     )
-    assert evaluation.rates_of({**COUNTS, "rejected": 0})["on_time_rate"] == 0.5
-    nothing_due = evaluation.rates_of({**COUNTS, "rejected": 0, "due": 0, "closed": 0})
+    assert evaluation.rates_of(COUNTS)["on_time_rate"] == 0.5
+    nothing_due = evaluation.rates_of({**COUNTS, "due": 0, "closed": 0})
     assert nothing_due == {"closure_rate": None, "on_time_rate": None, "rework_rate": None}
     assert evaluation.scores_of(nothing_due) == {"timely": None}
 
@@ -38,6 +38,7 @@ def test_a_rate_over_another_figure_and_a_score_of_one_missing_rate():
             "rates.on_time_rate.denominator",
         ),
         ('[rates.speed]\nnumerator = "closed"\ndenominator = "due"\n', "rates.speed"),
+        ('[rates.closure_rate]\nnumerator = "filed"\ndenominator = "due"\n', "not a share of its cases"),
         (
             '[[score]]\ncode = "a"\nname = "A"\n[[score.term]]\nrate = "closure_rate"\nweight = -1\n',
             "score.0.term.0.weight",
