@@ -71,7 +71,7 @@ SELECT x.case_id,
            > coalesce(max(x.seq) FILTER (WHERE x.type = 'case.dispatched'), 0) AS returned
   FROM events x
  WHERE x.at >= $1 AND x.at < $2 AND x.case_id IN ({FILED})
-   AND x.type IN ('case.created', 'case.dispatched', 'case.resumed', 'case.extension_decided',
+   AND x.type IN ('case.created', 'case.filed', 'case.dispatched', 'case.resumed', 'case.extension_decided',
                   'case.suspension_decided', 'case.closed', 'case.resolved', 'case.reopened', 'case.cancelled',
                   'case.voided', 'case.appeal_reviewed', 'case.rejected')
  GROUP BY x.case_id

@@ -89,3 +89,78 @@ async def test_every_rate_lies_between_zero_and_one(client, tokens, db, log):
                     assert 0 <= figures.reworked <= figures.due, where
     finally:
         await tx.rollback()
+
+
+def oracle(log, cases, adjusted: bool):
+    """The cohort figures by department, worked out case by case from the log the way SPEC §12 reads."""
+    out: dict = {}
+    per_case: dict = {}
+    for n, case_log in enumerate(log):
+        per_case.setdefault(cases[n % len(cases)], []).extend(sorted(case_log, key=lambda e: e[1]))
+    for events_of_case in per_case.values():
+        inside = [e for e in events_of_case if START <= e[1] < END]
+        if not any(kind == "case.filed" for kind, *_ in inside):
+            continue
+        last = {}
+        for position, (kind, _, _, _, yes) in enumerate(inside):
+            if kind != "case.suspension_decided" or yes:
+                last[kind] = position
+        dispatches = [e for e in inside if e[0] == "case.dispatched"]
+        department = dispatches[-1][3] if dispatches else None
+        raw = dispatches[-1][2] if dispatches else None
+        setters = [
+            e
+            for e in inside
+            if e[0] in ("case.dispatched", "case.resumed") or (e[0] == "case.extension_decided" and e[4])
+        ]
+        in_force = setters[-1][2] if setters else None
+        returned = last.get("case.rejected", -1) > last.get("case.dispatched", -1)
+        suspended = last.get("case.suspension_decided", -1) > last.get("case.resumed", -1)
+        deadline = None if returned else (in_force if adjusted else raw)
+        if adjusted and suspended:
+            deadline = None
+        closed_at = max((e[1] for e in inside if e[0] == "case.closed"), default=None)
+        resolved_at = max((e[1] for e in inside if e[0] == "case.resolved"), default=None)
+        ended = any(e[0] == "case.cancelled" for e in inside)
+        appeal = any(e[0] == "case.appeal_reviewed" and e[4] for e in inside)
+        closed = not ended and closed_at is not None
+        due = not ended and (closed_at is not None or (deadline is not None and deadline < END))
+        on_time = closed and (
+            deadline is None or (resolved_at is not None and resolved_at <= deadline) or (adjusted and appeal)
+        )
+        counts = out.setdefault(department, [0, 0, 0, 0, 0])
+        reworked = due and any(e[0] == "case.reopened" for e in inside)
+        for index, flag in enumerate((True, due, closed, on_time, reworked)):
+            counts[index] += int(flag)
+    return {key: tuple(v) for key, v in out.items()}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(log=logs)
+async def test_the_figures_are_the_cohort_worked_out_case_by_case(client, tokens, db, log):
+    cases = getattr(test_every_rate_lies_between_zero_and_one, "cases", None)
+    if cases is None or not await db.fetchval("SELECT count(*) FROM cases WHERE id = ANY($1::uuid[])", cases):
+        cases = await made_cases(client, tokens)
+        test_every_rate_lies_between_zero_and_one.cases = cases  # type: ignore[attr-defined]
+    tx = db.transaction()
+    await tx.start()
+    try:
+        rows = [
+            event_row(cases[n % len(cases)], kind, at, deadline, department, yes)
+            for n, case_log in enumerate(log)
+            for kind, at, deadline, department, yes in sorted(case_log, key=lambda e: e[1])
+        ]
+        await db.executemany(
+            "INSERT INTO events (case_id, type, at, actor, data, department, deadline_at)"
+            " VALUES ($1::uuid, $2, $3, $4, $5, $6, $7)",
+            rows,
+        )
+        for adjusted in (False, True):
+            got = {
+                f.key: (f.filed, f.due, f.closed, f.closed_on_time, f.reworked)
+                for f in await db_stats.figures(db, start=START, end=END, group_by="department", adjusted=adjusted)
+                if f.filed
+            }
+            assert got == oracle(log, cases, adjusted), adjusted
+    finally:
+        await tx.rollback()
