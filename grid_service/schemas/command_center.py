@@ -36,6 +36,9 @@ class CategoryRead(BaseModel):
     duplicate_window_hours: float
     conditions: list[ConditionRead] = Field(description="the filing standard's conditions (立案条件) of the category")
     default_condition: str | None = Field(description="the condition auto filing takes")
+    acceptance_hours: float | None = Field(
+        description="the sign-for limit (签收) of its dispatches, working hours; null: disputes.toml's"
+    )
 
 
 class CategoryList(BaseModel):

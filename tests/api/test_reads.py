@@ -21,6 +21,7 @@ async def test_categories_list_the_configured_limits(client, tokens):
         "duplicate_window_hours": 24.0,
         "conditions": [],
         "default_condition": None,
+        "acceptance_hours": None,  # disputes.toml's sign-for limit
     }
     assert [c["code"] for c in categories["illegal_construction"]["conditions"]] == ["stop_work", "demolish"]
     assert set(categories) == {"outdoor_barbecue", "illegal_construction", "construction_dust", "exposed_garbage"}
