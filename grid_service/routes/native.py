@@ -357,10 +357,12 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         stats.stats,
         "stats",
         frozenset({Role.DISPATCHER, Role.SHIFT_LEAD, Role.VIEWER, Role.ADMIN}),
-        "Performance for a period, per department, category, street or grid cell, computed from the event log "
-        "(so a past period always gives the same figures): reported, dispatched, closed, closed on time, due, "
-        "overdue open, rejected, reworked, closure rate (closed / due), on-time rate (closed on time / due), "
-        "rework rate (reworked / closed), median hours to close. Accept: text/csv gives the groups as CSV.",
+        "Assessment figures for a period, per department, category, street, grid cell, source or position, "
+        "computed from the event log (so a past period always gives the same figures): the cohort of cases "
+        "filed in the period judged as of its end — filed, due, closed, closed on time, reworked, their rates "
+        "(as evaluation.toml divides them) and composite scores — raw (by the dispatch's deadline) or "
+        "adjusted=true (by the deadline in force, approved appeals on time); and the period's flow: reported, "
+        "dispatched, rejected, overdue open, median hours to close. Accept: text/csv gives the groups as CSV.",
         StatsAnswer,
         query=StatsQuery,
         errors=(422, 429, 503),
