@@ -190,6 +190,14 @@ async def test_the_disputes_show_on_the_wall_for_the_shift_lead(wall, client, to
 
 
 async def test_the_wall_shows_the_days_closure_rates_from_the_statistics(wall, client, tokens):
+    # "Today" is the city's day: a run that would straddle its midnight waits for the new day.
+    from zoneinfo import ZoneInfo
+
+    city_now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+    midnight = (city_now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    if midnight - city_now < dt.timedelta(minutes=2):
+        await asyncio.sleep((midnight - city_now).total_seconds() + 1)
+
     async def post(case_id, action, token, body):
         response = await client.post(f"/api/v1/cases/{case_id}/{action}", json=body, headers=bearer(token))
         assert response.status == 200, await response.text()
