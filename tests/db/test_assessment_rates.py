@@ -2,6 +2,7 @@
 random logs of re-dispatches, returns, rework, suspensions, extensions, appeals and cancellations,
 raw and adjusted, for every grouping."""
 
+import contextlib
 import datetime as dt
 
 from hypothesis import HealthCheck, given, settings
@@ -61,18 +62,19 @@ async def made_cases(client, tokens):
     return made
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(log=logs)
-async def test_every_rate_lies_between_zero_and_one(client, tokens, db, log):
-    cases = getattr(test_every_rate_lies_between_zero_and_one, "cases", None)
-    if cases is None or not await db.fetchval("SELECT count(*) FROM cases WHERE id = ANY($1::uuid[])", cases):
-        cases = await made_cases(client, tokens)
-        test_every_rate_lies_between_zero_and_one.cases = cases  # type: ignore[attr-defined]
+_made: list[str] = []  # the cases of the running test's database, made once for all its examples
+
+
+@contextlib.asynccontextmanager
+async def logged(client, tokens, db, log):
+    """The log's events written for the test's cases in a transaction rolled back after; the cases."""
+    if not _made or not await db.fetchval("SELECT count(*) FROM cases WHERE id = ANY($1::uuid[])", _made):
+        _made[:] = await made_cases(client, tokens)  # a fresh database: its own cases
     tx = db.transaction()
     await tx.start()
     try:
         rows = [
-            event_row(cases[n % len(cases)], kind, at, deadline, department, yes)
+            event_row(_made[n % len(_made)], kind, at, deadline, department, yes)
             for n, case_log in enumerate(log)
             for kind, at, deadline, department, yes in sorted(case_log, key=lambda e: e[1])
         ]
@@ -81,14 +83,21 @@ async def test_every_rate_lies_between_zero_and_one(client, tokens, db, log):
             " VALUES ($1::uuid, $2, $3, $4, $5, $6, $7)",
             rows,
         )
+        yield list(_made)
+    finally:
+        await tx.rollback()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(log=logs)
+async def test_every_rate_lies_between_zero_and_one(client, tokens, db, log):
+    async with logged(client, tokens, db, log):
         for group_by in ("department", "category", "street", "grid", "source"):
             for adjusted in (False, True):
                 for figures in await db_stats.figures(db, start=START, end=END, group_by=group_by, adjusted=adjusted):
                     where = (group_by, adjusted, figures)
                     assert 0 <= figures.closed_on_time <= figures.closed <= figures.due <= figures.filed, where
                     assert 0 <= figures.reworked <= figures.due, where
-    finally:
-        await tx.rollback()
 
 
 def oracle(log, cases, adjusted: bool):
@@ -138,23 +147,7 @@ def oracle(log, cases, adjusted: bool):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(log=logs)
 async def test_the_figures_are_the_cohort_worked_out_case_by_case(client, tokens, db, log):
-    cases = getattr(test_every_rate_lies_between_zero_and_one, "cases", None)
-    if cases is None or not await db.fetchval("SELECT count(*) FROM cases WHERE id = ANY($1::uuid[])", cases):
-        cases = await made_cases(client, tokens)
-        test_every_rate_lies_between_zero_and_one.cases = cases  # type: ignore[attr-defined]
-    tx = db.transaction()
-    await tx.start()
-    try:
-        rows = [
-            event_row(cases[n % len(cases)], kind, at, deadline, department, yes)
-            for n, case_log in enumerate(log)
-            for kind, at, deadline, department, yes in sorted(case_log, key=lambda e: e[1])
-        ]
-        await db.executemany(
-            "INSERT INTO events (case_id, type, at, actor, data, department, deadline_at)"
-            " VALUES ($1::uuid, $2, $3, $4, $5, $6, $7)",
-            rows,
-        )
+    async with logged(client, tokens, db, log) as cases:
         for adjusted in (False, True):
             got = {
                 f.key: (f.filed, f.due, f.closed, f.closed_on_time, f.reworked)
@@ -162,5 +155,3 @@ async def test_the_figures_are_the_cohort_worked_out_case_by_case(client, tokens
                 if f.filed
             }
             assert got == oracle(log, cases, adjusted), adjusted
-    finally:
-        await tx.rollback()
