@@ -9,7 +9,7 @@ from grid_service.configuration.people import LabelsConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db.rows import CaseView, EventEntry, MapCase, ReportView, TaskView
 from grid_service.domain.lights import is_overdue, light
-from grid_service.domain.steps import step_clock
+from grid_service.domain.steps import step_clock, task_clock
 from grid_service.schemas import CaseStatus
 
 
@@ -164,8 +164,10 @@ def map_feature(row: MapCase, snapshot: ConfigSnapshot, now: dt.datetime) -> dic
     }
 
 
-def present_check(task: TaskView, labels: LabelsConfig, tz: dt.tzinfo) -> dict[str, Any]:
-    """A check task as its list and its case show it, with the city's word for its kind."""
+def present_check(task: TaskView, labels: LabelsConfig, tz: dt.tzinfo, now: dt.datetime) -> dict[str, Any]:
+    """A check task as its list and its case show it, with the city's word for its kind and, while
+    it is open, the light of its limit."""
+    clock = task_clock(task.reassigned_at or task.created_at, task.due_at) if task.status == "open" else None
     return {
         "id": str(task.id),
         "kind": task.kind,
@@ -178,4 +180,6 @@ def present_check(task: TaskView, labels: LabelsConfig, tz: dt.tzinfo) -> dict[s
         "created_at": task.created_at.astimezone(tz).isoformat(),
         "reassigned": task.reassigned_at is not None,
         "outcome": task.outcome,
+        "light": clock.light(now) if clock else None,
+        "overdue": clock is not None and now >= clock.due_at,
     }

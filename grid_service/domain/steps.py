@@ -1,8 +1,8 @@
 """Step limits of the supervision center (SPEC §10): how long a case may wait for a person.
 
 上报→受理: a reported case waits for a receiver to file or void it; 立案→派遣: a filed case waits
-for a dispatcher. Each has a limit in natural minutes (filing.toml [steps]); the case's light is
-yellow from 80 % of it and red past it, as a deadline's is.
+for a dispatcher; a check task waits for its inspector. Each has a limit in natural minutes
+(filing.toml [steps]); its light is yellow from 80 % of it and red past it, as a deadline's is.
 """
 
 from __future__ import annotations
@@ -44,3 +44,9 @@ def step_clock(status: str, since: dt.datetime | None, minutes: dict[str, float]
         return None
     limit = dt.timedelta(minutes=minutes[step.name])
     return StepClock(since + limit, since + limit * YELLOW_FROM)
+
+
+def task_clock(started_at: dt.datetime, due_at: dt.datetime) -> StepClock:
+    """A check task's limit as a light: yellow from 80 % of the time from its (re-)assignment to its
+    due time, red past it."""
+    return StepClock(due_at, started_at + (due_at - started_at) * YELLOW_FROM)

@@ -53,7 +53,8 @@ def _present_whole(request: web.Request, whole: WholeCase) -> dict[str, Any]:
     snapshot = request.app[keys.CONFIG].current
     case = present_case(whole.case, snapshot, request.app[keys.CLOCK](), whole.reports, whole.events)
     tz = snapshot.calendar.timezone
-    case["checks"] = [present_check(t, snapshot.labels, tz) for t in whole.checks]
+    now = request.app[keys.CLOCK]()
+    case["checks"] = [present_check(t, snapshot.labels, tz, now) for t in whole.checks]
     return case
 
 

@@ -43,7 +43,8 @@ async def list_tasks(request: web.Request) -> web.Response:
     rows, position = await follow_log(request, audiences, decode_cursor(query.after), query.wait, read)
     snapshot = request.app[keys.CONFIG].current
     tz = snapshot.calendar.timezone
-    tasks = [{**present_check(t, snapshot.labels, tz), "seq": seq} for t, seq in rows]
+    now = request.app[keys.CLOCK]()
+    tasks = [{**present_check(t, snapshot.labels, tz, now), "seq": seq} for t, seq in rows]
     return json_response({"tasks": tasks, "cursor": encode_cursor(position)})
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from grid_service.domain.enums import Crs, TaskKind, TaskOutcome, TaskStatus
+from grid_service.domain.enums import Crs, Light, TaskKind, TaskOutcome, TaskStatus
 from grid_service.schemas.types import Note, PointGeometry, Sha256, _In
 
 
@@ -33,6 +33,8 @@ class CheckRead(BaseModel):
     created_at: dt.datetime
     reassigned: bool
     outcome: TaskOutcome | None
+    light: Light | None = Field(description="open: green, yellow from 80 % of its limit, red past it")
+    overdue: bool
 
 
 class TaskRead(CheckRead):

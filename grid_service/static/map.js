@@ -281,7 +281,9 @@
   }
 
   function isOverdueClass(p) {
-    return isOverdue(p, Date.now()) ? "red" : "";
+    // A list item takes its case's light when it is a warning: past (or near) a deadline or a step limit.
+    const colour = colourOf(p, Date.now());
+    return colour === "red" || colour === "yellow" ? colour : "";
   }
 
   async function openCase(id) {
@@ -446,6 +448,7 @@
       for (const label of document.querySelectorAll(".check-label")) {  // the city's words for its checks
         label.textContent = (settings.labels || {})[label.dataset.kind] || label.textContent;
       }
+      if ((settings.labels || {}).check_result) STATUS_NAMES.resolved = `待${settings.labels.check_result} awaiting check`;
       useTimeZone(settings.timezone);
       DAY = new Intl.DateTimeFormat("en-CA", { timeZone: settings.timezone, year: "numeric", month: "2-digit", day: "2-digit" });
       tick();

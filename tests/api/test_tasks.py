@@ -286,3 +286,26 @@ async def test_a_reassigned_check_gets_its_whole_limit_again(db_url, db, tokens,
         assert (await client.server.app[keys.WATCH].sweep()).reassigned == 1
         moved = await db.fetchval("SELECT due_at FROM tasks WHERE id = $1", uuid.UUID(task["id"]))
         assert moved >= (now[0] + dt.timedelta(minutes=29)), "the new inspector's own 30 minutes"
+
+
+async def test_an_open_task_has_the_light_of_its_limit(db_url, tokens):
+    from tests.api.helpers import Clock
+    from tests.api.test_deadline_watch import MONDAY_9, workers
+
+    clock = Clock(MONDAY_9)
+    async with workers(db_url, clock, count=1) as (client,):
+        response = await client.post(
+            "/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(tokens["channel"])
+        )  # a citizen's report: checked first, 30 minutes for the check
+        assert response.status == 201
+
+        async def the_task():
+            page = await (await client.get("/api/v1/tasks", headers=bearer(tokens["receiver"]))).json()
+            [task] = page["tasks"]
+            return task["light"], task["overdue"]
+
+        assert await the_task() == ("green", False)
+        clock.advance(minutes=24)  # 80 % of its 30 minutes
+        assert await the_task() == ("yellow", False)
+        clock.advance(minutes=6)
+        assert await the_task() == ("red", True)

@@ -221,3 +221,14 @@ async def test_the_wall_shows_the_days_closure_rates_from_the_statistics(wall, c
     await eventually(wall, "document.querySelector('#day-closure-rate').textContent === '100.0%'")
     assert await wall.locator("#day-on-time-rate").text_content() == "100.0%"
     assert wall.log.errors == []
+
+
+async def test_a_case_past_its_step_limit_is_marked_in_its_list(wall, client, tokens, db):
+    body = report(point=IN_CELL_1, source="leader")  # registered by a receiver: waits for one
+    ack = await (await client.post("/api/v1/reports", json=body, headers=bearer(tokens["receiver"]))).json()
+    # 上报→受理 is 15 minutes: this one has waited 20.
+    await db.execute("UPDATE cases SET step_since = now() - interval '20 minutes' WHERE id = $1::uuid", ack["case_id"])
+    await open_map(wall, client, tokens["viewer"])
+    await eventually(wall, "document.querySelectorAll('#reported-list li').length === 1")
+    assert await wall.locator("#reported-list li").first.get_attribute("class") == "red"
+    assert wall.log.errors == []
