@@ -151,6 +151,8 @@ def map_feature(row: MapCase, snapshot: ConfigSnapshot, now: dt.datetime) -> dic
                     "kind": row.check_kind,
                     "label": getattr(snapshot.labels, row.check_kind),
                     "assigned_to": row.check_assigned_to,
+                    "due_at": row.check_due_at.astimezone(tz) if row.check_due_at else None,
+                    "overdue": row.check_due_at is not None and now >= row.check_due_at,
                 }
                 if row.check_kind
                 else None

@@ -29,9 +29,9 @@ def with_checks(page: str, *, extra: str = "", order: str) -> str:
     columns = ", ".join(f"q.{name.strip()}" for name in MAP_COLUMNS.split(","))
     extras = "".join(f", q.{name.strip()}" for name in extra.split(",") if name.strip())
     return f"""
-SELECT {columns}, k.kind AS check_kind, k.assigned_to AS check_assigned_to{extras}
+SELECT {columns}, k.kind AS check_kind, k.assigned_to AS check_assigned_to, k.due_at AS check_due_at{extras}
   FROM ({page}) AS q
-  LEFT JOIN LATERAL (SELECT t.kind, t.assigned_to FROM tasks t
+  LEFT JOIN LATERAL (SELECT t.kind, t.assigned_to, t.due_at FROM tasks t
                       WHERE t.case_id = q.id AND t.status = 'open' ORDER BY t.created_at LIMIT 1) AS k ON true
  ORDER BY {order}
 """

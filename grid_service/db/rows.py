@@ -214,6 +214,7 @@ class MapCase(NamedTuple):
     suspended_until: dt.datetime | None
     check_kind: str | None  # the check an inspector is out on (核实, 核查), if any
     check_assigned_to: str | None
+    check_due_at: dt.datetime | None
 
 
 class FeedEvent(NamedTuple):

@@ -94,6 +94,8 @@ class MapCheck(BaseModel):
     kind: str
     label: str = Field(description="the city's word for it (labels.toml)")
     assigned_to: str | None = Field(description="the inspector out on it; null: in the receivers' queue")
+    due_at: dt.datetime | None = Field(description="the task's limit")
+    overdue: bool = Field(description="past its limit")
 
 
 class MapCaseProperties(BaseModel):

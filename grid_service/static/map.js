@@ -236,7 +236,9 @@
       if (p.check && !FINISHED.has(p.status)) {
         counts[p.check.kind] += 1;
         const who = p.check.assigned_to || "受理员待派 receivers' queue";
-        checksBy.set(who, (checksBy.get(who) || 0) + 1);
+        const [open, late] = checksBy.get(who) || [0, 0];
+        const overdueCheck = p.check.due_at !== null && Date.parse(p.check.due_at) <= now;
+        checksBy.set(who, [open + 1, late + (overdueCheck ? 1 : 0)]);
       }
     }
     counts.closed = closedHere.size;
@@ -253,10 +255,11 @@
     fillList("lead-list", "lead-count", forLead, (p) => (p.status === "arbitration" ? "待仲裁 arbitration" : REQUESTS[p.open_request] || p.open_request));
     supervised.sort((a, b) => Date.parse(a.properties.supervision_due_at) - Date.parse(b.properties.supervision_due_at));
     fillList("supervised-list", "supervised-count", supervised, (p) => `答复期限 reply by ${formatTime(p.supervision_due_at)}`);
-    const people = [...checksBy].sort((a, b) => b[1] - a[1]);
-    document.getElementById("checks-count").textContent = people.reduce((sum, [, n]) => sum + n, 0);
+    const people = [...checksBy].sort((a, b) => b[1][0] - a[1][0]);
+    document.getElementById("checks-count").textContent = people.reduce((sum, [, [n]]) => sum + n, 0);
     document.getElementById("checks-list").replaceChildren(
-      ...people.map(([who, n]) => element("li", "", `${who} · ${n}`)),
+      // an inspector with a check past its limit is marked, with how many
+      ...people.map(([who, [n, late]]) => element("li", late ? "red" : "", late ? `${who} · ${n} · 超时 ${late}` : `${who} · ${n}`)),
     );
     for (const [code, layer] of cells) {
       const open = perCell.get(code) || 0;

@@ -248,7 +248,13 @@ async def test_the_case_the_map_and_open311_say_a_check_is_out_in_the_citys_word
     assert request["status_notes"] == "reported · 核实中"
     shown = await (await apps[0].get("/api/v1/map/cases", headers=bearer(tokens["viewer"]))).json()
     [feature] = [f for f in shown["features"] if f["id"] == ack["case_id"]]
-    assert feature["properties"]["check"] == {"kind": "check_report", "label": "核实", "assigned_to": "insp-a"}
+    assert feature["properties"]["check"] == {
+        "kind": "check_report",
+        "label": "核实",
+        "assigned_to": "insp-a",
+        "due_at": check["due_at"],
+        "overdue": False,
+    }
     settings = await (await apps[0].get("/map/settings.json")).json()
     assert settings["labels"] == {"check_report": "核实", "check_result": "核查"}
 

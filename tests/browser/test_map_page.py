@@ -232,3 +232,15 @@ async def test_a_case_past_its_step_limit_is_marked_in_its_list(wall, client, to
     await eventually(wall, "document.querySelectorAll('#reported-list li').length === 1")
     assert await wall.locator("#reported-list li").first.get_attribute("class") == "red"
     assert wall.log.errors == []
+
+
+async def test_an_inspector_with_a_check_past_its_limit_is_marked(wall, client, tokens, db):
+    ack = await (
+        await client.post("/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(tokens["channel"]))
+    ).json()  # a citizen's report: a check goes out first
+    await db.execute("UPDATE tasks SET due_at = now() - interval '1 minute' WHERE case_id = $1::uuid", ack["case_id"])
+    await open_map(wall, client, tokens["viewer"])
+    await eventually(wall, "document.querySelectorAll('#checks-list li').length === 1")
+    item = wall.locator("#checks-list li").first
+    assert await item.get_attribute("class") == "red" and "超时 1" in await item.text_content()
+    assert wall.log.errors == []
