@@ -8,36 +8,38 @@ import datetime as dt
 from typing import Any, NamedTuple
 
 from grid_service.db.pool import Conn
-from grid_service.db.stats import FILED, JUDGED
+from grid_service.db.stats import FACTS_OF, FILED_IN_PERIOD, JUDGED
 
-# The cohort once, judged once, counted for every grouping at once, raw and adjusted side by side.
+# The cohort once, judged once, counted for every grouping at once, raw and adjusted side by side
+# (JUDGED's $3 is the raw judgement; the adjusted deadline is worked out beside it).
 COHORT_GROUPS = f"""
-WITH judged AS (
+WITH {FACTS_OF.format(chosen=FILED_IN_PERIOD)}, {JUDGED}, cases_judged AS (
     SELECT j.*, c.category, left(c.grid_code, 9) AS street, c.source,
-           NOT j.ended AND j.closed_at IS NOT NULL AS closed,
-           CASE WHEN j.returned THEN NULL ELSE j.raw_deadline END AS dispatch_deadline,
-           CASE WHEN j.returned OR j.suspended THEN NULL ELSE j.adjusted_deadline END AS in_force
-      FROM ({JUDGED}) AS j JOIN cases c ON c.id = j.case_id
+           CASE WHEN coalesce(j.rejected_seq, 0) > coalesce(j.dispatch_seq, 0)
+                  OR coalesce(j.paused_seq, 0) > coalesce(j.resumed_seq, 0) THEN NULL
+                ELSE j.adjusted_deadline END AS in_force
+      FROM judged j JOIN cases c ON c.id = j.case_id
 )
 SELECT CASE WHEN GROUPING(source) = 0 THEN 'source' WHEN GROUPING(department) = 0 THEN 'department'
             WHEN GROUPING(street) = 0 THEN 'street' ELSE 'category' END AS grouping,
        coalesce(source, department, street, category) AS key,
        count(*) AS filed,
-       count(*) FILTER (WHERE NOT ended AND (closed_at IS NOT NULL OR dispatch_deadline < $2)) AS due,
+       count(*) FILTER (WHERE due) AS due,
        count(*) FILTER (WHERE NOT ended AND (closed_at IS NOT NULL OR in_force < $2)) AS due_adjusted,
        count(*) FILTER (WHERE closed) AS closed,
-       count(*) FILTER (WHERE closed AND (dispatch_deadline IS NULL OR resolved_at <= dispatch_deadline)) AS on_time,
+       count(*) FILTER (WHERE closed AND (deadline IS NULL OR resolved_at <= deadline)) AS on_time,
        count(*) FILTER (WHERE closed AND (in_force IS NULL OR resolved_at <= in_force OR appeal_approved))
            AS on_time_adjusted,
-       count(*) FILTER (WHERE reworked AND NOT ended AND (closed_at IS NOT NULL OR dispatch_deadline < $2)) AS reworked
-  FROM judged
+       count(*) FILTER (WHERE reworked AND due) AS reworked
+  FROM cases_judged
  GROUP BY GROUPING SETS ((source), (department), (street), (category))
  ORDER BY 1, 2 NULLS LAST
 """
-# Cases filed per category in a period (the cohort's size), for 环比 and 同比.
+# Cases filed per category in a period (the cohort's size), for 环比 and 同比: a filing never changes.
 FILED_BY_CATEGORY = f"""
 SELECT c.category AS key, count(*) AS filed
-  FROM ({FILED}) AS f JOIN cases c ON c.id = f.case_id
+  FROM case_facts f JOIN cases c ON c.id = f.case_id
+ WHERE {FILED_IN_PERIOD}
  GROUP BY 1
 """
 OTHERS = """
@@ -67,7 +69,7 @@ class CohortGroup(NamedTuple):
 
 async def cohort_groups(conn: Conn, *, start: dt.datetime, end: dt.datetime) -> list[CohortGroup]:
     """In the caller's transaction (read only, jit off: see figures_of_month)."""
-    return [CohortGroup(*r) for r in await conn.fetch(COHORT_GROUPS, start, end)]
+    return [CohortGroup(*r) for r in await conn.fetch(COHORT_GROUPS, start, end, False)]
 
 
 async def filed_by_category(conn: Conn, *, start: dt.datetime, end: dt.datetime) -> dict[str, int]:

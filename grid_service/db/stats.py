@@ -2,7 +2,7 @@
 figures): each event carries the department it counts for; category and cell never change on a case.
 
 The assessment figures (SPEC §12) follow the cohort of the period [from, to): the cases *filed* in it
-(filed at once on intake, or by a receiver), each judged *as of the period's end* from the events
+(filed at once on intake, or by a receiver), each judged *as of the period's end* from its events
 before it, and counted for the department of its last dispatch before then:
   filed               立案数: the cohort
   due                 应结案数: cohort cases not cancelled by the end whose deadline fell before it, or
@@ -16,12 +16,19 @@ deadline in force (approved extensions, suspensions resumed), a case still suspe
 not due unless closed, and a case whose timeout appeal was approved counts as closed on time.
 
 Figures of the period's flow, beside them:
-  reported            cases created in the period (case.created)
+  reported            cases created in the period (counted for the department first routed to)
   dispatched          cases dispatched in it, first time or again (distinct cases with case.dispatched)
   rejected            rejections by departments in it (counted against the rejecting one)
   overdue_open        cases recorded overdue before the end of the period and not resolved,
-                      closed, cancelled, rejected or re-dispatched since (as of the end)
+                      closed, cancelled, rejected or re-dispatched since (as of the end), counted for
+                      the department of their last overdue record
   median_hours_to_close  median of closed - created, over the period's closures
+
+How they are read: each case's events are folded into one row of case_facts as they are written
+(migration 0020). A period reads the rows of the cases it is about (filed, created or closed in it,
+or recorded overdue and not finished before it); a row that has moved on past the period's end is
+folded again from the events up to it, by the same definition (case_facts_as_of). Only dispatches
+and returns, which a case may have many of, are counted from the period's events.
 """
 
 from __future__ import annotations
@@ -34,111 +41,141 @@ from grid_service.db.rows import FiguresRow, many
 
 GroupBy = Literal["department", "category", "street", "grid", "source"]
 
-# The group of an event row `x` joined to its case `c`; $3 names the grouping.
-# '' for "no group" (no department, outside the grid): NULL keys would not meet in the FULL JOINs
-# below, and no code is empty.
-KEY = """coalesce(CASE $3::text WHEN 'department' THEN {x}.department WHEN 'category' THEN c.category
-                  WHEN 'street' THEN left(c.grid_code, 9) WHEN 'source' THEN c.source ELSE c.grid_code END, '')"""
-# The cohort: the cases filed in the period (at once on intake, or by a receiver).
-FILED = """
-SELECT f.case_id FROM events f
- WHERE f.at >= $1 AND f.at < $2
-   AND (f.type = 'case.filed' OR (f.type = 'case.created' AND coalesce(f.data->>'status', '') <> 'reported'))
-"""
-# Each cohort case as of the end ($2), from its events in the period alone: everything judged comes
-# after the filing (its last dispatch's department and deadline, the deadline in force after approved
-# extensions and resumes, suspended or not, closed, resolved, reworked, ended, appeal approved). One
-# pass over the period's events, grouped by case, rather than a probe of each case's history.
+# The facts of the cases `chosen` (a condition on case_facts f) as they stood at $2.
+FACTS_OF = """
+candidates AS MATERIALIZED (
+    SELECT f.* FROM case_facts f WHERE {chosen}
+), facts AS (
+    SELECT c.* FROM candidates c WHERE c.last_at < $2
+    UNION ALL
+    SELECT r.* FROM case_facts_as_of(ARRAY(SELECT c.case_id FROM candidates c WHERE c.last_at >= $2), $2) AS r
+)"""
+FILED_IN_PERIOD = "f.filed_at >= $1 AND f.filed_at < $2"
+# Every case a figure of [$1, $2) may count: filed, created or closed in it, or recorded overdue
+# before its end and not finished before it began.
+FACTS = FACTS_OF.format(
+    chosen=f"""({FILED_IN_PERIOD}) OR (f.created_at >= $1 AND f.created_at < $2)
+        OR (f.closure_at >= $1 AND f.closure_at < $2)
+        OR (f.first_overdue_at < $2 AND (f.finished_at IS NULL OR f.finished_at >= $1))"""
+)
+# A case judged as of the end: its deadline (none once returned; raw (按原期) by its last
+# dispatch, or with $3 adjusted (按批准期): the one in force, none while suspended), closed, due.
+JUDGEMENT = """
+SELECT d.deadline, NOT f.ended AND f.closed_at IS NOT NULL AS closed,
+       NOT f.ended AND (f.closed_at IS NOT NULL OR d.deadline < $2) AS due
+  FROM (SELECT CASE WHEN coalesce(f.rejected_seq, 0) > coalesce(f.dispatch_seq, 0) THEN NULL  -- returned
+                    WHEN NOT $3::boolean THEN f.raw_deadline
+                    WHEN coalesce(f.paused_seq, 0) > coalesce(f.resumed_seq, 0) THEN NULL  -- suspended
+                    ELSE f.adjusted_deadline END AS deadline) AS d"""
+ON_TIME = "(v.deadline IS NULL OR f.resolved_at <= v.deadline OR ($3 AND f.appeal_approved))"
+# The cohort (the cases filed in the period), judged.
 JUDGED = f"""
-SELECT x.case_id,
-       (array_agg(x.department ORDER BY x.seq DESC) FILTER (WHERE x.type = 'case.dispatched'))[1] AS department,
-       (array_agg(x.deadline_at ORDER BY x.seq DESC) FILTER (WHERE x.type = 'case.dispatched'))[1] AS raw_deadline,
-       (array_agg(CASE WHEN x.type = 'case.dispatched' THEN x.deadline_at
-                       ELSE (x.data->>'deadline_at')::timestamptz END ORDER BY x.seq DESC)
-            FILTER (WHERE x.type IN ('case.dispatched', 'case.resumed')
-                       OR (x.type = 'case.extension_decided' AND (x.data->>'approve')::boolean)))[1]
-           AS adjusted_deadline,
-       coalesce(max(x.seq) FILTER (WHERE x.type = 'case.suspension_decided' AND (x.data->>'approve')::boolean), 0)
-           > coalesce(max(x.seq) FILTER (WHERE x.type = 'case.resumed'), 0) AS suspended,
-       max(x.at) FILTER (WHERE x.type = 'case.closed'
-                            OR (x.type = 'case.created' AND x.data->>'status' = 'closed')) AS closed_at,
-       max(x.at) FILTER (WHERE x.type = 'case.resolved') AS resolved_at,
-       bool_or(x.type = 'case.reopened') AS reworked,
-       bool_or(x.type IN ('case.cancelled', 'case.voided')) AS ended,
-       bool_or(x.type = 'case.appeal_reviewed' AND (x.data->>'approved')::boolean) AS appeal_approved,
-       -- returned since its last dispatch: no deadline is in force at the end
-       coalesce(max(x.seq) FILTER (WHERE x.type = 'case.rejected'), 0)
-           > coalesce(max(x.seq) FILTER (WHERE x.type = 'case.dispatched'), 0) AS returned
-  FROM events x
- WHERE x.at >= $1 AND x.at < $2 AND x.case_id IN ({FILED})
-   AND x.type IN ('case.created', 'case.filed', 'case.dispatched', 'case.resumed', 'case.extension_decided',
-                  'case.suspension_decided', 'case.closed', 'case.resolved', 'case.reopened', 'case.cancelled',
-                  'case.voided', 'case.appeal_reviewed', 'case.rejected')
- GROUP BY x.case_id
-"""
+judged AS (
+    SELECT f.*, v.* FROM facts f CROSS JOIN LATERAL ({JUDGEMENT}) AS v WHERE {FILED_IN_PERIOD}
+)"""
+# Recorded overdue and, as of the end, not resolved, closed, cancelled, rejected or re-dispatched
+# since (or reopened since); finished before the period began: not open in it.
+OVERDUE_OPEN = """f.overdue_seq IS NOT NULL
+                   AND (f.ending_seq IS NULL OR f.ending_seq < f.overdue_seq OR f.ending_seq = f.reopened_seq)
+                   AND (f.finished_at IS NULL OR f.finished_at >= $1)"""
+# A case's key under each grouping but the department's; '' for "no group" (no department, outside
+# the grid): NULL keys would not meet in the FULL JOINs below, and no code is empty.
+CASE_KEYS = {
+    "category": "c.category",
+    "street": "left(c.grid_code, 9)",
+    "grid": "c.grid_code",
+    "source": "c.source",
+}
+# The facts are counted in one pass: each case in each figure it counts in, under the key that
+# figure counts it for (by department: the last dispatch's for the cohort, the first routing's for
+# `reported`, the last overdue record's for `overdue_open`), one grouping set per key.
 STATS = f"""
-WITH flow AS (
-    SELECT {KEY.format(x="e")} AS key,
-           count(*) FILTER (WHERE e.type = 'case.created') AS reported,
-           count(DISTINCT e.case_id) FILTER (WHERE e.type = 'case.dispatched') AS dispatched,
-           count(*) FILTER (WHERE e.type = 'case.rejected') AS rejected,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM e.at - c.created_at) / 3600)
-               FILTER (WHERE e.type = 'case.closed') AS median_hours_to_close
-      FROM events e JOIN cases c ON c.id = e.case_id
-     WHERE e.at >= $1 AND e.at < $2
-       AND e.type IN ('case.created', 'case.dispatched', 'case.closed', 'case.rejected')
+WITH {{facts}}, keyed AS {{keyed}} (
+    SELECT f.*, {{keys}} FROM facts f {{case_join}}
+), tallies AS (
+    SELECT CASE WHEN GROUPING(f.cohort_key) = 0 THEN 1 WHEN GROUPING(f.created_key) = 0 THEN 2 ELSE 3 END AS what,
+           coalesce(f.cohort_key, f.created_key, f.overdue_key) AS key,
+           count(*) FILTER (WHERE n.cohort) AS filed,
+           count(*) FILTER (WHERE n.cohort AND v.due) AS due,
+           count(*) FILTER (WHERE n.cohort AND v.closed) AS closed,
+           count(*) FILTER (WHERE n.cohort AND v.closed AND {ON_TIME}) AS closed_on_time,
+           count(*) FILTER (WHERE n.cohort AND v.due AND f.reworked) AS reworked,
+           count(*) FILTER (WHERE n.created) AS reported,
+           count(*) FILTER (WHERE n.overdue) AS overdue_open
+      FROM keyed f
+     CROSS JOIN LATERAL ({JUDGEMENT}) AS v
+     CROSS JOIN LATERAL (SELECT {FILED_IN_PERIOD} AS cohort, f.created_at >= $1 AND f.created_at < $2 AS created,
+                                {OVERDUE_OPEN} AS overdue) AS n
+     GROUP BY GROUPING SETS ((f.cohort_key), (f.created_key), (f.overdue_key))
+), counted AS (
+    SELECT key, sum(filed) FILTER (WHERE what = 1) AS filed, sum(due) FILTER (WHERE what = 1) AS due,
+           sum(closed) FILTER (WHERE what = 1) AS closed, sum(closed_on_time) FILTER (WHERE what = 1) AS closed_on_time,
+           sum(reworked) FILTER (WHERE what = 1) AS reworked, sum(reported) FILTER (WHERE what = 2) AS reported,
+           sum(overdue_open) FILTER (WHERE what = 3) AS overdue_open
+      FROM tallies
+     GROUP BY key
+), closures AS (
+    SELECT f.closure_key AS key,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.closure_at - f.created_at) / 3600)
+               AS median_hours_to_close
+      FROM keyed f
+     WHERE f.closure_at >= $1 AND f.closure_at < $2
      GROUP BY 1
-), cohort AS (
-    SELECT {KEY.format(x="j")} AS key,
-           count(*) AS filed,
-           count(*) FILTER (WHERE v.due) AS due,
-           count(*) FILTER (WHERE v.closed) AS closed,
-           count(*) FILTER (WHERE v.closed AND v.on_time) AS closed_on_time,
-           count(*) FILTER (WHERE v.due AND j.reworked) AS reworked
-      FROM ({JUDGED}) AS j
-      JOIN cases c ON c.id = j.case_id
-     CROSS JOIN LATERAL (
-         SELECT CASE WHEN j.returned THEN NULL
-                     WHEN NOT $4::boolean THEN j.raw_deadline
-                     WHEN j.suspended THEN NULL
-                     ELSE j.adjusted_deadline END AS deadline
-     ) AS d
-     CROSS JOIN LATERAL (
-         SELECT NOT j.ended AND j.closed_at IS NOT NULL AS closed,
-                NOT j.ended AND (j.closed_at IS NOT NULL OR d.deadline < $2) AS due,
-                d.deadline IS NULL OR j.resolved_at <= d.deadline OR ($4 AND j.appeal_approved) AS on_time
-     ) AS v
-     GROUP BY 1
-), overdue AS (
-    -- Cases finished before the period began cannot be open at its end: they are passed over before
-    -- their later events are read (the OFFSET 0 keeps that order).
-    SELECT o.key, count(DISTINCT o.case_id) AS overdue_open
-      FROM (SELECT {KEY.format(x="o")} AS key, o.case_id, o.seq
-              FROM events o JOIN cases c ON c.id = o.case_id
-             WHERE o.type = 'case.overdue' AND o.at < $2
-               AND NOT (c.status IN ('closed', 'cancelled', 'voided') AND c.updated_at < $1)
-            OFFSET 0) AS o
-     WHERE coalesce((SELECT later.type FROM events later
-                      WHERE later.case_id = o.case_id AND later.seq > o.seq AND later.at < $2
-                        AND later.type IN ('case.resolved', 'case.closed', 'case.cancelled', 'case.rejected',
-                                           'case.dispatched', 'case.reopened')
-                      ORDER BY later.seq DESC LIMIT 1), 'case.reopened') = 'case.reopened'
+), moves AS (
+    SELECT {{event_key}} AS key,
+           count(*) FILTER (WHERE e.dispatched) AS dispatched, sum(e.rejected) AS rejected
+      FROM (SELECT e.case_id, {{event_department}} AS department, bool_or(e.type = 'case.dispatched') AS dispatched,
+                   count(*) FILTER (WHERE e.type = 'case.rejected') AS rejected
+              FROM events e
+             WHERE e.at >= $1 AND e.at < $2 AND e.type IN ('case.dispatched', 'case.rejected')
+             GROUP BY 1, 2) AS e {{event_join}}
      GROUP BY 1
 )
-SELECT nullif(key, '') AS key, coalesce(reported, 0) AS reported, coalesce(dispatched, 0) AS dispatched,
-       coalesce(filed, 0) AS filed, coalesce(closed, 0) AS closed, coalesce(closed_on_time, 0) AS closed_on_time,
-       coalesce(rejected, 0) AS rejected, coalesce(reworked, 0) AS reworked,
-       coalesce(due, 0) AS due, coalesce(overdue_open, 0) AS overdue_open, median_hours_to_close
-  FROM flow FULL JOIN cohort USING (key) FULL JOIN overdue USING (key)
+SELECT nullif(key, '') AS key, coalesce(reported, 0)::bigint AS reported, coalesce(dispatched, 0) AS dispatched,
+       coalesce(filed, 0)::bigint AS filed, coalesce(closed, 0)::bigint AS closed,
+       coalesce(closed_on_time, 0)::bigint AS closed_on_time, coalesce(rejected, 0)::bigint AS rejected,
+       coalesce(reworked, 0)::bigint AS reworked, coalesce(due, 0)::bigint AS due,
+       coalesce(overdue_open, 0)::bigint AS overdue_open, median_hours_to_close
+  FROM moves FULL JOIN counted USING (key) FULL JOIN closures USING (key)
  ORDER BY 1 NULLS LAST
 """
+
+
+def _statement(group_by: str) -> str:
+    if group_by == "department":  # every key is on the facts or the events: no case is read for it
+        return STATS.format(
+            facts=FACTS,
+            keys="""coalesce(f.department, '') AS cohort_key,
+                    coalesce(f.created_department, '') AS created_key,
+                    coalesce(f.closure_department, '') AS closure_key,
+                    coalesce(f.overdue_department, '') AS overdue_key""",
+            keyed="NOT MATERIALIZED",  # the facts as they are, with their keys named
+            case_join="",
+            event_key="coalesce(e.department, '')",
+            event_department="e.department",  # a case dispatched to two departments counts for each
+            event_join="",
+        )
+    key = f"coalesce({CASE_KEYS[group_by]}, '')"
+    return STATS.format(
+        facts=FACTS,
+        keys=f"{key} AS cohort_key, {key} AS created_key, {key} AS closure_key, {key} AS overdue_key",
+        keyed="MATERIALIZED",  # each case read once for its key
+        case_join="JOIN cases c ON c.id = f.case_id",
+        event_key=key,
+        event_department="NULL::text",
+        event_join="JOIN cases c ON c.id = e.case_id",
+    )
+
+
+STATEMENTS = {group_by: _statement(group_by) for group_by in ("department", *CASE_KEYS)}
 
 
 async def figures(
     conn: Conn, *, start: dt.datetime, end: dt.datetime, group_by: GroupBy, adjusted: bool = False
 ) -> list[FiguresRow]:
     async with conn.transaction(readonly=True):
-        # The plan is costly enough for PostgreSQL to JIT-compile it, which takes longer than running
-        # it (0.9 of 1.6 s on a month of a million cases); it runs fast without.
+        # The plan is costly enough for PostgreSQL to JIT-compile it, which takes longer than running it;
+        # its groupings are hashed in memory rather than sorted on disk.
         await conn.execute("SET LOCAL jit = off")
-        return many(FiguresRow, await conn.fetch(STATS, start, end, group_by, adjusted))
+        await conn.execute("SET LOCAL work_mem = '64MB'")
+        return many(FiguresRow, await conn.fetch(STATEMENTS[group_by], start, end, adjusted))

@@ -1,6 +1,7 @@
 """A month of cases built by hand through the API (December 2026 on the fixture calendar: Tuesday
 1 December a holiday), and every assessment figure of it checked by hand, raw (按原期) and adjusted
-(按批准期), by department and by category (SPEC §12)."""
+(按批准期), by department, category and street, and for the inspector, the receiver and the
+dispatcher (SPEC §12)."""
 
 import datetime as dt
 import io
@@ -10,6 +11,7 @@ import pytest
 from tests.api.helpers import IN_STREET_2, Clock, report, upload_photo
 from tests.api.test_deadline_watch import SHANGHAI, workers
 from tests.api.test_disputes import ok, spot
+from tests.api.test_tasks import complete, tasks_of
 from tests.conftest import bearer
 
 MONTH = {"from": "2026-12-01", "to": "2027-01-01"}
@@ -39,6 +41,9 @@ async def build_month(client, tokens, clock):
     9 not yet due  31 Dec 23:00 (due 1 Jan 01:00, after the month): open.
     10 overdue     30 Dec 09:00, never resolved.
     11 returned    30 Dec 10:00, returned at 10:30: waits for the dispatcher, due nowhere.
+    12 public      4 Dec 09:00 a citizen's report: the inspector checks it (核实) 09:10, on time;
+                   the receiver files it 09:12, inside 上报→受理 (15 minutes); due 11:12, resolved
+                   10:00, closed.
     """
     department, street_office = tokens["department"], tokens["department:street_office"]
 
@@ -95,6 +100,18 @@ async def build_month(client, tokens, clock):
     await step(at(2, 10, 10), cases["ruled"], "accept", department)
     await handled(cases["ruled"], at(2, 11, 30), at(2, 11, 40))
 
+    clock.now = at(4, 9)
+    response = await client.post(
+        "/api/v1/reports", json=report("outdoor_barbecue", spot(8)), headers=bearer(tokens["channel"])
+    )
+    cases["public"] = (await response.json())["case_id"]
+    [task] = (await tasks_of(client, tokens["inspector"], status="open"))["tasks"]
+    clock.now = at(4, 9, 10)
+    assert (await complete(client, tokens["inspector"], task["id"], "confirmed", point=spot(8)))[0] == 204
+    await step(at(4, 9, 12), cases["public"], "file", tokens["receiver"])
+    await step(at(4, 9, 20), cases["public"], "accept", department)
+    await handled(cases["public"], at(4, 10), at(4, 10, 30))
+
     clock.now = at(3, 9)
     before, after = await upload_photo(client, tokens["inspector"]), await upload_photo(client, tokens["inspector"])
     cases["self"] = await new(spot(5), "exposed_garbage", self_handled=True, media=[before], after_media=[after])
@@ -137,20 +154,21 @@ async def test_the_months_figures_by_department_raw_and_adjusted(month):
     adjusted_body = await figures(client, tokens, group_by="department", adjusted="true")
     assert adjusted_body["adjusted"] is True
     adjusted = {g["key"]: cohort(g) for g in adjusted_body["groups"]}
-    # urban_management: 1, 2, 3, 5 (ruled to it), 6, 7, 9, 10, 11. Due: all but 9 and 11; closed: 1-3, 5-7.
+    # urban_management: 1, 2, 3, 5 (ruled to it), 6, 7, 9, 10, 11, 12. Due: all but 9 and 11;
+    # closed: 1-3, 5-7, 12.
     assert raw["urban_management"] == {
-        "filed": 9,
-        "due": 7,
-        "closed": 6,
-        "closed_on_time": 2,  # 1 and 5; 3 was late by its dispatch's deadline, 6 by it too
+        "filed": 10,
+        "due": 8,
+        "closed": 7,
+        "closed_on_time": 3,  # 1, 5 and 12; 3 was late by its dispatch's deadline, 6 by it too
         "reworked": 0,
-        "closure_rate": 0.8571,
-        "on_time_rate": 0.2857,
+        "closure_rate": 0.875,
+        "on_time_rate": 0.375,
     }
     assert adjusted["urban_management"] == {
         **raw["urban_management"],
-        "closed_on_time": 4,  # and 3 (extended to 13:00) and 6 (its appeal approved); 7's refused
-        "on_time_rate": 0.5714,
+        "closed_on_time": 5,  # and 3 (extended to 13:00) and 6 (its appeal approved); 7's refused
+        "on_time_rate": 0.625,
     }
     # housing: the suspended case, resolved after its dispatch's deadline but before the moved one.
     assert raw["housing"] == {**EMPTY_ONE, "closed_on_time": 0, "on_time_rate": 0.0}
@@ -174,14 +192,14 @@ EMPTY_ONE = {
 async def test_the_months_figures_by_category_and_their_reproducibility(month):
     client, tokens, clock, cases = month
     raw = {g["key"]: cohort(g) for g in (await figures(client, tokens, group_by="category"))["groups"]}
-    assert raw["outdoor_barbecue"]["filed"] == 9 and raw["outdoor_barbecue"]["due"] == 7
-    assert raw["outdoor_barbecue"]["closed_on_time"] == 2
+    assert raw["outdoor_barbecue"]["filed"] == 10 and raw["outdoor_barbecue"]["due"] == 8
+    assert raw["outdoor_barbecue"]["closed_on_time"] == 3
     assert raw["construction_dust"] == {**EMPTY_ONE, "closed_on_time": 0, "on_time_rate": 0.0}
     assert raw["exposed_garbage"] == EMPTY_ONE
     adjusted = {
         g["key"]: cohort(g) for g in (await figures(client, tokens, group_by="category", adjusted="true"))["groups"]
     }
-    assert adjusted["outdoor_barbecue"]["closed_on_time"] == 4 and adjusted["construction_dust"] == EMPTY_ONE
+    assert adjusted["outdoor_barbecue"]["closed_on_time"] == 5 and adjusted["construction_dust"] == EMPTY_ONE
     # January: the overdue case is closed, a new one reported; December's figures stay as they were.
     clock.now = at(4, 9, month=1).replace(year=2027)
     await ok(client, tokens["department"], cases["overdue"], "accept")
@@ -224,14 +242,13 @@ async def test_the_monthly_bulletin_holds_the_months_figures_raw_and_adjusted(mo
         "按类别",
     ]
     urban = next(r for r in sections["department"]["rows"] if r["key"] == "urban_management")
-    assert (urban["name"], urban["filed"], urban["due"], urban["closed"]) == ("城市管理行政执法局", 9, 7, 6)
-    assert (urban["closed_on_time"], urban["on_time_rate"]) == (2, 0.2857)
-    assert (urban["adjusted_due"], urban["adjusted_closed_on_time"], urban["adjusted_on_time_rate"]) == (7, 4, 0.5714)
-    [inspector] = sections["source"]["rows"]
-    assert (inspector["name"], inspector["filed"]) == ("监督员上报", 11)
+    assert (urban["name"], urban["filed"], urban["due"], urban["closed"]) == ("城市管理行政执法局", 10, 8, 7)
+    assert (urban["closed_on_time"], urban["on_time_rate"]) == (3, 0.375)
+    assert (urban["adjusted_due"], urban["adjusted_closed_on_time"], urban["adjusted_on_time_rate"]) == (8, 5, 0.625)
+    assert [(r["name"], r["filed"]) for r in sections["source"]["rows"]] == [("监督员上报", 11), ("公众举报", 1)]
     top = sections["top_categories"]["rows"]
     assert [(r["key"], r["filed"], r["previous"], r["month_on_month"]) for r in top] == [
-        ("outdoor_barbecue", 9, 0, None),
+        ("outdoor_barbecue", 10, 0, None),
         ("construction_dust", 1, 0, None),
         ("exposed_garbage", 1, 0, None),
     ]
@@ -278,8 +295,8 @@ async def test_the_bulletins_document_has_every_section_and_table(month):
     assert headings[1:] == [s["title"] for s in body["sections"].values()]
     department = doc.tables[1]
     urban = next(r for r in department.rows if r.cells[0].text == "城市管理行政执法局")
-    assert [c.text for c in urban.cells[1:5]] == ["9", "7", "6", "2"]
-    assert urban.cells[6].text == "28.57%"
+    assert [c.text for c in urban.cells[1:5]] == ["10", "8", "7", "3"]
+    assert urban.cells[6].text == "37.50%"
 
 
 @pytest.mark.parametrize("month", ["2026-13", "26-12", "2026-1", "2099-01", ""])
@@ -302,19 +319,27 @@ async def test_the_months_figures_by_street_and_for_the_inspector(month):
     adjusted = {
         g["key"]: cohort(g) for g in (await figures(client, tokens, group_by="street", adjusted="true"))["groups"]
     }
-    # Street 1 holds every case but the ruled one: 9 filed, all due but the one not yet due, the
-    # overdue one open; on time by the dispatch's deadline: 1 and the self-handled one; by the
-    # deadline in force also the extended, the suspended and the appealed one.
+    # Street 1 holds every case but the ruled one: 11 filed, all due but the one not yet due and
+    # the returned one, the overdue one open; on time by the dispatch's deadline: 1, the
+    # self-handled one and the citizen's; by the deadline in force also the extended, the
+    # suspended and the appealed one.
     assert raw["230108001"] == {
-        "filed": 10,
-        "due": 8,
-        "closed": 7,
-        "closed_on_time": 2,
+        "filed": 11,
+        "due": 9,
+        "closed": 8,
+        "closed_on_time": 3,
         "reworked": 0,
-        "closure_rate": 0.875,
-        "on_time_rate": 0.25,
+        "closure_rate": 0.8889,
+        "on_time_rate": 0.3333,
     }
-    assert adjusted["230108001"] == {**raw["230108001"], "closed_on_time": 5, "on_time_rate": 0.625}
+    assert adjusted["230108001"] == {**raw["230108001"], "closed_on_time": 6, "on_time_rate": 0.6667}
     assert raw["230108002"] == adjusted["230108002"] == EMPTY_ONE, "the ruled case, on time by its ruling"
     [inspector] = (await figures(client, tokens, group_by="inspector"))["groups"]
     assert (inspector["reported"], inspector["valid"], inspector["self_handled"]) == (11, 11, 1)
+    # it checked the citizen's report (核实) ten minutes into its half hour
+    assert (inspector["check_report_done"], inspector["check_report_on_time_rate"]) == (1, 1.0)
+    # and checked eight results (核查: every closure but the self-handled one), each within its 30 minutes
+    assert (inspector["check_result_done"], inspector["check_result_on_time_rate"]) == (8, 1.0)
+    # the receiver filed the citizen's report twelve minutes after it came in (上报→受理: 15)
+    [receiver] = (await figures(client, tokens, group_by="receiver"))["groups"]
+    assert (receiver["accepted"], receiver["filed"], receiver["filed_on_time_rate"]) == (1, 1, 1.0)

@@ -32,7 +32,8 @@ QUERIES = {
     "feed": (feed.FEED_EVENTS, (*rows.MapCase._fields, "seq", "event_type", "event_at")),
     "service requests by number": (open311.BY_NUMBER, rows.ServiceRequestRow),
     "service requests in a period": (open311.IN_PERIOD, rows.ServiceRequestRow),
-    "figures": (stats.STATS, rows.FiguresRow),
+    "figures": (stats.STATEMENTS["department"], rows.FiguresRow),
+    "figures by case key": (stats.STATEMENTS["street"], rows.FiguresRow),
     "reports of a case": (reports.SELECT_CASE_REPORTS, rows.ReportView),
 }
 
