@@ -59,12 +59,14 @@ BULLETIN_FORMATS = {
 }
 # The events of each case's fate in [$1, $2), in time order (so seq follows time, as in real life).
 # They are written a month at a time, up to now (a case created in the last days is still open), so
-# that case_facts is folded as it is in service: as the log grows.
+# that case_facts is folded as it is in service: as the log grows. A case's last event comes 5 days
+# after its creation (below), so the cases created from 6 days before a month on hold its events.
 EVENTS = """
 INSERT INTO events (case_id, type, at, actor, data, department, deadline_at, written_at)
 SELECT c.id, v.type, v.at, 'bench', v.data, v.department, v.deadline_at, v.at
   FROM (SELECT c.*, (substr(c.case_no, 2)::bigint * 37) % 100 AS fate FROM cases c
-         WHERE c.case_no LIKE 'H%' AND c.created_at >= $1 - interval '6 days' AND c.created_at < $2) AS c
+         WHERE c.case_no LIKE 'H%' AND c.created_at >= $1::timestamptz - interval '6 days'
+           AND c.created_at < $2) AS c
  CROSS JOIN LATERAL (VALUES
     ('case.created', c.created_at, '{}'::jsonb, c.department, NULL::timestamptz, true),
     ('case.dispatched', c.created_at, '{}', c.department, c.deadline_at, true),

@@ -11,26 +11,22 @@ from grid_service.db.pool import Conn
 from grid_service.db.stats import FACTS_OF, FILED_IN_PERIOD, JUDGED
 
 # The cohort once, judged once, counted for every grouping at once, raw and adjusted side by side
-# (JUDGED's $3 is the raw judgement; the adjusted deadline is worked out beside it).
+# (by JUDGED's raw and in-force deadlines; its own `deadline` and `due` are not read).
 COHORT_GROUPS = f"""
 WITH {FACTS_OF.format(chosen=FILED_IN_PERIOD)}, {JUDGED}, cases_judged AS (
-    SELECT j.*, c.category, left(c.grid_code, 9) AS street, c.source,
-           CASE WHEN coalesce(j.rejected_seq, 0) > coalesce(j.dispatch_seq, 0)
-                  OR coalesce(j.paused_seq, 0) > coalesce(j.resumed_seq, 0) THEN NULL
-                ELSE j.adjusted_deadline END AS in_force
-      FROM judged j JOIN cases c ON c.id = j.case_id
+    SELECT j.*, c.category, left(c.grid_code, 9) AS street, c.source FROM judged j JOIN cases c ON c.id = j.case_id
 )
 SELECT CASE WHEN GROUPING(source) = 0 THEN 'source' WHEN GROUPING(department) = 0 THEN 'department'
             WHEN GROUPING(street) = 0 THEN 'street' ELSE 'category' END AS grouping,
        coalesce(source, department, street, category) AS key,
        count(*) AS filed,
-       count(*) FILTER (WHERE due) AS due,
+       count(*) FILTER (WHERE NOT ended AND (closed_at IS NOT NULL OR raw < $2)) AS due,
        count(*) FILTER (WHERE NOT ended AND (closed_at IS NOT NULL OR in_force < $2)) AS due_adjusted,
        count(*) FILTER (WHERE closed) AS closed,
-       count(*) FILTER (WHERE closed AND (deadline IS NULL OR resolved_at <= deadline)) AS on_time,
+       count(*) FILTER (WHERE closed AND (raw IS NULL OR resolved_at <= raw)) AS on_time,
        count(*) FILTER (WHERE closed AND (in_force IS NULL OR resolved_at <= in_force OR appeal_approved))
            AS on_time_adjusted,
-       count(*) FILTER (WHERE reworked AND due) AS reworked
+       count(*) FILTER (WHERE reworked AND NOT ended AND (closed_at IS NOT NULL OR raw < $2)) AS reworked
   FROM cases_judged
  GROUP BY GROUPING SETS ((source), (department), (street), (category))
  ORDER BY 1, 2 NULLS LAST

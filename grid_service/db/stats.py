@@ -16,7 +16,8 @@ deadline in force (approved extensions, suspensions resumed), a case still suspe
 not due unless closed, and a case whose timeout appeal was approved counts as closed on time.
 
 Figures of the period's flow, beside them:
-  reported            cases created in the period (counted for the department first routed to)
+  reported            cases created in the period (counted for the department on their case.created:
+                      the one routed to on intake, none for a report awaiting filing)
   dispatched          cases dispatched in it, first time or again (distinct cases with case.dispatched)
   rejected            rejections by departments in it (counted against the rejecting one)
   overdue_open        cases recorded overdue before the end of the period and not resolved,
@@ -45,7 +46,7 @@ GroupBy = Literal["department", "category", "street", "grid", "source"]
 FACTS_OF = """
 candidates AS MATERIALIZED (
     SELECT f.* FROM case_facts f WHERE {chosen}
-), facts AS (
+), facts AS MATERIALIZED (  -- (the cases folded again, once)
     SELECT c.* FROM candidates c WHERE c.last_at < $2
     UNION ALL
     SELECT r.* FROM case_facts_as_of(ARRAY(SELECT c.case_id FROM candidates c WHERE c.last_at >= $2), $2) AS r
@@ -58,15 +59,17 @@ FACTS = FACTS_OF.format(
         OR (f.closure_at >= $1 AND f.closure_at < $2)
         OR (f.first_overdue_at < $2 AND (f.finished_at IS NULL OR f.finished_at >= $1))"""
 )
-# A case judged as of the end: its deadline (none once returned; raw (按原期) by its last
-# dispatch, or with $3 adjusted (按批准期): the one in force, none while suspended), closed, due.
+# A case judged as of the end: its deadline raw (按原期: its last dispatch's) and in force (按批准期:
+# after approved extensions and resumes, none while suspended), neither once returned since its
+# last dispatch; the one $3 asks for (adjusted or not); closed; due by that deadline.
 JUDGEMENT = """
-SELECT d.deadline, NOT f.ended AND f.closed_at IS NOT NULL AS closed,
-       NOT f.ended AND (f.closed_at IS NOT NULL OR d.deadline < $2) AS due
-  FROM (SELECT CASE WHEN coalesce(f.rejected_seq, 0) > coalesce(f.dispatch_seq, 0) THEN NULL  -- returned
-                    WHEN NOT $3::boolean THEN f.raw_deadline
-                    WHEN coalesce(f.paused_seq, 0) > coalesce(f.resumed_seq, 0) THEN NULL  -- suspended
-                    ELSE f.adjusted_deadline END AS deadline) AS d"""
+SELECT d.raw, d.in_force, CASE WHEN $3::boolean THEN d.in_force ELSE d.raw END AS deadline,
+       NOT f.ended AND f.closed_at IS NOT NULL AS closed,
+       NOT f.ended AND (f.closed_at IS NOT NULL OR CASE WHEN $3 THEN d.in_force ELSE d.raw END < $2) AS due
+  FROM (SELECT CASE WHEN r.returned THEN NULL ELSE f.raw_deadline END AS raw,
+               CASE WHEN r.returned OR coalesce(f.paused_seq, 0) > coalesce(f.resumed_seq, 0) THEN NULL
+                    ELSE f.adjusted_deadline END AS in_force
+          FROM (SELECT coalesce(f.rejected_seq, 0) > coalesce(f.dispatch_seq, 0) AS returned) AS r) AS d"""
 ON_TIME = "(v.deadline IS NULL OR f.resolved_at <= v.deadline OR ($3 AND f.appeal_approved))"
 # The cohort (the cases filed in the period), judged.
 JUDGED = f"""
@@ -114,6 +117,8 @@ WITH {{facts}}, keyed AS {{keyed}} (
            sum(overdue_open) FILTER (WHERE what = 3) AS overdue_open
       FROM tallies
      GROUP BY key
+    HAVING coalesce(sum(filed) FILTER (WHERE what = 1), 0) + coalesce(sum(reported) FILTER (WHERE what = 2), 0)
+           + coalesce(sum(overdue_open) FILTER (WHERE what = 3), 0) > 0  -- a key that counts nothing is no group
 ), closures AS (
     SELECT f.closure_key AS key,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.closure_at - f.created_at) / 3600)

@@ -8,6 +8,7 @@ import io
 
 import pytest
 
+from grid_service import keys
 from tests.api.helpers import IN_STREET_2, Clock, report, upload_photo
 from tests.api.test_deadline_watch import SHANGHAI, workers
 from tests.api.test_disputes import ok, spot
@@ -200,6 +201,9 @@ async def test_the_months_figures_by_category_and_their_reproducibility(month):
         g["key"]: cohort(g) for g in (await figures(client, tokens, group_by="category", adjusted="true"))["groups"]
     }
     assert adjusted["outdoor_barbecue"]["closed_on_time"] == 5 and adjusted["construction_dust"] == EMPTY_ONE
+    await client.server.app[keys.WATCH].sweep()  # 31 Dec 23:30: the case of 30 Dec recorded overdue
+    december = (await figures(client, tokens, group_by="department"))["groups"]
+    assert next(g for g in december if g["key"] == "urban_management")["overdue_open"] == 1
     # January: the overdue case is closed, a new one reported; December's figures stay as they were.
     clock.now = at(4, 9, month=1).replace(year=2027)
     await ok(client, tokens["department"], cases["overdue"], "accept")
@@ -208,6 +212,8 @@ async def test_the_months_figures_by_category_and_their_reproducibility(month):
     await client.post("/api/v1/reports", json=report(point=spot(8)), headers=bearer(tokens["inspector"]))
     again = {g["key"]: cohort(g) for g in (await figures(client, tokens, group_by="category"))["groups"]}
     assert again == raw
+    # every figure, by department too: the overdue case, closed since, was still open at December's end
+    assert (await figures(client, tokens, group_by="department"))["groups"] == december
 
 
 async def test_a_return_ruled_the_dispatchers_fault_lowers_the_dispatchers_accuracy(month):

@@ -2,8 +2,8 @@
 -- up to date in the transaction that writes its events, so that a period's figures read one row
 -- per case instead of folding a month of events on every request.
 --
--- A row folds every event of its case of the types below; `last_at` is the latest instant among
--- them, so the row holds as of any instant after it. A period ending before `last_at` folds that
+-- A row folds every event of its case of the types case_facts_of reads; `last_at` is the latest
+-- instant among them, so the row holds as of any instant after it. A period ending before `last_at` folds that
 -- case's events again up to its end (case_facts_as_of), by the same definition.
 CREATE TABLE case_facts (
     case_id uuid PRIMARY KEY,
@@ -35,13 +35,14 @@ CREATE TABLE case_facts (
     reopened_seq bigint                   -- the last reopening
 );
 
--- The facts of the given cases as of an instant, from their events before it. `up_to` of
--- 'infinity' gives what case_facts holds. Each case's events are read by its index (a lateral
--- probe per case), so the cost follows the cases asked for, never the size of the log.
-CREATE FUNCTION case_facts_as_of(ids uuid[], up_to timestamptz) RETURNS SETOF case_facts
-LANGUAGE sql STABLE AS $$
-SELECT i.id, f.* FROM unnest(ids) AS i (id) CROSS JOIN LATERAL (
-SELECT max(e.seq),
+-- The fold of some events: a row per case, from the events given of the types above. Every
+-- column is the latest, the earliest or any-of of its events, or the value at the latest event of
+-- some type, so the fold of two sets of a case's events joined (as the trigger below joins them)
+-- is the fold of both.
+CREATE FUNCTION case_facts_of(given events[]) RETURNS SETOF case_facts
+LANGUAGE sql IMMUTABLE AS $$
+SELECT e.case_id,
+       max(e.seq),
        max(e.at),
        min(e.at) FILTER (WHERE e.type = 'case.created'),
        (array_agg(e.department ORDER BY e.seq) FILTER (WHERE e.type = 'case.created'))[1],
@@ -73,33 +74,33 @@ SELECT max(e.seq),
        max(e.seq) FILTER (WHERE e.type IN ('case.resolved', 'case.closed', 'case.cancelled', 'case.rejected',
                                           'case.dispatched', 'case.reopened')),
        max(e.seq) FILTER (WHERE e.type = 'case.reopened')
-  FROM events e
- WHERE e.case_id = i.id AND e.at < up_to
-   AND e.type IN ('case.created', 'case.filed', 'case.dispatched', 'case.resumed', 'case.extension_decided',
+  FROM unnest(given) AS e
+ WHERE e.type IN ('case.created', 'case.filed', 'case.dispatched', 'case.resumed', 'case.extension_decided',
                   'case.suspension_decided', 'case.closed', 'case.resolved', 'case.reopened', 'case.cancelled',
                   'case.voided', 'case.appeal_reviewed', 'case.rejected', 'case.overdue')
-HAVING count(*) > 0) AS f
+ GROUP BY e.case_id
 $$;
 
--- After every statement that logs events of those types, their cases are folded again from
--- their whole log. Two transactions writing one case's events at once each fold what they see
--- (what was committed, and their own); the row keeps the union of the two: every column is the
--- latest, earliest or any-of of its events, or the value at the latest of some event type, so
--- joining two folds gives the fold of both, in either order, with no lock taken.
---
--- The fold reads each case's events by its index, whatever the planner's statistics say: a
--- young, growing events table looks small enough to scan whole, and scanning it on every
--- statement that logs events would make intake quadratic.
-CREATE FUNCTION fold_case_facts() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
+-- The facts of the given cases as of an instant, from their events before it. Each case's
+-- events are read by its index (a lateral probe per case), so the cost follows the cases asked
+-- for, never the size of the log.
+CREATE FUNCTION case_facts_as_of(ids uuid[], up_to timestamptz) RETURNS SETOF case_facts
+LANGUAGE sql STABLE AS $$
+SELECT * FROM case_facts_of(ARRAY(
+    SELECT x.e FROM unnest(ids) AS i (id)
+     CROSS JOIN LATERAL (SELECT e FROM events e
+                          WHERE e.case_id = i.id AND e.at < up_to) AS x (e)))
+$$;
+
+-- After every statement that logs events, the fold of its events joins each case's row: the
+-- row holds the fold of the case's whole log. Two transactions writing one case's events at once
+-- each join their own events' fold; the second waits for the first's row (its only wait) and
+-- joins into it, in either order. (The department of the case.created and of the case.closed
+-- event are kept by their instant: a case is created once and closed once.)
+CREATE FUNCTION fold_case_facts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO case_facts AS f
-    SELECT * FROM case_facts_as_of(
-        ARRAY(SELECT DISTINCT n.case_id FROM new_events n
-               WHERE n.type IN ('case.created', 'case.filed', 'case.dispatched', 'case.resumed',
-                                'case.extension_decided', 'case.suspension_decided', 'case.closed',
-                                'case.resolved', 'case.reopened', 'case.cancelled', 'case.voided',
-                                'case.appeal_reviewed', 'case.rejected', 'case.overdue')),
-        'infinity')
+    SELECT * FROM case_facts_of(ARRAY(SELECT ROW(n.*)::events FROM new_events n))
      ORDER BY 1  -- rows locked in one order by every writer
     ON CONFLICT (case_id) DO UPDATE SET  -- (the right-hand sides read the row as it was)
         last_seq = greatest(f.last_seq, excluded.last_seq),
@@ -141,7 +142,18 @@ $$;
 CREATE TRIGGER events_fold_case_facts AFTER INSERT ON events
     REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION fold_case_facts();
 
-INSERT INTO case_facts SELECT * FROM case_facts_as_of(ARRAY(SELECT id FROM cases), 'infinity');
+-- The log so far, folded ten thousand cases at a time.
+DO $$
+DECLARE
+    chunk uuid[];
+BEGIN
+    FOR chunk IN SELECT array_agg(id) FROM (SELECT id, (row_number() OVER (ORDER BY id) - 1) / 10000 AS part
+                                              FROM cases) AS c GROUP BY part
+    LOOP
+        INSERT INTO case_facts SELECT * FROM case_facts_as_of(chunk, 'infinity');
+    END LOOP;
+END
+$$;
 
 -- What a period's figures look for: the cases filed, created or closed in it, and those recorded
 -- overdue that had not finished before it began.
@@ -149,3 +161,4 @@ CREATE INDEX case_facts_filed ON case_facts (filed_at);
 CREATE INDEX case_facts_created ON case_facts (created_at);
 CREATE INDEX case_facts_closed ON case_facts (closure_at) WHERE closure_at IS NOT NULL;
 CREATE INDEX case_facts_overdue ON case_facts (finished_at) WHERE first_overdue_at IS NOT NULL;
+ANALYZE case_facts;
