@@ -16,6 +16,7 @@ from aiohttp import web
 
 from geo.generate import generate_cells
 from geo.io import GridFileError, cells_to_geojson, load_boundary
+from grid_service.accounts import BadAccount, checked_grids, checked_username, hash_password, new_password
 from grid_service.app import create_app
 from grid_service.auth import hash_token, new_token
 from grid_service.configuration.files import ConfigError, read_config_dir
@@ -23,6 +24,7 @@ from grid_service.configuration.follow import ensure_configuration
 from grid_service.contexts import database_url
 from grid_service.db import config_store
 from grid_service.db import tokens as db_tokens
+from grid_service.db import users as db_users
 from grid_service.db.embedded import NoEmbeddedDatabase
 from grid_service.db.migrate import NoMigrations, migrate
 from grid_service.db.pool import connect
@@ -75,6 +77,20 @@ def _parser() -> argparse.ArgumentParser:
     revoke = token.add_parser("revoke", help="revoke a token by name")
     revoke.add_argument("name")
 
+    user = sub.add_parser("user", help="people's accounts").add_subparsers(dest="user_command", required=True)
+    person = user.add_parser(
+        "create", help="create an account; the password is read from stdin, or generated and printed once"
+    )
+    person.add_argument("--username", required=True)
+    person.add_argument("--role", required=True, choices=[r.value for r in Role if r is not Role.CHANNEL])
+    person.add_argument("--department", help="a department account's department (required for it)")
+    person.add_argument("--grids", help="the grid prefixes an inspector answers for, comma-separated")
+    person.add_argument("--display-name")
+    user.add_parser("disable", help="disable an account").add_argument("username")
+    user.add_parser(
+        "reset-password", help="set a new password: read from stdin, or generated and printed once"
+    ).add_argument("username")
+
     demo = sub.add_parser("demo", help="drive believable traffic against a running server (the map comes alive)")
     demo.add_argument("--url", help="the running server (default: http://HOST:PORT from the settings)")
     demo.add_argument("--rate", type=float, default=2.0, help="new reports per second")
@@ -116,9 +132,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(asyncio.run(_token_create(settings, args.role, args.department, args.name, args.source)))
         elif args.command == "token" and args.token_command == "revoke":
             print(asyncio.run(_token_revoke(settings, args.name)))
+        elif args.command == "user":
+            print(asyncio.run(_user(settings, args)))
         elif args.command == "demo":
             _demo(settings, args)
-    except (CommandError, ConfigError, GridFileError, NoEmbeddedDatabase, NoMigrations) as exc:
+    except (CommandError, ConfigError, GridFileError, NoEmbeddedDatabase, NoMigrations, BadAccount) as exc:
         print(f"grid-service: {exc}", file=sys.stderr)
         sys.exit(1)
 
@@ -202,6 +220,54 @@ async def _token_revoke(settings: Settings, name: str) -> str:
     if not await _with_db(settings, revoke):
         raise CommandError(f"no active token named {name!r}")
     return f"revoked {name!r}"
+
+
+def _password_given() -> tuple[str, bool]:
+    """The password piped to stdin (its first line), else a new one; and whether it was made here."""
+    given = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+    return (given, False) if given else (new_password(), True)
+
+
+async def _user(settings: Settings, args: argparse.Namespace) -> str:
+    username = checked_username(args.username)
+    if args.user_command == "disable":
+        if not await _with_db(settings, lambda conn: db_users.disable_user(conn, username=username)):
+            raise CommandError(f"no enabled account {username!r}")
+        return f"disabled {username!r}"
+    password, made = _password_given()
+    password_hash = hash_password(password)
+    shown = f" (shown once; only its hash is stored):\n{password}" if made else ""
+    if args.user_command == "reset-password":
+        reset = await _with_db(
+            settings, lambda conn: db_users.set_password(conn, username=username, password_hash=password_hash)
+        )
+        if not reset:
+            raise CommandError(f"no enabled account {username!r}")
+        return f"set a new password for {username!r}{shown}"
+    if (args.role == Role.DEPARTMENT.value) != (args.department is not None):
+        raise CommandError("--department is required for role department, and only for it")
+    grids = checked_grids(args.grids)
+    if grids and args.role != Role.INSPECTOR.value:
+        raise CommandError("--grids is for an inspector's account")
+
+    async def insert(conn: Any) -> None:
+        try:
+            await db_users.insert_user(
+                conn,
+                username=username,
+                display_name=args.display_name,
+                role=args.role,
+                department=args.department,
+                grids=grids,
+                password_hash=password_hash,
+            )
+        except db_users.UsernameTaken as exc:
+            raise CommandError(f"an account {username!r} already exists") from exc
+        except db_tokens.UnknownDepartment as exc:
+            raise CommandError(f"unknown department {args.department!r}") from exc
+
+    await _with_db(settings, insert)
+    return f"created {args.role} account {username!r}{shown}"
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> None:

@@ -69,6 +69,9 @@ ORPHANS = """
 SELECT 'event without its case' AS what, count(*) FROM events e
  WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = e.case_id)
 UNION ALL
+SELECT 'folded facts without their case', count(*) FROM case_facts f
+ WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = f.case_id)
+UNION ALL
 SELECT 'report without its case', count(*) FROM reports r
  WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = r.case_id)
 UNION ALL

@@ -6,6 +6,8 @@ import asyncio
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from grid_service.db.pool import connect
 from tests.api.helpers import report
@@ -69,3 +71,53 @@ async def test_two_writers_of_one_case_at_once_leave_the_fold_of_both(client, to
     assert facts["resolved_at"] == AT
     assert facts["department"] == ("street_office" if first_commits else "urban_management")
     assert (facts["raw_deadline"] == deadline) is first_commits
+
+
+KINDS = ["case.created", "case.filed", "case.dispatched", "case.resolved", "case.reopened", "case.closed",
+         "case.rejected", "case.overdue", "case.extension_decided", "case.suspension_decided", "case.resumed",
+         "case.appeal_reviewed", "case.cancelled"]  # fmt: skip
+logged = st.lists(
+    st.tuples(
+        st.sampled_from(KINDS),
+        st.integers(0, 60 * 24 * 10),
+        st.sampled_from(["urban_management", "street_office", None]),
+        st.booleans(),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=10,
+)
+
+
+def row(case_id, kind, minutes, department, yes):
+    at = AT + dt.timedelta(minutes=minutes)
+    data = {"approve": yes, "approved": yes, "deadline_at": (at + dt.timedelta(hours=5)).isoformat()}
+    if kind == "case.created":
+        data = {"status": "dispatched" if yes else "reported"}
+    return (case_id, kind, at, data, department, at + dt.timedelta(hours=2) if kind == "case.dispatched" else None)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(log=logged)
+async def test_any_log_written_by_two_transactions_at_once_is_folded_whole(client, tokens, db, db_url, log):
+    """Each event goes to one of two transactions, which write at once: the row that stays is the
+    fold of the case's whole log (intake's events and these), every column of it."""
+    case_id = await new_case(client, tokens)
+    one, two = await connect(db_url), await connect(db_url)
+    try:
+        first, second = one.transaction(), two.transaction()
+        await first.start()
+        await second.start()
+        mine = [row(case_id, *e[:3], e[4]) for e in log if e[3]]
+        theirs = [row(case_id, *e[:3], e[4]) for e in log if not e[3]]
+        for values in mine:
+            await one.execute(INSERT, *values)
+        writing = asyncio.create_task(two.executemany(INSERT, theirs) if theirs else asyncio.sleep(0))
+        await asyncio.sleep(0.05)
+        await first.commit()
+        await writing
+        await second.commit()
+    finally:
+        await one.close()
+        await two.close()
+    assert await stored(db, case_id) == await folded(db, case_id)

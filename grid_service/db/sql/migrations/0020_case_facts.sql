@@ -11,6 +11,7 @@ CREATE TABLE case_facts (
     last_at timestamptz NOT NULL,         -- the latest instant folded in
     created_at timestamptz,               -- case.created
     created_department text,
+    created_seq bigint,
     filed_at timestamptz,                 -- filed: by a receiver, or at once on intake
     dispatch_seq bigint,                  -- the last dispatch: its department and deadline (按原期)
     department text,
@@ -24,6 +25,7 @@ CREATE TABLE case_facts (
     closed_at timestamptz,                -- closed after a passed check, or self-handled on intake
     closure_at timestamptz,               -- the case.closed event (a case closes once)
     closure_department text,
+    closure_seq bigint,
     finished_at timestamptz,              -- closed, cancelled or voided
     reworked boolean NOT NULL,
     ended boolean NOT NULL,               -- cancelled or voided
@@ -46,6 +48,7 @@ SELECT e.case_id,
        max(e.at),
        min(e.at) FILTER (WHERE e.type = 'case.created'),
        (array_agg(e.department ORDER BY e.seq) FILTER (WHERE e.type = 'case.created'))[1],
+       min(e.seq) FILTER (WHERE e.type = 'case.created'),
        min(e.at) FILTER (WHERE e.type = 'case.filed'
                             OR (e.type = 'case.created' AND coalesce(e.data->>'status', '') <> 'reported')),
        max(e.seq) FILTER (WHERE e.type = 'case.dispatched'),
@@ -64,6 +67,7 @@ SELECT e.case_id,
        max(e.at) FILTER (WHERE e.type = 'case.closed' OR (e.type = 'case.created' AND e.data->>'status' = 'closed')),
        max(e.at) FILTER (WHERE e.type = 'case.closed'),
        (array_agg(e.department ORDER BY e.seq DESC) FILTER (WHERE e.type = 'case.closed'))[1],
+       max(e.seq) FILTER (WHERE e.type = 'case.closed'),
        max(e.at) FILTER (WHERE e.type IN ('case.closed', 'case.cancelled', 'case.voided')),
        coalesce(bool_or(e.type = 'case.reopened'), false),
        coalesce(bool_or(e.type IN ('case.cancelled', 'case.voided')), false),
@@ -95,8 +99,7 @@ $$;
 -- After every statement that logs events, the fold of its events joins each case's row: the
 -- row holds the fold of the case's whole log. Two transactions writing one case's events at once
 -- each join their own events' fold; the second waits for the first's row (its only wait) and
--- joins into it, in either order. (The department of the case.created and of the case.closed
--- event are kept by their instant: a case is created once and closed once.)
+-- joins into it, in either order.
 CREATE FUNCTION fold_case_facts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO case_facts AS f
@@ -106,8 +109,9 @@ BEGIN
         last_seq = greatest(f.last_seq, excluded.last_seq),
         last_at = greatest(f.last_at, excluded.last_at),
         created_at = least(f.created_at, excluded.created_at),
-        created_department = CASE WHEN f.created_at IS NULL OR excluded.created_at < f.created_at
+        created_department = CASE WHEN excluded.created_seq < coalesce(f.created_seq, 9223372036854775807)
                                   THEN excluded.created_department ELSE f.created_department END,
+        created_seq = least(f.created_seq, excluded.created_seq),
         filed_at = least(f.filed_at, excluded.filed_at),
         dispatch_seq = greatest(f.dispatch_seq, excluded.dispatch_seq),
         department = CASE WHEN excluded.dispatch_seq > coalesce(f.dispatch_seq, 0)
@@ -123,8 +127,9 @@ BEGIN
         resolved_at = greatest(f.resolved_at, excluded.resolved_at),
         closed_at = greatest(f.closed_at, excluded.closed_at),
         closure_at = greatest(f.closure_at, excluded.closure_at),
-        closure_department = CASE WHEN f.closure_at IS NULL OR excluded.closure_at > f.closure_at
+        closure_department = CASE WHEN excluded.closure_seq > coalesce(f.closure_seq, 0)
                                   THEN excluded.closure_department ELSE f.closure_department END,
+        closure_seq = greatest(f.closure_seq, excluded.closure_seq),
         finished_at = greatest(f.finished_at, excluded.finished_at),
         reworked = f.reworked OR excluded.reworked,
         ended = f.ended OR excluded.ended,
