@@ -3,6 +3,7 @@ transaction, the fold of every event of its case, even when two transactions wri
 events at once."""
 
 import asyncio
+import contextlib
 import datetime as dt
 
 import pytest
@@ -29,6 +30,20 @@ async def stored(db, case_id):
     return await db.fetchrow("SELECT * FROM case_facts WHERE case_id = $1::uuid", case_id)
 
 
+@contextlib.asynccontextmanager
+async def two_writers(db_url):
+    """Two connections, each in a transaction begun: (connection, transaction) twice."""
+    one, two = await connect(db_url), await connect(db_url)
+    try:
+        first, second = one.transaction(), two.transaction()
+        await first.start()
+        await second.start()
+        yield (one, first), (two, second)
+    finally:
+        await one.close()
+        await two.close()
+
+
 async def folded(db, case_id):
     return await db.fetchrow("SELECT * FROM case_facts_as_of(ARRAY[$1::uuid], 'infinity')", case_id)
 
@@ -49,12 +64,8 @@ async def test_two_writers_of_one_case_at_once_leave_the_fold_of_both(client, to
     """Neither sees the other's event when it folds; the second to write waits on the row the
     first folded into, then joins its fold with it (or, the first rolled back, with the row as it was)."""
     case_id = await new_case(client, tokens)
-    one, two = await connect(db_url), await connect(db_url)
-    try:
-        first, second = one.transaction(), two.transaction()
-        await first.start()
-        await second.start()
-        deadline = AT + dt.timedelta(hours=2)
+    deadline = AT + dt.timedelta(hours=2)
+    async with two_writers(db_url) as ((one, first), (two, second)):
         await one.execute(INSERT, case_id, "case.dispatched", AT, {}, "street_office", deadline)
         # the second waits for the first's row in case_facts
         writing = asyncio.create_task(two.execute(INSERT, case_id, "case.resolved", AT, {}, "street_office", None))
@@ -63,9 +74,6 @@ async def test_two_writers_of_one_case_at_once_leave_the_fold_of_both(client, to
         await (first.commit() if first_commits else first.rollback())
         await writing
         await second.commit()
-    finally:
-        await one.close()
-        await two.close()
     facts = await stored(db, case_id)
     assert facts == await folded(db, case_id)
     assert facts["resolved_at"] == AT
@@ -103,11 +111,7 @@ async def test_any_log_written_by_two_transactions_at_once_is_folded_whole(clien
     """Each event goes to one of two transactions, which write at once: the row that stays is the
     fold of the case's whole log (intake's events and these), every column of it."""
     case_id = await new_case(client, tokens)
-    one, two = await connect(db_url), await connect(db_url)
-    try:
-        first, second = one.transaction(), two.transaction()
-        await first.start()
-        await second.start()
+    async with two_writers(db_url) as ((one, first), (two, second)):
         mine = [row(case_id, *e[:3], e[4]) for e in log if e[3]]
         theirs = [row(case_id, *e[:3], e[4]) for e in log if not e[3]]
         for values in mine:
@@ -117,7 +121,4 @@ async def test_any_log_written_by_two_transactions_at_once_is_folded_whole(clien
         await first.commit()
         await writing
         await second.commit()
-    finally:
-        await one.close()
-        await two.close()
     assert await stored(db, case_id) == await folded(db, case_id)

@@ -3,8 +3,9 @@
 -- per case instead of folding a month of events on every request.
 --
 -- A row folds every event of its case of the types case_facts_of reads; `last_at` is the latest
--- instant among them, so the row holds as of any instant after it. A period ending before `last_at` folds that
--- case's events again up to its end (case_facts_as_of), by the same definition.
+-- instant among them, so the row holds as of any instant after it. A period ending before
+-- `last_at` folds that case's events again up to its end (case_facts_as_of), by the same
+-- definition.
 CREATE TABLE case_facts (
     case_id uuid PRIMARY KEY,
     last_seq bigint NOT NULL,             -- the newest event folded in
@@ -37,10 +38,10 @@ CREATE TABLE case_facts (
     reopened_seq bigint                   -- the last reopening
 );
 
--- The fold of some events: a row per case, from the events given of the types above. Every
+-- The fold of some events: a row per case, from the given events of the types it lists. Every
 -- column is the latest, the earliest or any-of of its events, or the value at the latest event of
--- some type, so the fold of two sets of a case's events joined (as the trigger below joins them)
--- is the fold of both.
+-- some type (at the earliest, for the creation), so the fold of two sets of a case's events
+-- joined (as the trigger below joins them) is the fold of both.
 CREATE FUNCTION case_facts_of(given events[]) RETURNS SETOF case_facts
 LANGUAGE sql IMMUTABLE AS $$
 SELECT e.case_id,
