@@ -73,10 +73,6 @@ class Month:
         return f"{self.year}-{self.month:02d}"
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
 def _change(now: int, before: int) -> float | None:
     """环比 / 同比: the relative change, or None when there was nothing before."""
     return round((now - before) / before, 4) if before else None
@@ -105,6 +101,8 @@ def assemble(
                 "reworked": g.reworked,
             }
             rates = evaluation.rates_of(raw)
+            # 按批准期: the same formulas over the adjusted counts
+            adjusted = evaluation.rates_of({**raw, "due": g.due_adjusted, "closed_on_time": g.on_time_adjusted})
             rows.append(
                 {
                     "key": g.key,
@@ -113,7 +111,7 @@ def assemble(
                     **rates,
                     "adjusted_due": g.due_adjusted,
                     "adjusted_closed_on_time": g.on_time_adjusted,
-                    "adjusted_on_time_rate": _rate(g.on_time_adjusted, g.due_adjusted),
+                    "adjusted_on_time_rate": adjusted["on_time_rate"],
                 }
             )
         sections[grouping] = {"title": title, "rows": rows}

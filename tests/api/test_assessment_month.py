@@ -349,3 +349,28 @@ async def test_the_months_figures_by_street_and_for_the_inspector(month):
     # the receiver filed the citizen's report twelve minutes after it came in (上报→受理: 15)
     [receiver] = (await figures(client, tokens, group_by="receiver"))["groups"]
     assert (receiver["accepted"], receiver["filed"], receiver["filed_on_time_rate"]) == (1, 1, 1.0)
+
+
+async def test_the_bulletins_top_categories_compare_with_the_month_before_and_the_year_before(month):
+    client, tokens, clock, _ = month
+    # barbecues filed in November (2) and in December a year before (4), at spots whose December
+    # cases are closed (so none joins them)
+    for when, spots in ((at(20, 9, month=11), (0, 1)), (at(10, 9).replace(year=2025), (2, 3, 4, 8))):
+        clock.now = when
+        for n in spots:
+            response = await client.post(
+                "/api/v1/reports", json=report("outdoor_barbecue", spot(n)), headers=bearer(tokens["inspector"])
+            )
+            assert response.status == 201 and (await response.json())["status"] == "dispatched"
+    clock.now = at(31, 23, 30)
+    body = await (await bulletin(client, tokens)).json()
+    barbecue = body["sections"]["top_categories"]["rows"][0]
+    assert (barbecue["key"], barbecue["filed"], barbecue["previous"], barbecue["month_on_month"]) == (
+        "outdoor_barbecue",
+        10,
+        2,
+        4.0,  # (10 − 2) / 2
+    )
+    assert (barbecue["year_before"], barbecue["year_on_year"]) == (4, 1.5)  # (10 − 4) / 4
+    november = await (await bulletin(client, tokens, month="2026-11")).json()
+    assert [(r["key"], r["filed"]) for r in november["sections"]["top_categories"]["rows"]] == [("outdoor_barbecue", 2)]

@@ -44,6 +44,19 @@ async def two_writers(db_url):
         await two.close()
 
 
+async def waiting_on_a_lock(db, conn, writing) -> bool:
+    """Whether `conn` comes to wait on a row lock before `writing` is done (within 10 s)."""
+    pid = conn.get_server_pid()
+    for _ in range(200):
+        if writing.done():
+            return False
+        state = await db.fetchval("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid)
+        if state == "Lock":
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
 async def folded(db, case_id):
     return await db.fetchrow("SELECT * FROM case_facts_as_of(ARRAY[$1::uuid], 'infinity')", case_id)
 
@@ -69,8 +82,7 @@ async def test_two_writers_of_one_case_at_once_leave_the_fold_of_both(client, to
         await one.execute(INSERT, case_id, "case.dispatched", AT, {}, "street_office", deadline)
         # the second waits for the first's row in case_facts
         writing = asyncio.create_task(two.execute(INSERT, case_id, "case.resolved", AT, {}, "street_office", None))
-        await asyncio.sleep(0.3)
-        assert not writing.done(), "the second fold waits for the first's row"
+        assert await waiting_on_a_lock(db, two, writing), "the second fold waits for the first's row"
         await (first.commit() if first_commits else first.rollback())
         await writing
         await second.commit()
@@ -117,7 +129,8 @@ async def test_any_log_written_by_two_transactions_at_once_is_folded_whole(clien
         for values in mine:
             await one.execute(INSERT, *values)
         writing = asyncio.create_task(two.executemany(INSERT, theirs) if theirs else asyncio.sleep(0))
-        await asyncio.sleep(0.05)
+        if mine and theirs:  # the second is held by the first's row until the first commits
+            assert await waiting_on_a_lock(db, two, writing)
         await first.commit()
         await writing
         await second.commit()

@@ -60,3 +60,24 @@ def test_a_bad_evaluation_file_is_refused_naming_the_file_and_the_item(tmp_path,
     with pytest.raises(ConfigError) as err:
         read_config_dir(directory)
     assert any(p.startswith("evaluation.toml: ") and problem in p for p in err.value.problems), err.value.problems
+
+
+def test_the_bulletins_adjusted_rate_follows_the_configured_formula():
+    """A province counting 按期结案率 over 结案数 gets it so in both the raw and the 按批准期 column."""
+    from zoneinfo import ZoneInfo
+
+    from grid_service.bulletin import Month, assemble
+    from grid_service.db.bulletin import CohortGroup
+
+    evaluation = EvaluationConfig.model_validate(
+        {"rates": {"on_time_rate": {"numerator": "closed_on_time", "denominator": "closed"}}}
+    )
+    group = CohortGroup("department", "housing", filed=10, due=8, due_adjusted=6, closed=5, on_time=2,
+                        on_time_adjusted=4, reworked=1)  # fmt: skip
+    month = Month(2026, 12, ZoneInfo("Asia/Shanghai"))
+    bulletin = assemble(month, [group], {}, ({}, {}, {}), {}, evaluation, "平房区")
+    [row] = bulletin["sections"]["department"]["rows"]
+    assert (row["on_time_rate"], row["adjusted_on_time_rate"]) == (0.4, 0.8)
+    default = assemble(month, [group], {}, ({}, {}, {}), {}, EvaluationConfig(), "平房区")
+    [row] = default["sections"]["department"]["rows"]
+    assert (row["on_time_rate"], row["adjusted_on_time_rate"]) == (0.25, 0.6667)
