@@ -1,5 +1,8 @@
 """The baseline for bench/intake.py: aiohttp + pydantic + one asyncpg INSERT per request, nothing else.
 
+POST /api/v1/reports takes one report; POST /api/v1/reports/batch takes {"reports": [...]} and writes
+them with one INSERT of the whole batch, the least any batch intake can do on this stack.
+
 Usage: python bench/baseline_server.py DATABASE_URL PORT [WORKERS]
 """
 
@@ -18,6 +21,9 @@ from pydantic import BaseModel, ConfigDict
 POOL = web.AppKey("pool", asyncpg.Pool)
 CREATE = "CREATE TABLE IF NOT EXISTS baseline_reports (id uuid PRIMARY KEY, client_id text, body jsonb)"
 INSERT = "INSERT INTO baseline_reports (id, client_id, body) VALUES ($1, $2, $3::jsonb)"
+INSERT_MANY = (
+    "INSERT INTO baseline_reports (id, client_id, body) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])"
+)
 
 
 class Point(BaseModel):
@@ -31,6 +37,19 @@ class Report(BaseModel):
     client_id: str
     category: str
     location: Point
+
+
+class Batch(BaseModel):
+    reports: list[Report]
+
+
+async def create_many(request: web.Request) -> web.Response:
+    batch = Batch.model_validate(orjson.loads(await request.read()))
+    ids = [uuid.uuid4() for _ in batch.reports]
+    bodies = [r.model_dump_json() for r in batch.reports]
+    await request.app[POOL].execute(INSERT_MANY, ids, [r.client_id for r in batch.reports], bodies)
+    results = [{"report_id": str(i)} for i in ids]
+    return web.Response(body=orjson.dumps({"results": results}), status=201, content_type="application/json")
 
 
 async def create(request: web.Request) -> web.Response:
@@ -52,6 +71,7 @@ def build(url: str) -> web.Application:
 
     app.cleanup_ctx.append(pool_ctx)
     app.router.add_post("/api/v1/reports", create)
+    app.router.add_post("/api/v1/reports/batch", create_many)
     return app
 
 

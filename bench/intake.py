@@ -7,8 +7,9 @@ deadline, idempotency, duplicate search, case + report + events, committed)
 and a baseline endpoint (aiohttp + pydantic + one asyncpg INSERT) on the same
 PostgreSQL server, loads each over loopback at the same concurrency with the
 same bodies, and prints reports/s, p50 and p99 for each and their ratio; then
-batch intake (batches of 500). The database is $GRID_SERVICE_BENCH_DATABASE_URL
-(or $GRID_SERVICE_TEST_DATABASE_URL), else an embedded server.
+batch intake (batches of 500) against the baseline's one INSERT of each batch.
+The database is $GRID_SERVICE_BENCH_DATABASE_URL (or $GRID_SERVICE_TEST_DATABASE_URL),
+else an embedded server.
 """
 
 from __future__ import annotations
@@ -75,14 +76,18 @@ async def measure(service: str, baseline: str, token: str, args: argparse.Namesp
     print(line("grid-service intake", full))
     print(f"{'ratio (service / baseline)':<28} {full.rate / base.rate:>9.2f} x throughput")
 
-    batch_items = bodies(args.batch_reports, seed=3)
-    batches = [orjson.dumps({"reports": batch_items[i : i + 500]}) for i in range(0, len(batch_items), 500)]
-    batch = await load(f"{service}/api/v1/reports/batch", batches, headers=headers, concurrency=args.batch_concurrency)
-    rate = batch.requests * 500 / batch.seconds
-    print(
-        f"{'batch intake (500/batch)':<28} {rate:>9,.0f} reports/s   p50 {batch.pct(50):6.1f} ms per batch   "
-        f"errors {batch.errors}"
-    )
+    base_rate = await batch_rate(f"{baseline}/api/v1/reports/batch", {}, args, seed=3, name="baseline batch (1 INSERT)")
+    rate = await batch_rate(f"{service}/api/v1/reports/batch", headers, args, seed=4, name="batch intake (500/batch)")
+    print(f"{'ratio (service / baseline)':<28} {rate / base_rate:>9.2f} x batch throughput")
+
+
+async def batch_rate(url: str, headers: dict[str, str], args: argparse.Namespace, *, seed: int, name: str) -> float:
+    items = bodies(args.batch_reports, seed=seed)
+    batches = [orjson.dumps({"reports": items[i : i + 500]}) for i in range(0, len(items), 500)]
+    result = await load(url, batches, headers=headers, concurrency=args.batch_concurrency)
+    rate: float = result.requests * 500 / result.seconds
+    print(f"{name:<28} {rate:>9,.0f} reports/s   p50 {result.pct(50):6.1f} ms per batch   errors {result.errors}")
+    return rate
 
 
 def main() -> None:
