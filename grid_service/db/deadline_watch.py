@@ -9,6 +9,7 @@ once: a case is marked by exactly one of them, and its event is written once.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Sequence
 
 from grid_service.db.cases import CASE_FOR_ACTION
@@ -75,26 +76,42 @@ SELECT m.id, 'case.step_overdue', $1, 'clock',
   FROM marked m ORDER BY m.step_since
 RETURNING seq
 """
+# $3, $4: the last case of the batch before (-infinity and the nil id for the first): batches follow
+# one another by (until, id) on cases_to_resume, so the next can be read while the one before is
+# still being written, and none reads again the cases before it.
 DUE_TO_RESUME = (
-    CASE_FOR_ACTION + " WHERE c.status = 'suspended' AND c.suspended_until <= $1 ORDER BY c.suspended_until LIMIT $2"
+    CASE_FOR_ACTION
+    + """ WHERE c.status = 'suspended' AND c.suspended_until <= $1 AND (c.suspended_until, c.id) > ($3, $4)
+      ORDER BY c.suspended_until, c.id LIMIT $2"""
 )
+_BEFORE_ALL = (dt.datetime.min.replace(tzinfo=dt.UTC), uuid.UUID(int=0))
 OVERDUE = _RECORD.format(moment="deadline_at", flag="overdue_at", event="case.overdue", statuses=_HANDLING)
 # $3..$6: the ladder as parallel arrays (level, hours past the deadline, name, clock), $7 each rung's
 # threshold: a deadline at or before it has been past that many hours, on the rung's clock, by now
-# (computed with the calendar for a working-clock rung); $8 the latest threshold.
+# (computed with the calendar for a working-clock rung). $8, $9: for each level a case may be at below
+# the top, the latest deadline that has reached some rung above it. Each level is probed on its own
+# range of cases_to_escalate, so a sweep reads only cases that go up: the many overdue cases already
+# at the rung their age gives them are never visited.
 ESCALATE = """
 WITH ladder AS (
     SELECT * FROM unnest($3::smallint[], $4::float8[], $5::text[], $6::text[], $7::timestamptz[])
              AS l (level, after_hours, name, clock, threshold)
+), candidates AS (
+    SELECT c.id, c.escalation_level, c.deadline_at
+      FROM unnest($8::smallint[], $9::timestamptz[]) AS b (level, bound)
+     CROSS JOIN LATERAL (
+           SELECT id, escalation_level, deadline_at FROM cases
+            WHERE status IN ('dispatched', 'in_progress') AND overdue_at IS NOT NULL
+              AND escalation_level = b.level AND deadline_at <= b.bound
+            ORDER BY deadline_at
+            LIMIT $2) AS c
 ), due AS (
-    SELECT id, escalation_level, deadline_at FROM cases
-     WHERE status IN ('dispatched', 'in_progress') AND overdue_at IS NOT NULL
-       AND escalation_level < (SELECT max(level) FROM ladder)
-       AND deadline_at <= $8  -- the index's range, then:
-       AND EXISTS (SELECT 1 FROM ladder l WHERE l.level > escalation_level AND deadline_at <= l.threshold)
-     ORDER BY deadline_at
-     LIMIT $2
-       FOR UPDATE SKIP LOCKED
+    SELECT k.id, k.escalation_level, k.deadline_at
+      FROM (SELECT id FROM candidates ORDER BY deadline_at LIMIT $2) AS first
+     CROSS JOIN LATERAL (SELECT id, escalation_level, deadline_at FROM cases
+                          WHERE id = first.id AND status IN ('dispatched', 'in_progress')
+                            AND overdue_at IS NOT NULL
+                            FOR UPDATE SKIP LOCKED) AS k
 ), reached AS (
     SELECT d.id, l.level, l.name, l.after_hours, l.clock, d.deadline_at
       FROM due d JOIN ladder l ON l.level > d.escalation_level AND d.deadline_at <= l.threshold
@@ -135,10 +152,14 @@ async def record_supervision_overdue(conn: Conn, *, now: dt.datetime, limit: int
     return len(await conn.fetch(SUPERVISION_OVERDUE, now, limit))
 
 
-async def due_to_resume(conn: Conn, *, now: dt.datetime, limit: int) -> list[LockedCase]:
-    """Suspended cases whose until has come, oldest first (unlocked: their resumes are written
-    guarded by each row's version, so a resume by hand meanwhile wins and this one is dropped)."""
-    return many(LockedCase, await conn.fetch(DUE_TO_RESUME, now, limit))
+async def due_to_resume(
+    conn: Conn, *, now: dt.datetime, limit: int, after: LockedCase | None = None
+) -> list[LockedCase]:
+    """Suspended cases whose until has come, oldest first, after the case ``after`` (unlocked: their
+    resumes are written guarded by each row's version, so a resume by hand meanwhile wins and this
+    one is dropped)."""
+    until, case_id = (after.suspended_until, after.id) if after is not None else _BEFORE_ALL
+    return many(LockedCase, await conn.fetch(DUE_TO_RESUME, now, limit, until, case_id))
 
 
 async def record_escalations(
@@ -148,6 +169,8 @@ async def record_escalations(
     if not ladder:
         return 0
     thresholds = [rung.threshold(now, calendar) for rung in ladder]
+    below_top = range(max(rung.level for rung in ladder))
+    bounds = [max(t for rung, t in zip(ladder, thresholds, strict=True) if rung.level > level) for level in below_top]
     rows = await conn.fetch(
         ESCALATE,
         now,
@@ -157,6 +180,7 @@ async def record_escalations(
         [r.name for r in ladder],
         [r.clock.value for r in ladder],
         thresholds,
-        max(thresholds),
+        list(below_top),
+        bounds,
     )
     return len(rows)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -68,6 +69,8 @@ class WorkingCalendar:
     # Deadlines and warning times computed on this calendar (valid for ever: the calendar never
     # changes). A batch of reports shares one start instant and a few limits, so most are repeats.
     _results: dict[tuple[object, ...], dt.datetime] = field(default_factory=dict, repr=False, compare=False)
+    _worked: WorkedIndex | None = field(default=None, repr=False, compare=False)
+    _index_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def remember(self, key: tuple[object, ...], compute: Callable[[], dt.datetime]) -> dt.datetime:
         """``compute()``, or what it gave before for ``key`` (at most 4,096 kept)."""
@@ -117,6 +120,25 @@ class WorkingCalendar:
             year,
         )
 
+    def worked_index(self, first: dt.date, last: dt.date) -> WorkedIndex:
+        """An index of the working time before each day, covering ``first`` to the end of ``last``.
+
+        Kept and extended as days are asked for, so that the working time between two instants, or
+        the day a limit runs out, is a subtraction or a bisection instead of a walk over every day in
+        between (a suspension may span months). Extended under the lock; an index once returned is
+        only appended to, so a reader holding it is never disturbed."""
+        with self._index_lock:
+            index = self._worked
+            if index is None or (last - index.origin).days > MAX_INDEXED_DAYS:
+                index = self._worked = WorkedIndex(first, [0], self)
+            elif first < index.origin:
+                # Reach a month further back than asked, so that cases read in no order of their
+                # start do not rebuild it for each day further back.
+                origin = max(min(first, index.origin - dt.timedelta(days=30)), last - dt.timedelta(MAX_INDEXED_DAYS))
+                index = self._worked = WorkedIndex(origin, [0], self)
+            index.extend_to((last - index.origin).days + 1)
+            return index
+
     def periods_on(self, day: dt.date) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
         """The working periods of ``day`` as aware datetimes (none on a non-working day)."""
         cached = self._periods_cache.get(day)
@@ -135,3 +157,51 @@ class WorkingCalendar:
             self._periods_cache.clear()
         self._periods_cache[day] = periods
         return periods
+
+
+MAX_INDEXED_DAYS = 50_000  # about 137 years: an index asked to span more starts afresh
+
+
+@dataclass
+class WorkedIndex:
+    """``before[k]``: the working time, in microseconds, from the start of ``origin`` to the start of
+    the ``k``-th day after it (so ``before[k + 1] - before[k]`` is that day's working time)."""
+
+    origin: dt.date
+    before: list[int]
+    calendar: WorkingCalendar
+
+    def extend_to(self, k: int) -> None:
+        while len(self.before) <= k:
+            day = self.origin + dt.timedelta(days=len(self.before) - 1)
+            worked = sum((end - start for start, end in self.calendar.periods_on(day)), dt.timedelta())
+            self.before.append(self.before[-1] + worked // ONE_MICROSECOND)
+
+    def worked_by(self, at: dt.datetime) -> int:
+        """Working time from the start of ``origin`` to ``at`` (local, on a day the index covers)."""
+        day = at.date()
+        total = self.before[(day - self.origin).days]
+        for start, end in self.calendar.periods_on(day):
+            if at <= start:
+                break
+            total += (min(end, at) - start) // ONE_MICROSECOND
+        return total
+
+    def instant_reaching(self, total: int, *, from_day: dt.date) -> dt.datetime | None:
+        """The earliest instant on or after ``from_day`` by which ``total`` working time has passed
+        since ``origin``; None when the index ends first (``total`` must exceed what has passed by the
+        start of ``from_day``)."""
+        k = bisect_left(self.before, total, lo=(from_day - self.origin).days + 1)
+        if k == len(self.before):
+            return None
+        day = self.origin + dt.timedelta(days=k - 1)
+        passed = self.before[k - 1]
+        for start, end in self.calendar.periods_on(day):
+            length = (end - start) // ONE_MICROSECOND
+            if passed + length >= total:
+                return start + dt.timedelta(microseconds=total - passed)
+            passed += length
+        raise AssertionError("the day's periods hold less working time than the index says")
+
+
+ONE_MICROSECOND = dt.timedelta(microseconds=1)

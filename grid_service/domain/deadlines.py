@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from grid_service.domain.calendar import WorkingCalendar
+from grid_service.domain.calendar import ONE_MICROSECOND, WorkingCalendar
 
 # A limit that cannot be met within this many calendar days means the calendar
 # has (almost) no working time; fail loudly rather than loop for ever.
@@ -46,36 +46,30 @@ def _deadline(start: dt.datetime, hours: float, clock: Clock, calendar: WorkingC
 
 
 def add_working_time(start: dt.datetime, amount: dt.timedelta, calendar: WorkingCalendar) -> dt.datetime:
-    remaining = amount
+    """The instant by which ``amount`` (> 0) of working time has passed since ``start`` (local)."""
+    if amount <= dt.timedelta():
+        raise ValueError("working time to add must be positive")
+    start = start.astimezone(calendar.timezone)
     day = start.date()
-    for _ in range(MAX_SEARCH_DAYS):
-        for period_start, period_end in calendar.periods_on(day):
-            begin = max(period_start, start)
-            if begin >= period_end:
-                continue
-            available = period_end - begin
-            if remaining <= available:
-                return begin + remaining
-            remaining -= available
-        day += dt.timedelta(days=1)
-    raise NoWorkingTimeError(f"no working time within {MAX_SEARCH_DAYS} days of {start.isoformat()}")
+    span = 8  # days looked at first; doubled while the limit runs on
+    while True:
+        index = calendar.worked_index(day, day + dt.timedelta(days=min(span, MAX_SEARCH_DAYS)))
+        found = index.instant_reaching(index.worked_by(start) + amount // ONE_MICROSECOND, from_day=day)
+        if found is not None:
+            return found
+        if span >= MAX_SEARCH_DAYS:
+            raise NoWorkingTimeError(f"no working time within {MAX_SEARCH_DAYS} days of {start.isoformat()}")
+        span *= 2
 
 
 def working_time_between(start: dt.datetime, end: dt.datetime, calendar: WorkingCalendar) -> dt.timedelta:
     """Working time elapsed from ``start`` to ``end`` (zero when end <= start)."""
-    total = dt.timedelta()
     if end <= start:
-        return total
+        return dt.timedelta()
     start = start.astimezone(calendar.timezone)
     end = end.astimezone(calendar.timezone)
-    day = start.date()
-    while day <= end.date():
-        for period_start, period_end in calendar.periods_on(day):
-            begin, finish = max(period_start, start), min(period_end, end)
-            if finish > begin:
-                total += finish - begin
-        day += dt.timedelta(days=1)
-    return total
+    index = calendar.worked_index(start.date(), end.date())
+    return dt.timedelta(microseconds=index.worked_by(end) - index.worked_by(start))
 
 
 def working_time_before(end: dt.datetime, amount: dt.timedelta, calendar: WorkingCalendar) -> dt.datetime:

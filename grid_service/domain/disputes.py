@@ -42,7 +42,11 @@ def resumed(
 ) -> dt.datetime:
     """The deadline in force once a case suspended at ``suspended_at`` resumes at ``resumed_at``:
     the old one moved by the paused time, on ``clock``."""
-    paused = paused_for(suspended_at, resumed_at, clock, calendar)
+    return moved(deadline_at, paused_for(suspended_at, resumed_at, clock, calendar), clock, calendar)
+
+
+def moved(deadline_at: dt.datetime, paused: dt.timedelta, clock: Clock, calendar: WorkingCalendar) -> dt.datetime:
+    """``deadline_at`` moved later by ``paused``, counted on ``clock``."""
     if paused <= dt.timedelta():
         return deadline_at  # a pause with no working time in it (a night, a weekend) moves nothing
     if clock is Clock.NATURAL:

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -22,7 +22,6 @@ from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import case_changes as db_changes
 from grid_service.db import case_read as db_case_read
 from grid_service.db import cases as db_cases
-from grid_service.db import deadline_watch as db_watch
 from grid_service.db import media as db_media
 from grid_service.db import tasks as db_tasks
 from grid_service.db.case_changes import CaseChange, Guarded, NewEvent
@@ -356,11 +355,12 @@ def _iso(at: dt.datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
 
-async def resume_due(conn: Conn, *, snapshot: ConfigSnapshot, now: dt.datetime, limit: int) -> int:
-    """Suspended cases whose until has come resume by themselves, in one statement guarded by each
-    row's version: a case resumed by hand meanwhile, or by another worker's watch, is left alone, so
-    each resume is recorded once. How many were written."""
-    rows = await db_watch.due_to_resume(conn, now=now, limit=limit)
+async def decide_resumes(
+    conn: Conn, rows: Sequence[LockedCase], *, snapshot: ConfigSnapshot, now: dt.datetime
+) -> list[Guarded]:
+    """The resumes of suspended cases whose until has come (db/deadline_watch.due_to_resume), each
+    to be written guarded by its row's version (db/case_changes.change_and_log_many): a case resumed
+    by hand meanwhile, or by another worker's watch, is left alone, so each resume is recorded once."""
     resumes = []
     for row in rows:
         # It resumes at its until: the clock stood still until then, however late the sweep comes.
@@ -372,4 +372,4 @@ async def resume_due(conn: Conn, *, snapshot: ConfigSnapshot, now: dt.datetime, 
             continue
         events = [event._replace(actor=disputes.WATCH) for event in decided.events]
         resumes.append(Guarded(row.id, decided.change, row.status, events, version=row.version))
-    return await db_changes.change_and_log_many(conn, resumes) if resumes else 0
+    return resumes

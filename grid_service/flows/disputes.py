@@ -20,7 +20,7 @@ from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db.case_changes import CaseChange
 from grid_service.db.rows import LockedCase
 from grid_service.domain.deadlines import Clock, deadline
-from grid_service.domain.disputes import extended, paused_for, resumed
+from grid_service.domain.disputes import extended, moved, paused_for
 from grid_service.domain.enums import CaseStatus, PendingReason, Role
 from grid_service.domain.lights import warning_at
 from grid_service.domain.states import Action
@@ -263,13 +263,12 @@ def resume(
         raise Conflict("the case is not suspended", code="invalid_transition")
     clock = Clock(row.clock)
     calendar = snapshot.calendar
-    due = resumed(row.deadline_at, suspended_at=row.suspended_at, resumed_at=now, clock=clock, calendar=calendar)
+    paused = paused_for(row.suspended_at, now, clock, calendar)
+    due = moved(row.deadline_at, paused, clock, calendar)
     accept_by = row.accept_due_at
     if accept_by is not None:  # the sign-for limit is on the working clock
-        accept_by = resumed(
-            accept_by, suspended_at=row.suspended_at, resumed_at=now, clock=Clock.WORKING, calendar=calendar
-        )
-    paused = paused_for(row.suspended_at, now, clock, calendar)
+        on_working = paused if clock is Clock.WORKING else paused_for(row.suspended_at, now, Clock.WORKING, calendar)
+        accept_by = moved(accept_by, on_working, Clock.WORKING, calendar)
     data.update(
         {
             "by_watch": by_watch,

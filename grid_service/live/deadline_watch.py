@@ -20,8 +20,10 @@ import asyncpg
 
 from grid_service.configuration.people import InspectorsConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
+from grid_service.db import case_changes as db_changes
 from grid_service.db import deadline_watch as db_watch
 from grid_service.db import tasks as db_tasks
+from grid_service.db.case_changes import Guarded
 from grid_service.db.pool import Conn
 from grid_service.domain.steps import STEPS
 from grid_service.flows import casework
@@ -87,10 +89,9 @@ class DeadlineWatch:
         snapshot = self._config()
         ladder = snapshot.escalation
         minutes = snapshot.filing.steps.minutes
-        counts = []
+        # resumed first: a case back at work is watched again in this same pass
+        counts = [await self._resume_due(snapshot, now)]
         records: tuple[Callable[[Conn], Awaitable[int]], ...] = (
-            # resumed first: a case back at work is watched again in this same pass
-            lambda conn: casework.resume_due(conn, snapshot=snapshot, now=now, limit=BATCH),
             lambda conn: db_watch.record_acceptance_overdue(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_supervision_overdue(conn, now=now, limit=BATCH),
             lambda conn: db_watch.record_warnings(conn, now=now, limit=BATCH),
@@ -130,6 +131,41 @@ class DeadlineWatch:
             supervision=supervision,
             resumed=resumed,
         )
+
+    async def _resume_due(self, snapshot: ConfigSnapshot, now: dt.datetime) -> int:
+        """Resume every suspended case whose until has come, a batch at a time; while one batch is
+        written, the next is read and decided, so the database writes while the worker computes the
+        moved deadlines. How many were resumed."""
+        total = 0
+        writing: asyncio.Task[int] | None = None
+        last = None
+        try:
+            while True:
+                async with self._pool.acquire(timeout=self._timeout) as conn:
+                    rows = await db_watch.due_to_resume(conn, now=now, limit=BATCH, after=last)
+                    resumes = await casework.decide_resumes(conn, rows, snapshot=snapshot, now=now)
+                if writing is not None:
+                    total += await writing
+                    writing = None
+                if resumes:
+                    writing = asyncio.create_task(self._write_resumes(resumes))
+                if len(rows) < BATCH:
+                    break
+                last = rows[-1]
+            if writing is not None:
+                total += await writing
+                writing = None
+        finally:
+            if writing is not None:  # the pass failed while a batch was written: let that one end
+                await asyncio.gather(writing, return_exceptions=True)
+        return total
+
+    async def _write_resumes(self, resumes: list[Guarded]) -> int:
+        async with self._pool.acquire(timeout=self._timeout) as conn:
+            written = await db_changes.change_and_log_many(conn, resumes)
+        if written:
+            self._on_change()
+        return written
 
 
 async def reassign_overdue_tasks(

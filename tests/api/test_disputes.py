@@ -223,6 +223,28 @@ async def test_the_watch_resumes_suspensions_at_their_until_once_across_three_wo
         assert sum(s.resumed for s in await sweep_all(apps)) == 0
 
 
+async def test_resumes_due_in_many_batches_are_each_written_once_in_one_sweep(db_url, tokens, db, monkeypatch):
+    """Batches of two follow one another by (until, id), the next read while the one before is
+    written: two cases share an until, and two workers sweep at once."""
+    from grid_service.live import deadline_watch
+
+    monkeypatch.setattr(deadline_watch, "BATCH", 2)
+    clock = Clock(MONDAY_9)
+    async with workers(db_url, clock, count=2) as apps:
+        cases = [await created(apps[0], tokens, point=spot(n)) for n in range(5)]
+        for n, case_id in enumerate(cases):
+            until = (MONDAY_9 + dt.timedelta(minutes=10 * min(n, 3) + 10)).isoformat()  # two share 10:40
+            body = {"until": until, "reason": "legal", "note": "x"}
+            await ok(apps[0], tokens["department"], case_id, "suspension", body)
+            await ok(apps[1], tokens["shift_lead"], case_id, "suspension/decide", {"approve": True})
+        clock.advance(hours=2)
+        sweeps = await asyncio.gather(*(a.server.app[keys.WATCH].sweep() for a in apps))
+        assert sum(s.resumed for s in sweeps) == 5, "every batch, the last short one included, in one pass each"
+        for case_id in cases:
+            assert len(await events_of(db, case_id, "case.resumed")) == 1
+        assert await db.fetchval("SELECT count(*) FROM cases WHERE status = 'suspended'") == 0
+
+
 async def test_a_resume_by_hand_racing_the_watch_is_recorded_once(db_url, tokens, db):
     clock = Clock(MONDAY_9)
     async with workers(db_url, clock, count=2) as apps:

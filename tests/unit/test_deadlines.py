@@ -142,3 +142,58 @@ def test_working_time_before_over_a_weekend():
 
     # 4 working hours before Monday 30 Nov 10:00: Monday 1.5 h, then Friday 27 Nov from 15:00.
     assert working_time_before(at("2026-11-30 10:00"), dt.timedelta(hours=4), calendar()) == at("2026-11-27 15:00")
+
+
+def walked_between(start, end, cal):
+    """The working time between two instants, counted period by period over every day in between."""
+    total, day = dt.timedelta(), start.astimezone(SHANGHAI).date()
+    while day <= end.astimezone(SHANGHAI).date():
+        for begin, finish in cal.periods_on(day):
+            total += max(dt.timedelta(), min(finish, end) - max(begin, start))
+        day += dt.timedelta(days=1)
+    return total
+
+
+def walked_deadline(start, amount, cal):
+    """The instant ``amount`` of working time after ``start``, found by walking period by period."""
+    day = start.astimezone(SHANGHAI).date()
+    while True:
+        for begin, finish in cal.periods_on(day):
+            begin = max(begin, start)
+            if begin < finish:
+                if amount <= finish - begin:
+                    return begin + amount
+                amount -= finish - begin
+        day += dt.timedelta(days=1)
+
+
+wide_instants = st.datetimes(
+    min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2027, 6, 30), timezones=st.just(SHANGHAI)
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(wide_instants, wide_instants), min_size=1, max_size=6),
+    hours=st.lists(st.floats(min_value=0.001, max_value=2_000), min_size=6, max_size=6),
+)
+def test_the_calendars_index_agrees_with_walking_every_day(pairs, hours):
+    """Whatever order instants are asked in (the index grows forward, reaches back, starts afresh),
+    the working time between two instants and a limit's end are what walking day by day gives."""
+    cal = calendar()
+    for (a, b), h in zip(pairs, hours, strict=False):
+        start, end = min(a, b), max(a, b)
+        assert working_time_between(start, end, cal) == walked_between(start, end, cal)
+        assert deadline(start, h, Clock.WORKING, cal) == walked_deadline(start, dt.timedelta(hours=h), cal)
+
+
+def test_the_index_starts_afresh_rather_than_span_more_than_it_keeps():
+    from grid_service.domain.calendar import MAX_INDEXED_DAYS
+
+    cal = calendar(official=None)
+    near, far = at("2026-11-26 09:00"), at("2026-11-26 09:00") + dt.timedelta(days=MAX_INDEXED_DAYS + 10)
+    assert working_time_between(near, near + dt.timedelta(hours=2), cal) == dt.timedelta(hours=2)
+    assert working_time_between(far, far + dt.timedelta(hours=2), cal) == walked_between(
+        far, far + dt.timedelta(hours=2), cal
+    )
+    assert working_time_between(near, near + dt.timedelta(hours=2), cal) == dt.timedelta(hours=2)
