@@ -191,9 +191,10 @@ def dispute_change(
         if row.suspensions >= 1:
             raise Conflict("a case is suspended at most once", code="suspension_limit")
         until = body.until
-        latest = now + dt.timedelta(days=snapshot.disputes.suspension_max_days)
+        max_days = snapshot.disputes.suspension_max_days
+        latest = min(now + dt.timedelta(days=max_days), a_year_after(now.astimezone(snapshot.calendar.timezone)))
         if until <= now or until > latest:
-            message = f"until must lie after now and at most {snapshot.disputes.suspension_max_days} days away"
+            message = f"until must lie after now, within a year and at most {max_days} days away"
             raise ValidationFailed(message, details=[field_error(["until"], message, "until_out_of_range")])
         asked = {"kind": "suspension", "by": caller.actor, "at": now.isoformat(), "reason": body.reason}
         asked["until"] = until.isoformat()
@@ -286,6 +287,14 @@ def resume(
             keep.disputes, suspended_at=None, suspended_until=None, suspended_from=None, accept_due_at=accept_by
         ),
     )
+
+
+def a_year_after(now: dt.datetime) -> dt.datetime:
+    """The same instant a year later on the city's calendar (29 February: the 28th)."""
+    try:
+        return now.replace(year=now.year + 1)
+    except ValueError:
+        return now.replace(year=now.year + 1, day=28)
 
 
 def _appeal_only(request: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -228,7 +228,7 @@ async def test_resumes_due_in_many_batches_are_each_written_once_in_one_sweep(db
     written: two cases share an until, and two workers sweep at once."""
     from grid_service.live import deadline_watch
 
-    monkeypatch.setattr(deadline_watch, "BATCH", 2)
+    monkeypatch.setattr(deadline_watch, "RESUME_BATCH", 2)
     clock = Clock(MONDAY_9)
     async with workers(db_url, clock, count=2) as apps:
         cases = [await created(apps[0], tokens, point=spot(n)) for n in range(5)]
