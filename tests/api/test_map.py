@@ -110,3 +110,31 @@ async def test_the_page_and_its_files_are_served_without_a_token(client):
         "labels": {"check_report": "核实", "check_result": "核查"},
     }
     assert (await client.get("/static/map/../../settings.py")).status in (403, 404)
+
+
+async def test_the_snapshot_carries_what_each_case_waits_for(client, tokens):
+    """An open extension request, a 督办 with its reply limit, a suspension with its until and its
+    own light: what the shift lead's list and the wall map draw."""
+    import datetime as dt
+
+    async def post(case_id, action, token, body):
+        response = await client.post(f"/api/v1/cases/{case_id}/{action}", json=body, headers=bearer(token))
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+    asking, supervised, suspended = [await submit(client, tokens, (126.6012 + 0.0011 * n, 45.6025)) for n in range(3)]
+    await post(asking, "extension", tokens["department"], {"reason": "材料未到"})
+    urged = await post(
+        supervised, "supervise", tokens["shift_lead"], {"level": "urge", "note": "尽快", "reply_hours": 4}
+    )
+    until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=10)).replace(microsecond=0)
+    await post(
+        suspended, "suspension", tokens["department"], {"until": until.isoformat(), "reason": "legal", "note": "x"}
+    )
+    await post(suspended, "suspension/decide", tokens["shift_lead"], {"approve": True})
+    by_id = {f["id"]: f["properties"] for f in (await snapshot(client, tokens["viewer"]))["features"]}
+    assert by_id[asking]["open_request"] == "extension" and by_id[asking]["light"] == "green"
+    assert by_id[supervised]["supervision_due_at"] == urged["supervision_due_at"] is not None
+    assert by_id[suspended]["status"] == "suspended" and by_id[suspended]["light"] == "suspended"
+    assert dt.datetime.fromisoformat(by_id[suspended]["suspended_until"]) == until
+    assert by_id[suspended]["open_request"] is None and by_id[asking]["suspended_until"] is None

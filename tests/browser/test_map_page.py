@@ -154,7 +154,7 @@ async def test_the_supervision_centers_half_shows_on_the_wall(wall, client, toke
 
 
 async def test_the_disputes_show_on_the_wall_for_the_shift_lead(wall, client, tokens):
-    """A case in arbitration and one with an open request wait in the shift lead's list; a case
+    """A case in arbitration and those with an open request wait in the shift lead's list; a case
     under 督办 is listed with its reply limit; a suspended case takes its own colour."""
     await open_map(wall, client, tokens["viewer"])
 
@@ -166,7 +166,7 @@ async def test_the_disputes_show_on_the_wall_for_the_shift_lead(wall, client, to
         response = await client.post(f"/api/v1/cases/{case_id}/{action}", json=body, headers=bearer(token))
         assert response.status == 200, await response.text()
 
-    returned, asking, supervised = [await dispatched((126.6012 + 0.0011 * n, 45.6025)) for n in range(3)]
+    returned, asking, supervised, extending = [await dispatched((126.6012 + 0.0011 * n, 45.6025)) for n in range(4)]
     back = {"reason": "not_our_responsibility", "note": "不属本部门"}
     await post(returned, "reject", tokens["department"], back)
     await post(returned, "dispatch", tokens["dispatcher"], {"department": "urban_management"})
@@ -178,9 +178,10 @@ async def test_the_disputes_show_on_the_wall_for_the_shift_lead(wall, client, to
         {"until": (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat(), "reason": "legal", "note": "诉讼中"},
     )
     await post(supervised, "supervise", tokens["shift_lead"], {"level": "urge", "note": "请尽快处置", "reply_hours": 4})
-    await eventually(wall, "document.querySelector('#lead-count').textContent === '2'")
+    await post(extending, "extension", tokens["department"], {"reason": "材料未到"})
+    await eventually(wall, "document.querySelector('#lead-count').textContent === '3'")
     lead = await wall.locator("#lead-list").text_content()
-    assert "待仲裁" in lead and "挂账申请" in lead
+    assert "待仲裁" in lead and "挂账申请" in lead and "延期申请" in lead
     await eventually(wall, "document.querySelector('#supervised-count').textContent === '1'")
     assert "答复期限" in await wall.locator("#supervised-list li").first.text_content()
     await post(asking, "suspension/decide", tokens["shift_lead"], {"approve": True})
