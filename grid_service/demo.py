@@ -426,7 +426,8 @@ def _photo(colour: str) -> bytes:
 
 
 def with_short_limits(bundle: ConfigBundle) -> ConfigBundle:
-    """The configuration with every limit a minute for each of its hours, on the natural clock, so
+    """The configuration with every limit a minute for each of its hours (the ladder's rungs half a
+    minute), on the natural clock, so
     that a demo shows yellow, red, overdue, escalations and missed sign-for limits within minutes
     (for a demonstration database only: it replaces the configuration it is loaded into)."""
 
@@ -452,6 +453,8 @@ def with_short_limits(bundle: ConfigBundle) -> ConfigBundle:
         )
         for c in bundle.categories
     )
-    escalation = tuple(e.model_copy(update={"after_hours": e.after_hours / 60}) for e in bundle.escalation)
+    # The ladder half a minute for each hour: the shortest limit (2 minutes) and the first rung
+    # (4 hours: 2 minutes) put the first escalation within five minutes of a demo's start.
+    escalation = tuple(e.model_copy(update={"after_hours": e.after_hours / 120}) for e in bundle.escalation)
     disputes = bundle.disputes.model_copy(update={"acceptance_hours": bundle.disputes.acceptance_hours / 60})
     return dataclasses.replace(bundle, categories=categories, escalation=escalation, disputes=disputes)

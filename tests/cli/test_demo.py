@@ -85,4 +85,4 @@ async def test_short_limits_load_a_minute_for_every_hour_of_a_limit(client, db, 
     )
     assert (barbecue["hours"], barbecue["clock"]) == (2 / 60, "natural"), "the shipped 2 hours: 2 minutes"
     first_rung = await db.fetchval("SELECT after_hours::float8 FROM escalation_levels ORDER BY level LIMIT 1")
-    assert first_rung == 4 / 60
+    assert first_rung == 4 / 120, "the first rung's 4 hours: 2 minutes, so a 2-minute case escalates at 4"
