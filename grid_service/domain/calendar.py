@@ -129,12 +129,14 @@ class WorkingCalendar:
         only appended to, so a reader holding it is never disturbed."""
         with self._index_lock:
             index = self._worked
-            if index is None or (last - index.origin).days > MAX_INDEXED_DAYS:
-                index = self._worked = WorkedIndex(first, [0], self)
-            elif first < index.origin:
-                # Reach a month further back than asked, so that cases read in no order of their
-                # start do not rebuild it for each day further back.
-                origin = max(min(first, index.origin - dt.timedelta(days=30)), last - dt.timedelta(MAX_INDEXED_DAYS))
+            if index is None or first < index.origin or (last - index.origin).days > MAX_INDEXED_DAYS:
+                origin = first
+                if index is not None and first < index.origin:
+                    # A month further back than asked, so that cases read in no order of their
+                    # start do not rebuild it for each day further back.
+                    origin = min(first, index.origin - dt.timedelta(days=30))
+                if (last - origin).days > MAX_INDEXED_DAYS:
+                    origin = first
                 index = self._worked = WorkedIndex(origin, [0], self)
             index.extend_to((last - index.origin).days + 1)
             return index

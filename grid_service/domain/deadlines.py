@@ -11,6 +11,7 @@ not 13:30). All results are timezone-aware, in the calendar's time zone.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from enum import StrEnum
 
 from grid_service.domain.calendar import ONE_MICROSECOND, WorkingCalendar
@@ -18,6 +19,7 @@ from grid_service.domain.calendar import ONE_MICROSECOND, WorkingCalendar
 # A limit that cannot be met within this many calendar days means the calendar
 # has (almost) no working time; fail loudly rather than loop for ever.
 MAX_SEARCH_DAYS = 3 * 366
+ONE_DAY = dt.timedelta(days=1)
 
 
 class Clock(StrEnum):
@@ -51,7 +53,9 @@ def add_working_time(start: dt.datetime, amount: dt.timedelta, calendar: Working
         raise ValueError("working time to add must be positive")
     start = start.astimezone(calendar.timezone)
     day = start.date()
-    span = 8  # days looked at first; doubled while the limit runs on
+    # Days looked at first: the fewest the amount could take (a whole day's working time per day),
+    # doubled while the limit runs on, so the calendar is read little past the day it ends.
+    span = max(1, math.ceil(amount / ONE_DAY))
     while True:
         index = calendar.worked_index(day, day + dt.timedelta(days=min(span, MAX_SEARCH_DAYS)))
         found = index.instant_reaching(index.worked_by(start) + amount // ONE_MICROSECOND, from_day=day)
