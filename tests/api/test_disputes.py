@@ -152,6 +152,38 @@ async def test_an_extension_adds_one_original_limit_and_a_second_is_the_shift_le
     assert status == 409 and answer["error"]["code"] == "deadline_passed"
 
 
+async def test_the_light_and_warn_at_follow_an_extension_and_a_resume(app, tokens, clock):
+    """Yellow from 80 % of the time from dispatch to the deadline in force: 2 natural hours from
+    09:00 turn yellow at 10:36; one more limit (due 13:00) makes it green until 12:12; an hour's
+    suspension (due 14:00) until 13:00."""
+    case_id = await created(app, tokens)
+
+    async def light():
+        """The case's light, and its warn_at and deadline as the map has them."""
+        case = await (await app.get(f"/api/v1/cases/{case_id}", headers=bearer(tokens["viewer"]))).json()
+        shown = await (await app.get("/api/v1/map/cases", headers=bearer(tokens["viewer"]))).json(content_type=None)
+        [marker] = [f["properties"] for f in shown["features"] if f["id"] == case_id]
+        assert marker["light"] == case["light"] and marker["deadline_at"] == case["deadline_at"]
+        return case["light"], at(marker, "warn_at"), at(case, "deadline_at")
+
+    clock.advance(minutes=100)  # 10:40
+    assert await light() == ("yellow", local("2026-11-23 10:36"), local("2026-11-23 11:00"))
+    await ok(app, tokens["department"], case_id, "extension", {"reason": "需协调"})
+    await ok(app, tokens["dispatcher"], case_id, "extension/decide", {"approve": True})
+    assert await light() == ("green", local("2026-11-23 12:12"), local("2026-11-23 13:00"))
+    until = local("2026-11-23 18:00").isoformat()
+    await ok(app, tokens["department"], case_id, "suspension", {"until": until, "reason": "legal", "note": "x"})
+    await ok(app, tokens["shift_lead"], case_id, "suspension/decide", {"approve": True})
+    assert (await light())[0] == "suspended"
+    clock.advance(hours=1)  # 11:40
+    await ok(app, tokens["department"], case_id, "resume")
+    assert await light() == ("green", local("2026-11-23 13:00"), local("2026-11-23 14:00"))
+    clock.advance(minutes=81)  # 13:01
+    assert (await light())[0] == "yellow"
+    clock.advance(minutes=59)  # 14:00
+    assert (await light())[0] == "red"
+
+
 @pytest.mark.parametrize("hours", [0, -1, 24 * 367])
 async def test_an_extension_of_no_time_or_too_much_is_422(app, tokens, hours):
     case_id = await created(app, tokens)
