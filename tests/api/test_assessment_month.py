@@ -374,3 +374,47 @@ async def test_the_bulletins_top_categories_compare_with_the_month_before_and_th
     assert (barbecue["year_before"], barbecue["year_on_year"]) == (4, 1.5)  # (10 − 4) / 4
     november = await (await bulletin(client, tokens, month="2026-11")).json()
     assert [(r["key"], r["filed"]) for r in november["sections"]["top_categories"]["rows"]] == [("outdoor_barbecue", 2)]
+
+
+async def test_a_reworked_case_counts_in_the_rework_rate_and_the_composite_score(db_url, tokens):
+    """Two barbecues of 2 December, due 11:00: one failed its check once and was closed on time
+    after rework, one closed late. 结案率 1, 按期结案率 0.5, 返工率 0.5; 综合 0.4 × 1 + 0.4 × 0.5
+    + 0.2 × (1 − 0.5) = 0.7. Adjusted figures are the same: nothing was approved."""
+    clock = Clock(at(2, 9))
+    department, inspector = tokens["department"], tokens["inspector"]
+    async with workers(db_url, clock, count=1) as [client]:
+
+        async def step(when, case_id, action, token, body=None):
+            clock.now = when
+            return await ok(client, token, case_id, action, body)
+
+        cases = []
+        for n in (0, 2):
+            clock.now = at(2, 9)
+            body = report("outdoor_barbecue", spot(n))
+            response = await client.post("/api/v1/reports", json=body, headers=bearer(inspector))
+            cases.append((await response.json())["case_id"])
+        reworked, late = cases
+        for case_id in cases:
+            await step(at(2, 9, 10), case_id, "accept", department)
+        await step(at(2, 9, 30), reworked, "resolve", department)
+        failed = await step(at(2, 9, 40), reworked, "verify", inspector, {"passed": False, "note": "仍有炭火"})
+        assert (failed["status"], failed["rework_count"]) == ("in_progress", 1)
+        await step(at(2, 10), reworked, "resolve", department)
+        await step(at(2, 10, 10), reworked, "verify", inspector, {"passed": True})
+        await step(at(2, 12), late, "resolve", department)
+        await step(at(2, 12, 10), late, "verify", inspector, {"passed": True})
+        clock.now = at(31, 23)
+        for adjusted in ("false", "true"):
+            body = await figures(client, tokens, group_by="department", adjusted=adjusted)
+            [urban] = [g for g in body["groups"] if g["key"] == "urban_management"]
+            assert cohort(urban) == {
+                "filed": 2,
+                "due": 2,
+                "closed": 2,
+                "closed_on_time": 1,
+                "reworked": 1,
+                "closure_rate": 1.0,
+                "on_time_rate": 0.5,
+            }
+            assert (urban["rework_rate"], urban["scores"]) == (0.5, {"composite": 0.7})
