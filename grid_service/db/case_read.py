@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
-from grid_service.db.case_changes import CHANGED, CHANGES, LOGGED, Guarded, parameters
+from grid_service.db.case_changes import CHANGED_WHOLE, CHANGES, LOGGED, Guarded, parameters
 from grid_service.db.cases import CASE_READ, SELECT_EVENTS
 from grid_service.db.pool import Conn
 from grid_service.db.reports import SELECT_CASE_REPORTS
@@ -43,7 +43,7 @@ WHOLE_CASE = _whole_case("cases c", "$1", SELECT_EVENTS) + " WHERE c.id = $1"
 # updated row's; its history the events before (this statement's snapshot) and the ones it logged;
 # its reports and checks are as they were (the batched actions touch neither). The lists name the
 # case by a column only the changed rows have (``of_case``): their reads have a ``c`` of their own.
-CHANGE_AND_READ = f"WITH {CHANGES}, {CHANGED}, {LOGGED} " + _whole_case(
+CHANGE_AND_READ = f"WITH {CHANGES}, {CHANGED_WHOLE}, {LOGGED} " + _whole_case(
     "(SELECT *, id AS of_case FROM changed) c",
     "of_case",
     f"SELECT seq, type, at, actor, note, data FROM logged WHERE case_id = of_case"
