@@ -271,7 +271,11 @@ class Demo:
         status, after = await self._call(
             "POST", f"/api/v1/cases/{case['id']}/resolve", token, {"note": note}, meant="changed meanwhile"
         )
-        if status == 200 and after["history"][-1]["data"].get("on_time") is False:
+        if status != 200:
+            return
+        # The resolution is followed by the check it opens (核查): read the resolution's own record.
+        resolution = next(e for e in reversed(after["history"]) if e["type"] == "case.resolved")
+        if resolution["data"].get("on_time") is False:
             self._late.add(case["id"])  # when it closes, its department may appeal
 
     async def _shift_lead(self, world: World) -> None:
@@ -301,12 +305,6 @@ class Demo:
                     await self._pause(rng.uniform(0.5, 2))
                     decision = {"approve": rng.random() < APPROVE_SHARE, "note": "值班长审批 decided"}
                     await self._call("POST", f"{path}/{p['open_request']}/decide", lead, decision, meant="decided")
-                elif p["open_request"] == "appeal":
-                    _, case = await self._call("GET", path, lead)
-                    stage = (case.get("open_request") or {}).get("stage")
-                    token = dispatcher if stage == "dispatcher" else lead
-                    decision = {"approve": rng.random() < APPROVE_SHARE, "note": "申诉审核 reviewed"}
-                    await self._call("POST", f"{path}/appeal/review", token, decision, meant="reviewed")
                 elif p["overdue"] and p["id"] not in supervised and rng.random() < SUPERVISE_SHARE:
                     supervised.add(p["id"])
                     body = {
@@ -315,6 +313,14 @@ class Demo:
                         "reply_hours": 1,
                     }
                     await self._call("POST", f"{path}/supervise", lead, body, meant="done meanwhile")
+            # Appeals are of closed cases, which the map does not hold: their own list.
+            status, appeals = await self._call("GET", "/api/v1/cases?open_request=appeal&limit=100", lead)
+            for case in appeals["cases"] if status == 200 else []:
+                await self._pause(rng.uniform(0.5, 2))
+                token = dispatcher if case["open_request"]["stage"] == "dispatcher" else lead
+                decision = {"approve": rng.random() < APPROVE_SHARE, "note": "申诉审核 reviewed"}
+                path = f"/api/v1/cases/{case['id']}"
+                await self._call("POST", f"{path}/appeal/review", token, decision, meant="reviewed")
 
     async def _dispatcher(self, world: World) -> None:
         """Send waiting cases somewhere sensible; cancel a few reported outside the district."""
@@ -425,14 +431,15 @@ def _photo(colour: str) -> bytes:
     return out.getvalue()
 
 
-def with_short_limits(bundle: ConfigBundle) -> ConfigBundle:
+def with_short_limits(bundle: ConfigBundle, *, minutes_per_hour: float = 1.0) -> ConfigBundle:
     """The configuration with every limit a minute for each of its hours (the ladder's rungs half a
-    minute), on the natural clock, so
-    that a demo shows yellow, red, overdue, escalations and missed sign-for limits within minutes
-    (for a demonstration database only: it replaces the configuration it is loaded into)."""
+    minute), on the natural clock, so that a demo shows yellow, red, overdue, escalations and
+    missed sign-for limits within minutes (for a demonstration database only: it replaces the
+    configuration it is loaded into). ``minutes_per_hour`` scales them further (a test's seconds)."""
+    scale = minutes_per_hour / 60
 
     def minutes(hours: float | None) -> float | None:
-        return None if hours is None else hours / 60
+        return None if hours is None else hours * scale
 
     categories = tuple(
         c.model_copy(
@@ -455,6 +462,6 @@ def with_short_limits(bundle: ConfigBundle) -> ConfigBundle:
     )
     # The ladder half a minute for each hour: the shortest limit (2 minutes) and the first rung
     # (4 hours: 2 minutes) put the first escalation within five minutes of a demo's start.
-    escalation = tuple(e.model_copy(update={"after_hours": e.after_hours / 120}) for e in bundle.escalation)
-    disputes = bundle.disputes.model_copy(update={"acceptance_hours": bundle.disputes.acceptance_hours / 60})
+    escalation = tuple(e.model_copy(update={"after_hours": e.after_hours * scale / 2}) for e in bundle.escalation)
+    disputes = bundle.disputes.model_copy(update={"acceptance_hours": bundle.disputes.acceptance_hours * scale})
     return dataclasses.replace(bundle, categories=categories, escalation=escalation, disputes=disputes)

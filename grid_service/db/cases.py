@@ -115,6 +115,7 @@ CLAUSES = {
     "min_lat": "c.lat >= ${n}",
     "max_lon": "c.lon <= ${n}",
     "max_lat": "c.lat <= ${n}",
+    "open_request": "c.open_request IS NOT NULL AND c.open_request->>'kind' = ${n}",  # cases_by_open_request
     "before_id": "c.id < ${n}",
 }
 OVERDUE = "(c.status IN ('dispatched', 'in_progress') AND coalesce(c.deadline_at <= ${n}, false))"
@@ -134,6 +135,7 @@ class CaseFilter:
     max_lon: float | None = None
     max_lat: float | None = None
     overdue: bool | None = None
+    open_request: str | None = None  # the kind of request open on it
     before_id: uuid.UUID | None = None  # keyset: the last id of the previous page
 
     @classmethod
@@ -152,6 +154,7 @@ class CaseFilter:
             max_lon=bbox[2],
             max_lat=bbox[3],
             overdue=query.overdue,
+            open_request=query.open_request,
             before_id=before_id,
         )
 

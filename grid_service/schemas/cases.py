@@ -172,6 +172,9 @@ class CaseListQuery(_In):
     grid: Annotated[str, Field(pattern=r"^[0-9]{1,15}$")] | None = None
     bbox: BBox | None = None
     overdue: bool | None = None
+    open_request: Literal["extension", "suspension", "appeal"] | None = Field(
+        default=None, description="only cases with an open request of this kind (an appeal's case is closed)"
+    )
     after: Annotated[str, Field(max_length=64)] | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 50
 

@@ -398,6 +398,30 @@ async def test_an_appeal_of_a_late_closure_is_reviewed_by_the_dispatcher_then_de
     assert final["open_request"] is None and final["history"][-1]["data"]["final"] is True
 
 
+async def test_the_cases_with_an_open_request_are_listed_by_its_kind(app, tokens, clock):
+    """Appeals are of closed cases, off the map: the dispatcher and the shift lead list them."""
+
+    async def listed(kind, role="dispatcher"):
+        response = await app.get("/api/v1/cases", params={"open_request": kind}, headers=bearer(tokens[role]))
+        body = await response.json()
+        assert response.status == 200, body
+        return [(c["id"], c["open_request"]["stage"] if kind == "appeal" else c["status"]) for c in body["cases"]]
+
+    late = await closed(app, tokens, clock, late=True)
+    asking = await created(app, tokens, point=spot(4))
+    await ok(app, tokens["department"], asking, "extension", {"reason": "x"})
+    await ok(app, tokens["department"], late, "appeal", {"note": "暴雨"})
+    assert await listed("appeal") == [(late, "dispatcher")]
+    assert await listed("extension") == [(asking, "dispatched")] and await listed("suspension") == []
+    await ok(app, tokens["dispatcher"], late, "appeal/review", {"approve": True})
+    assert await listed("appeal", "shift_lead") == [(late, "shift_lead")], "now the shift lead's to decide"
+    await ok(app, tokens["shift_lead"], late, "appeal/review", {"approve": True})
+    assert await listed("appeal") == []
+    response = await app.get("/api/v1/cases", params={"open_request": "ruling"}, headers=bearer(tokens["viewer"]))
+    body = await response.json()
+    assert response.status == 422 and body["error"]["details"][0]["path"] == ["open_request"], body
+
+
 async def test_a_category_may_set_its_own_sign_for_limit(db_url, db, tokens, tmp_path):
     from tests.conftest import FIXTURE_CONFIG, load_config_with
 

@@ -86,3 +86,38 @@ async def test_short_limits_load_a_minute_for_every_hour_of_a_limit(client, db, 
     assert (barbecue["hours"], barbecue["clock"]) == (2 / 60, "natural"), "the shipped 2 hours: 2 minutes"
     first_rung = await db.fetchval("SELECT after_hours::float8 FROM escalation_levels ORDER BY level LIMIT 1")
     assert first_rung == 4 / 120, "the first rung's 4 hours: 2 minutes, so a 2-minute case escalates at 4"
+
+
+async def test_with_limits_of_seconds_the_demo_shows_the_disputes_and_the_watch(db, db_url, monkeypatch):
+    """Half a second for each hour of a limit: within seconds cases turn overdue and escalate, are
+    supervised, returned twice and ruled, closed late and appealed, and the center decides."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from grid_service import demo as demo_module
+    from grid_service.app import create_app
+    from grid_service.configuration.files import read_config_dir
+    from grid_service.db import config_store
+    from grid_service.demo import with_short_limits
+    from tests.conftest import FIXTURE_CONFIG, settings_for
+
+    monkeypatch.setattr(demo_module, "REJECT_SHARE", 0.5)  # so that some come back twice: arbitration
+    await config_store.store_bundle(db, with_short_limits(read_config_dir(FIXTURE_CONFIG), minutes_per_hour=1 / 120))
+    departments = ["housing", "sanitation", "street_office", "urban_management"]
+    tokens = DemoTokens(
+        inspectors=[await make_token(db, "inspector") for _ in range(2)],
+        dispatcher=await make_token(db, "dispatcher"),
+        departments={code: await make_token(db, "department", code) for code in departments},
+        receiver=await make_token(db, "receiver"),
+        shift_lead=await make_token(db, "shift_lead"),
+    )
+    client = TestClient(TestServer(create_app(settings_for(db_url, deadline_sweep_s=0.5))))
+    await client.start_server()
+    try:
+        counts = await Demo(str(client.make_url("")), tokens, rate=30, seed=11, pace=0.05).run(duration=15)
+    finally:
+        await client.close()
+    assert not [key for key in counts if key.endswith((" 500", " 401", " 403"))], counts
+    kinds = {r["type"] for r in await db.fetch("SELECT DISTINCT type FROM events")}
+    watched = {"case.warning", "case.overdue", "case.escalated"}
+    disputed = {"case.ruled", "case.supervised", "case.appealed", "case.appeal_reviewed", "case.extension_decided"}
+    assert watched | disputed <= kinds, (watched | disputed) - kinds
