@@ -48,11 +48,14 @@ def _deadline(start: dt.datetime, hours: float, clock: Clock, calendar: WorkingC
 
 
 def add_working_time(start: dt.datetime, amount: dt.timedelta, calendar: WorkingCalendar) -> dt.datetime:
-    """The instant by which ``amount`` (> 0) of working time has passed since ``start`` (local)."""
-    if amount <= dt.timedelta():
-        raise ValueError("working time to add must be positive")
+    """The instant by which ``amount`` of working time has passed since ``start`` (local); for no
+    time at all (a limit too small to count in microseconds), the first working instant from it."""
+    if amount < dt.timedelta():
+        raise ValueError("working time to add must not be negative")
     start = start.astimezone(calendar.timezone)
     day = start.date()
+    if not amount:
+        return _first_working_instant(start, calendar)
     # Days looked at first: the fewest the amount could take (a whole day's working time per day),
     # doubled while the limit runs on, so the calendar is read little past the day it ends.
     span = max(1, math.ceil(amount / ONE_DAY))
@@ -64,6 +67,16 @@ def add_working_time(start: dt.datetime, amount: dt.timedelta, calendar: Working
         if span >= MAX_SEARCH_DAYS:
             raise NoWorkingTimeError(f"no working time within {MAX_SEARCH_DAYS} days of {start.isoformat()}")
         span *= 2
+
+
+def _first_working_instant(start: dt.datetime, calendar: WorkingCalendar) -> dt.datetime:
+    day = start.date()
+    for _ in range(MAX_SEARCH_DAYS):
+        for period_start, period_end in calendar.periods_on(day):
+            if start < period_end:
+                return max(period_start, start)
+        day += ONE_DAY
+    raise NoWorkingTimeError(f"no working time within {MAX_SEARCH_DAYS} days of {start.isoformat()}")
 
 
 def working_time_between(start: dt.datetime, end: dt.datetime, calendar: WorkingCalendar) -> dt.timedelta:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from grid_service.auth import Principal
@@ -19,7 +20,7 @@ from grid_service.configuration.catalogue import CategoryConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db.case_changes import CaseChange
 from grid_service.db.rows import LockedCase
-from grid_service.domain.deadlines import Clock, deadline
+from grid_service.domain.deadlines import Clock, NoWorkingTimeError, deadline
 from grid_service.domain.disputes import extended, moved, paused_for
 from grid_service.domain.enums import CaseStatus, PendingReason, Role
 from grid_service.domain.lights import warning_at
@@ -157,6 +158,9 @@ def dispute_change(
             raise Conflict("an extension is asked for before the deadline", code="deadline_passed")
         if row.extensions >= snapshot.disputes.max_extensions:
             raise Conflict(f"at most {snapshot.disputes.max_extensions} extensions per case", code="extension_limit")
+        due_now = row.deadline_at
+        if body.hours is not None and due_now is not None:  # it must be a deadline the calendar holds
+            _counted(lambda: extended(due_now, body.hours, Clock(row.clock), snapshot.calendar), "hours")
         asked = {"kind": "extension", "by": caller.actor, "at": now.isoformat(), "reason": body.reason}
         asked["hours"] = body.hours
         data.update({"reason": body.reason, "hours": body.hours})
@@ -220,7 +224,8 @@ def dispute_change(
     if action is Action.RESUME:
         return resume(row, keep, data, snapshot, now, by_watch=caller == THE_WATCH)
     if action is Action.SUPERVISE:
-        due = deadline(now, body.reply_hours, Clock.WORKING, snapshot.calendar).replace(microsecond=0)
+        due = _counted(lambda: deadline(now, body.reply_hours, Clock.WORKING, snapshot.calendar), "reply_hours")
+        due = due.replace(microsecond=0)
         data.update({"level": body.level, "reply_hours": body.reply_hours, "reply_due_at": due.isoformat()})
         return dataclasses.replace(keep, disputes=dataclasses.replace(disputes, supervision_due_at=due))
     if action is Action.REPLY_SUPERVISION:
@@ -287,6 +292,16 @@ def resume(
             keep.disputes, suspended_at=None, suspended_until=None, suspended_from=None, accept_due_at=accept_by
         ),
     )
+
+
+def _counted(compute: Callable[[], dt.datetime], field: str) -> dt.datetime:
+    """A limit a request asks for, counted on the calendar; 422 naming ``field`` when it runs past
+    what the calendar holds (years of working hours)."""
+    try:
+        return compute()
+    except NoWorkingTimeError as exc:
+        message = f"{field} runs past the working calendar: {exc}"
+        raise ValidationFailed(message, details=[field_error([field], message, "beyond_calendar")]) from exc
 
 
 def a_year_after(now: dt.datetime) -> dt.datetime:

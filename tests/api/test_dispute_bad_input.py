@@ -9,9 +9,10 @@ import pytest
 from grid_service.domain.enums import Role
 from grid_service.domain.states import Action
 from grid_service.flows.casework import ACTORS
-from tests.api.helpers import Clock
+from tests.api.helpers import IN_CELL_1, Clock, report
 from tests.api.test_deadline_watch import MONDAY_9, workers
 from tests.api.test_disputes import act, created, ok, spot
+from tests.conftest import bearer, make_token
 
 LATER = (MONDAY_9 + dt.timedelta(days=3)).isoformat()
 BODIES = {
@@ -125,3 +126,23 @@ async def test_a_suspension_until_more_than_a_year_away_is_422_and_a_year_is_not
     a_year = {**BODIES[Action.REQUEST_SUSPENSION], "until": MONDAY_9.replace(year=2027).isoformat()}
     asked = await ok(app, tokens["department"], case_id, "suspension", a_year)
     assert asked["open_request"]["kind"] == "suspension"
+
+
+async def test_hours_running_past_the_working_calendar_are_422(app, tokens, db):
+    """8,000 working hours are about four years of working days, past the three years a limit is
+    counted over: the request is refused naming its field, not answered 500."""
+    housing = await make_token(db, "department", "housing")
+    posted = await app.post(
+        "/api/v1/reports", json=report("construction_dust", IN_CELL_1), headers=bearer(tokens["inspector"])
+    )
+    case_id = (await posted.json())["case_id"]  # housing's, on the working clock
+    for action, body, field in (
+        ("extension", {"reason": "x", "hours": 8000}, "hours"),
+        ("supervise", {**BODIES[Action.SUPERVISE], "reply_hours": 8000}, "reply_hours"),
+    ):
+        token = housing if action == "extension" else tokens["dispatcher"]
+        answer = await refused(app, db, token, case_id, action, body, 422, "validation_failed")
+        assert (
+            answer["error"]["details"][0]["path"] == [field]
+            and answer["error"]["details"][0]["type"] == "beyond_calendar"
+        )

@@ -197,3 +197,16 @@ def test_the_index_starts_afresh_rather_than_span_more_than_it_keeps():
         far, far + dt.timedelta(hours=2), cal
     )
     assert working_time_between(near, near + dt.timedelta(hours=2), cal) == dt.timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    "start, expected",
+    [
+        ("2026-11-26 12:30", "2026-11-26 13:30"),
+        ("2026-11-26 09:00", "2026-11-26 09:00"),
+        ("2026-11-28 10:00", "2026-11-30 08:30"),
+    ],
+)
+def test_a_limit_too_small_to_count_ends_at_the_first_working_instant(start, expected):
+    """5e-324 hours is no microsecond at all: the limit ends where counting would begin."""
+    assert deadline(at(start), 5e-324, Clock.WORKING, calendar()) == at(expected)
