@@ -37,6 +37,10 @@ class CaseChange:
     urgent: bool | None = None
     condition: str | None = None
     resolution: str | None = None  # set when the case closes: handled
+    # A deadline moved by a pause (a resume) is the same deadline: the watch's records of it (warned,
+    # overdue, the rung reached, the sign-for limit missed) stay, since the case is exactly as late as
+    # when its clock stopped. Any other new deadline is watched afresh.
+    keeps_watch_marks: bool = False
 
 
 class NewEvent(NamedTuple):
@@ -75,17 +79,19 @@ DISPUTE_TYPES = {
     "supervision_due_at": "timestamptz",
     "accept_due_at": "timestamptz",
 }
-_FIRST_EVENT = 19 + len(DISPUTE_TYPES)  # the events' parameters follow the changes'
-# $1..$18 and then the disputes: the changes, a column each; n is a change's position (1-based).
+_FIRST_EVENT = 20 + len(DISPUTE_TYPES)  # the events' parameters follow the changes'
+# $1..$19 and then the disputes: the changes, a column each; n is a change's position (1-based).
 CHANGES = f"""
 changes AS (
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
                        $7::timestamptz[], $8::int[], $9::bigint[], $10::jsonb[], $11::timestamptz[], $12::text[],
                        $13::text[], $14::text[], $15::boolean[], $16::text[], $17::text[], $18::xid[],
-                       {", ".join(f"${n}::{kind}[]" for n, kind in enumerate(DISPUTE_TYPES.values(), start=19))})
+                       $19::boolean[],
+                       {", ".join(f"${n}::{kind}[]" for n, kind in enumerate(DISPUTE_TYPES.values(), start=20))})
        WITH ORDINALITY AS i (id, status, pending_reason, department, dispatched_at, deadline_at, warn_at,
                             rework_count, routing_rule_id, routing_rule, at, expected_status, public_reply,
-                            category, urgent, condition, resolution, version, {", ".join(DISPUTE_TYPES)}, n)
+                            category, urgent, condition, resolution, version, keeps_marks,
+                            {", ".join(DISPUTE_TYPES)}, n)
 )"""
 # Every mutable column is written explicitly: the flow computed each new value from the row it read
 # (locked, or guarded by its version). A case named twice is changed once, by one of them; the
@@ -104,12 +110,14 @@ changed AS (
          -- watched afresh (the right-hand sides read the old row)
          step_since = CASE WHEN c.status IS DISTINCT FROM i.status THEN i.at ELSE c.step_since END,
          step_overdue_at = CASE WHEN c.status IS DISTINCT FROM i.status THEN NULL ELSE c.step_overdue_at END,
-         warned_at = CASE WHEN c.deadline_at IS DISTINCT FROM i.deadline_at THEN NULL ELSE c.warned_at END,
-         overdue_at = CASE WHEN c.deadline_at IS DISTINCT FROM i.deadline_at THEN NULL ELSE c.overdue_at END,
-         escalation_level = CASE WHEN c.deadline_at IS DISTINCT FROM i.deadline_at THEN 0
+         warned_at = CASE WHEN c.deadline_at IS DISTINCT FROM i.deadline_at AND NOT i.keeps_marks THEN NULL
+                          ELSE c.warned_at END,
+         overdue_at = CASE WHEN c.deadline_at IS DISTINCT FROM i.deadline_at AND NOT i.keeps_marks THEN NULL
+                           ELSE c.overdue_at END,
+         escalation_level = CASE WHEN c.deadline_at IS DISTINCT FROM i.deadline_at AND NOT i.keeps_marks THEN 0
                                  ELSE c.escalation_level END,
-         acceptance_overdue_at = CASE WHEN c.accept_due_at IS DISTINCT FROM i.accept_due_at THEN NULL
-                                      ELSE c.acceptance_overdue_at END,
+         acceptance_overdue_at = CASE WHEN c.accept_due_at IS DISTINCT FROM i.accept_due_at AND NOT i.keeps_marks
+                                      THEN NULL ELSE c.acceptance_overdue_at END,
          supervision_overdue_at = CASE WHEN c.supervision_due_at IS DISTINCT FROM i.supervision_due_at THEN NULL
                                        ELSE c.supervision_overdue_at END
     FROM changes i
@@ -165,6 +173,7 @@ def parameters(guarded: Sequence[Guarded]) -> tuple[list[Any], ...]:
             g.change.condition,
             g.change.resolution,
             g.version,
+            g.change.keeps_watch_marks,
             *g.change.disputes.columns(),
         )
         for g in guarded

@@ -288,6 +288,7 @@ def resume(
         keep,
         deadline_at=due,
         warn_at=warning_at(row.dispatched_at, due, clock, calendar),
+        keeps_watch_marks=True,
         disputes=dataclasses.replace(
             keep.disputes, suspended_at=None, suspended_until=None, suspended_from=None, accept_due_at=accept_by
         ),

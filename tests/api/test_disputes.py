@@ -277,6 +277,32 @@ async def test_resumes_due_in_many_batches_are_each_written_once_in_one_sweep(db
         assert await db.fetchval("SELECT count(*) FROM cases WHERE status = 'suspended'") == 0
 
 
+async def test_a_resume_keeps_what_the_watch_recorded_of_the_deadline_it_moves(app, tokens, db, clock):
+    """Overdue and on the first rung (4 hours past its 11:00 deadline) when suspended at 15:30, a
+    barbecue resumed at 16:30 is due at 12:00: exactly as late as when its clock stopped. It is not
+    warned, recorded overdue or escalated again; it climbs on from its rung (24 hours: 12:00 the
+    next day)."""
+    case_id = await created(app, tokens)
+    watch = app.server.app[keys.WATCH]
+    clock.advance(hours=6, minutes=30)  # 15:30
+    first = await watch.sweep()
+    assert (first.warnings, first.overdue, first.escalations) == (1, 1, 1)
+    until = local("2026-11-24 09:00").isoformat()
+    await ok(app, tokens["department"], case_id, "suspension", {"until": until, "reason": "legal", "note": "x"})
+    await ok(app, tokens["shift_lead"], case_id, "suspension/decide", {"approve": True})
+    clock.advance(hours=1)  # 16:30
+    resumed = await ok(app, tokens["department"], case_id, "resume")
+    assert at(resumed, "deadline_at") == local("2026-11-23 12:00") and resumed["light"] == "red"
+    again = await watch.sweep()
+    assert (again.warnings, again.overdue, again.escalations) == (0, 0, 0)
+    for kind in ("case.warning", "case.overdue", "case.escalated"):
+        assert len(await events_of(db, case_id, kind)) == 1, kind
+    clock.now = local("2026-11-24 12:00")
+    assert (await watch.sweep()).escalations == 1, "the next rung, from the one it stood on"
+    [_, second] = await events_of(db, case_id, "case.escalated")
+    assert second["data"]["level"] == 2
+
+
 async def test_a_resume_by_hand_racing_the_watch_is_recorded_once(db_url, tokens, db):
     clock = Clock(MONDAY_9)
     async with workers(db_url, clock, count=2) as apps:
