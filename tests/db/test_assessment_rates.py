@@ -1,6 +1,6 @@
 """Every assessment rate lies in [0, 1], whatever the event log holds (SPEC §12): a property over
-random logs of re-dispatches, returns, rework, suspensions, extensions, appeals and cancellations,
-raw and adjusted, for every grouping."""
+random logs of re-dispatches, returns, rulings, rework, suspensions, extensions, appeals and
+cancellations, raw and adjusted, for every grouping and for the receivers and dispatchers."""
 
 import contextlib
 import datetime as dt
@@ -8,6 +8,7 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from grid_service.db import positions as db_positions
 from grid_service.db import stats as db_stats
 from tests.api.helpers import IN_CELL_1, IN_CELL_2, IN_STREET_2, report
 from tests.conftest import bearer
@@ -31,6 +32,7 @@ KINDS = [
     "case.resumed",
     "case.appeal_reviewed",
     "case.overdue",
+    "case.ruled",
 ]
 instants = st.integers(min_value=-10 * 24 * 60, max_value=40 * 24 * 60).map(lambda m: START + dt.timedelta(minutes=m))
 events = st.tuples(st.sampled_from(KINDS), instants, instants, st.sampled_from(DEPARTMENTS), st.booleans())
@@ -40,16 +42,24 @@ logs = st.lists(st.lists(events, max_size=12), min_size=1, max_size=6)
 def event_row(case_id, kind, at, deadline, department, yes):
     data = {}
     deadline_at = None
-    if kind == "case.dispatched":
+    actor = "test"
+    if kind == "case.dispatched":  # by a dispatcher (within or after its step's limit), or by routing
         deadline_at = deadline
-        data = {"department": department}
+        data = {"department": department, "step_due_at": deadline.isoformat()}
+        actor = "dispatcher:d1" if yes else "routing"
+    elif kind == "case.filed":
+        data = {"step_due_at": deadline.isoformat()}
+        actor = "receiver:r1"
+    elif kind == "case.ruled":  # whose fault the returns were, and the dispatch it names
+        data = {"department": department, "fault": "dispatcher" if yes else "department", "dispatcher": "dispatcher:d1"}
+        actor = "shift_lead:s1"
     elif kind in ("case.extension_decided", "case.suspension_decided"):
         data = {"approve": yes, "deadline_at": deadline.isoformat()}
     elif kind == "case.resumed":
         data = {"deadline_at": deadline.isoformat()}
     elif kind == "case.appeal_reviewed":
         data = {"approved": yes}
-    return (case_id, kind, at, "test", data, department, deadline_at)
+    return (case_id, kind, at, actor, data, department, deadline_at)
 
 
 async def made_cases(client, tokens):
@@ -99,6 +109,14 @@ async def test_every_rate_lies_between_zero_and_one(client, tokens, db, log):
                     where = (group_by, adjusted, figures)
                     assert 0 <= figures.closed_on_time <= figures.closed <= figures.due <= figures.filed, where
                     assert 0 <= figures.reworked <= figures.due, where
+        # and the people of the loop: every rate of theirs a share of what they did
+        [receivers, dispatchers] = [
+            await db_positions.figures(db, position, start=START, end=END) for position in ("receiver", "dispatcher")
+        ]
+        for r in receivers:
+            assert 0 <= r.filed_on_time <= r.filed <= r.accepted, r
+        for d in dispatchers:
+            assert 0 <= d.dispatched_on_time <= d.dispatched and 0 <= d.returned <= d.dispatched, d
 
 
 FOLDED = (
