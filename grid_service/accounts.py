@@ -3,6 +3,7 @@ a hash made under older parameters still verifies."""
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 
@@ -30,6 +31,13 @@ def password_matches(password_hash: str, password: str) -> bool:
         return _HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def decoy_hash() -> str:
+    """A hash to check a password against when the username is unknown, so that the answer takes
+    as long as for a wrong password (no one learns which usernames exist by timing)."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 def new_password() -> str:

@@ -31,6 +31,7 @@ from grid_service.db.pool import connect
 from grid_service.demo import Demo, DemoError, DemoTokens, with_short_limits
 from grid_service.logs import configure_logging
 from grid_service.schemas import Role, Source
+from grid_service.sessions import DEVICE_CODE_S, hash_device_code, new_device_code
 from grid_service.settings import Settings
 from grid_service.supervisor import Supervisor, stop_with_parent
 
@@ -89,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     user.add_parser("disable", help="disable an account").add_argument("username")
     user.add_parser(
         "reset-password", help="set a new password: read from stdin, or generated and printed once"
+    ).add_argument("username")
+    user.add_parser(
+        "device-code", help="a one-time code (10 minutes) a phone signs in with, for a long-lived session"
     ).add_argument("username")
 
     demo = sub.add_parser("demo", help="drive believable traffic against a running server (the map comes alive)")
@@ -234,6 +238,17 @@ async def _user(settings: Settings, args: argparse.Namespace) -> str:
         if not await _with_db(settings, lambda conn: db_users.disable_user(conn, username=username)):
             raise CommandError(f"no enabled account {username!r}")
         return f"disabled {username!r}"
+    if args.user_command == "device-code":
+        code = new_device_code()
+        expires_at = await _with_db(
+            settings,
+            lambda conn: db_users.insert_device_code(
+                conn, username=username, code_hash=hash_device_code(code), seconds=DEVICE_CODE_S
+            ),
+        )
+        if expires_at is None:
+            raise CommandError(f"no enabled account {username!r}")
+        return f"device code for {username!r}, for one sign-in within {DEVICE_CODE_S // 60} minutes:\n{code}"
     password, made = _password_given()
     password_hash = hash_password(password)
     shown = f" (shown once; only its hash is stored):\n{password}" if made else ""
@@ -262,7 +277,7 @@ async def _user(settings: Settings, args: argparse.Namespace) -> str:
                 password_hash=password_hash,
             )
         except db_users.UsernameTaken as exc:
-            raise CommandError(f"an account {username!r} already exists") from exc
+            raise CommandError(f"an account or a token named {username!r} already exists") from exc
         except db_tokens.UnknownDepartment as exc:
             raise CommandError(f"unknown department {args.department!r}") from exc
 

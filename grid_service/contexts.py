@@ -25,6 +25,7 @@ from grid_service.live.deadline_watch import DeadlineWatch
 from grid_service.live.feed import FeedHub
 from grid_service.live.notifier import Notifier, listen
 from grid_service.live.tracker import EventTracker
+from grid_service.sessions import SessionCache
 from grid_service.settings import Settings, mask_url
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ async def database_pool(app: web.Application) -> AsyncIterator[None]:
     app[keys.POOL] = pool
     app[keys.NOTIFIER] = Notifier()  # writers tell it after committing events; see event_listener
     app[keys.TOKENS] = TokenCache(settings.token_cache_s)
+    app[keys.SESSIONS] = SessionCache(settings.token_cache_s)
     yield
     await pool.close()
 

@@ -20,6 +20,7 @@ from grid_service.live.feed import FeedHub
 from grid_service.live.loops import Loops
 from grid_service.live.notifier import Notifier
 from grid_service.live.tracker import EventTracker
+from grid_service.sessions import SessionCache, SignedIn
 from grid_service.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ PHOTO_DECODING = web.AppKey("photo_decoding", asyncio.Semaphore)
 LOOPS = web.AppKey("loops", Loops)  # the worker's long-lived loops, kept running and watched
 CONFIG = web.AppKey("config", ConfigHolder)
 TOKENS = web.AppKey("tokens", TokenCache)
+SESSIONS = web.AppKey("sessions", SessionCache)
 INTAKE = web.AppKey("intake", GroupCommitter)
 CASEWORK = web.AppKey("casework", CaseBatcher)
 CLOCK: web.AppKey[Callable[[], dt.datetime]] = web.AppKey("clock")  # now(), aware; tests substitute their own
@@ -47,3 +49,4 @@ ROUTE_TABLE: web.AppKey[RouteTable] = web.AppKey("route_table")
 # Request-scoped.
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)
+SIGNED_IN = web.RequestKey("signed_in", SignedIn)  # set when a session cookie, not a token, authenticated it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 import uuid
@@ -11,9 +12,11 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from grid_service import keys
+from grid_service.auth import Principal
 from grid_service.db.failures import as_api_error
 from grid_service.errors import ApiError, DatabaseUnavailable, Forbidden, TooManyRequests, Unauthenticated
 from grid_service.handlers.common import ACCESS_TOKEN
+from grid_service.sessions import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
 
 log = logging.getLogger("grid_service.access")
 error_log = logging.getLogger("grid_service.errors")
@@ -96,13 +99,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     allowed = rules[name]
     if allowed is None:
         return await handler(request)
-    token = _bearer(request)
-    if token is None:
-        raise Unauthenticated("send Authorization: Bearer <token> (or ?access_token= on GET)")
-    settings = request.app[keys.SETTINGS]
-    caller = await request.app[keys.TOKENS].lookup(request.app[keys.POOL], token, settings.db_timeout_s)
-    if caller is None:
-        raise Unauthenticated("unknown or revoked token")
+    caller = await _caller(request)
     if caller.role not in allowed:
         raise Forbidden(f"role {caller.role.value} may not {request.method} {request.path}")
     request[keys.PRINCIPAL] = caller
@@ -135,10 +132,40 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         headers["Content-Security-Policy"] = request.app[keys.PAGE_POLICY]
     else:
         headers.setdefault("Content-Security-Policy", API_POLICY)
-    if request.method != "GET" or "Authorization" in request.headers or ACCESS_TOKEN in request.query:
+    if (
+        request.method != "GET"
+        or "Authorization" in request.headers
+        or ACCESS_TOKEN in request.query
+        or SESSION_COOKIE in request.cookies
+    ):
         # Nothing answered to a token (a header, ?access_token=, an Open311 api_key in a form) is
         # kept by a browser or a proxy.
         headers["Cache-Control"] = "no-store"
+
+
+async def _caller(request: web.Request) -> Principal:
+    """Who is calling: a bearer token's holder (machines), else the person the session cookie
+    signed in, whose writes must carry the session's CSRF token (a page of another site can make
+    a browser send the cookie, never read the token)."""
+    settings = request.app[keys.SETTINGS]
+    token = _bearer(request)
+    if token is not None:
+        caller = await request.app[keys.TOKENS].lookup(request.app[keys.POOL], token, settings.db_timeout_s)
+        if caller is None:
+            raise Unauthenticated("unknown or revoked token")
+        return caller
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        raise Unauthenticated("sign in, or send Authorization: Bearer <token> (or ?access_token= on GET)")
+    signed_in = await request.app[keys.SESSIONS].lookup(request.app[keys.POOL], secret, settings.db_timeout_s)
+    if signed_in is None:
+        raise Unauthenticated("the session has ended: sign in again", code="session_ended")
+    if request.method not in SAFE_METHODS and not hmac.compare_digest(
+        request.headers.get(CSRF_HEADER, "").encode(), signed_in.csrf_token.encode()
+    ):
+        raise Forbidden(f"a signed-in write sends the session's {CSRF_HEADER}", code="csrf_failed")
+    request[keys.SIGNED_IN] = signed_in
+    return signed_in.principal
 
 
 def _bearer(request: web.Request) -> str | None:

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from grid_service.handlers.common import ACCESS_TOKEN
-from grid_service.schemas import ErrorEnvelope
+from grid_service.schemas import ErrorEnvelope, Role
+from grid_service.sessions import SESSION_COOKIE
 
 if TYPE_CHECKING:
     from grid_service.routes import Route
@@ -57,6 +58,8 @@ def build_document(routes: Sequence[Route], *, version: str) -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 # Browsers cannot set headers on EventSource or a page load: GET also takes the token here.
                 "access_token": {"type": "apiKey", "in": "query", "name": ACCESS_TOKEN},
+                # A person signed in (POST /api/v1/session); a write also sends X-CSRF-Token.
+                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
             },
         },
     }
@@ -97,7 +100,11 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.roles is None:
         operation["security"] = []
     else:
-        operation["security"] = [{"bearer": []}] + ([{"access_token": []}] if route.method == "GET" else [])
+        operation["security"] = (
+            [{"bearer": []}]
+            + ([{"access_token": []}] if route.method == "GET" else [])
+            + ([{"session": []}] if route.roles - {Role.CHANNEL} else [])  # a person's role: signed in too
+        )
         roles = ", ".join(sorted(r.value for r in route.roles))
         operation["description"] += f" Roles: {roles}."
     if route.body is not None:

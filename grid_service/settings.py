@@ -29,7 +29,10 @@ class Settings(BaseSettings):
     pool_max_size: int = Field(default=10, ge=1)
     db_timeout_s: float = Field(default=5.0, gt=0)  # waiting for a pooled connection before answering 503
     config_poll_s: float = Field(default=5.0, gt=0)  # how often a worker checks for newly loaded configuration
-    token_cache_s: float = Field(default=5.0, ge=0)  # how long a token lookup is reused (revocation delay)
+    token_cache_s: float = Field(default=5.0, ge=0)  # how long a token or session lookup is reused (revocation delay)
+    # Behind a reverse proxy: a sign-in's address is the last of X-Forwarded-For, and the session
+    # cookie is Secure when X-Forwarded-Proto says https (else when the request itself is https).
+    behind_proxy: bool = False
     photo_max_pixels: int = Field(default=40_000_000, ge=1)  # width × height of an uploaded photo, at most
     max_json_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     event_gap_settle_s: float = Field(default=1.0, gt=0)  # see domain/horizon.py

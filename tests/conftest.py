@@ -4,6 +4,7 @@ isolation, and the real HTTP stack on top of it."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
@@ -16,11 +17,13 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from grid_service.accounts import hash_password
 from grid_service.app import create_app
 from grid_service.auth import hash_token, new_token
 from grid_service.configuration.files import read_config_dir
 from grid_service.db import config_store
 from grid_service.db import tokens as db_tokens
+from grid_service.db import users as db_users
 from grid_service.db.migrate import migrate
 from grid_service.db.pool import connect
 from grid_service.settings import Settings
@@ -166,6 +169,30 @@ async def make_token(
         source=source,
     )
     return token
+
+
+PASSWORD = "correct horse battery"
+
+
+async def make_user(
+    conn: asyncpg.Connection, username: str, role: str, department: str | None = None, grids: list[str] | None = None
+) -> str:
+    """An account signing in with PASSWORD; its username."""
+    await db_users.insert_user(
+        conn,
+        username=username,
+        display_name=f"{username} 同志",
+        role=role,
+        department=department,
+        grids=grids or [],
+        password_hash=_password_hash(),
+    )
+    return username
+
+
+@functools.cache
+def _password_hash() -> str:
+    return hash_password(PASSWORD)  # argon2id is slow on purpose: hash once for the whole run
 
 
 @pytest.fixture

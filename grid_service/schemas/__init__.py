@@ -3,6 +3,7 @@
 Split by what they describe; everything is importable from here."""
 
 from grid_service.domain.enums import CaseStatus, Crs, EventType, Light, PendingReason, Role, Source
+from grid_service.schemas.accounts import SessionAnswer, SignedInUser, SignIn
 from grid_service.schemas.cases import (
     AcceptBody,
     CancelBody,
@@ -151,7 +152,10 @@ __all__ = [
     "RequestCheckBody",
     "ResolveBody",
     "Role",
+    "SessionAnswer",
     "Sha256",
+    "SignIn",
+    "SignedInUser",
     "Source",
     "StatsAnswer",
     "StatsGroup",

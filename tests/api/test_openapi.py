@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from grid_service.openapi import document_path
 from grid_service.routes import ROUTES
-from grid_service.schemas import CaseRead, CategoryList, CellLocation, DepartmentList, ReportAccepted
+from grid_service.schemas import CaseRead, CategoryList, CellLocation, DepartmentList, ReportAccepted, Role
 from tests.api.helpers import IN_CELL_1, report
 from tests.conftest import bearer
 
@@ -25,7 +25,8 @@ async def test_the_document_describes_every_route_with_its_security(client):
         operation = document["paths"][document_path(route.path)][route.method.lower()]
         assert operation["summary"] and operation["description"], route.name
         by_query = [{"access_token": []}] if route.method == "GET" else []
-        assert operation["security"] == ([] if route.roles is None else [{"bearer": []}, *by_query])
+        signed_in = [{"session": []}] if route.roles and route.roles - {Role.CHANNEL} else []
+        assert operation["security"] == ([] if route.roles is None else [{"bearer": []}, *by_query, *signed_in])
         if route.roles is not None:
             assert {"401", "403"} <= set(operation["responses"])
         if route.status == 201:  # a repeat of a creating call answers 200

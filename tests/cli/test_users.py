@@ -101,5 +101,5 @@ async def test_user_create_refuses_what_it_cannot_use_and_writes_nothing(db_url,
 async def test_a_username_is_taken_once(db_url, db):
     assert user(db_url, "create", "--username", "rec", "--role", "receiver").returncode == 0
     again = user(db_url, "create", "--username", "rec", "--role", "viewer")
-    assert again.returncode == 1 and "an account 'rec' already exists" in again.stderr
+    assert again.returncode == 1 and "an account or a token named 'rec' already exists" in again.stderr
     assert (await account(db, "rec"))["role"] == "receiver"

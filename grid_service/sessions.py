@@ -1,0 +1,159 @@
+"""People signed in (SPEC §13): server-side sessions behind an HttpOnly, SameSite=Strict cookie,
+a CSRF token for every write the cookie authenticates, one-time device codes for phones, and
+throttled guessing.
+
+A session acts under its account's own token (db/users.py), so everything downstream — the audit
+trail, the reports it sends, the figures of the people of the loop, the heavy-read slots — sees a
+person as it sees a token's holder. Machines keep their bearer tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+import asyncpg
+
+from grid_service.accounts import decoy_hash, password_matches
+from grid_service.auth import Principal, hash_token
+from grid_service.db import users as db_users
+from grid_service.db.pool import Conn
+from grid_service.db.users import Account
+from grid_service.errors import TooManyRequests, Unauthenticated
+from grid_service.flows.intake import lock_key
+from grid_service.schemas import Role
+
+SESSION_COOKIE = "gs_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PASSWORD_SESSION_S = 12 * 3600  # a working day and its overtime: a desk signs in each morning
+DEVICE_SESSION_S = 90 * 24 * 3600  # an inspector's phone, signed in once with a device code
+DEVICE_CODE_S = 10 * 60
+FAILURE_WINDOW_S = 15 * 60
+MAX_FAILURES = 5  # per username and per address within the window; the next is 429
+DEVICE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    session_id: int
+    kind: str  # password | device
+    csrf_token: str
+    expires_at: dt.datetime
+    account: Account
+
+    @property
+    def principal(self) -> Principal:
+        a = self.account
+        return Principal(a.token_id, a.username, Role(a.role), a.department)
+
+
+def new_device_code() -> str:
+    """Eight characters in two groups (K7Q2-9XMD): 40 bits, typed on a phone within ten minutes."""
+    code = "".join(secrets.choice(DEVICE_CODE_ALPHABET) for _ in range(8))
+    return f"{code[:4]}-{code[4:]}"
+
+
+def hash_device_code(code: str) -> bytes:
+    return hashlib.sha256(code.strip().upper().replace("-", "").encode()).digest()
+
+
+class SessionCache:
+    """Session lookups, reused for ``ttl_s`` seconds: a signed-out session, or one of an account
+    disabled meanwhile, stops working within that time in every worker (at once in the worker that
+    signed it out)."""
+
+    def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[bytes, tuple[float, SignedIn | None]] = {}
+
+    async def lookup(self, pool: asyncpg.Pool, secret: str, timeout: float) -> SignedIn | None:
+        digest = hash_token(secret)
+        now = time.monotonic()
+        cached = self._entries.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with pool.acquire(timeout=timeout) as conn:
+            row = await db_users.live_session(conn, digest)
+        signed_in = SignedIn(row.id, row.kind, row.csrf_token, row.expires_at, row.account) if row else None
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[digest] = (now + self.ttl_s, signed_in)
+        return signed_in
+
+    def forget(self, secret: str) -> None:
+        self._entries.pop(hash_token(secret), None)
+
+
+async def sign_in_with_password(
+    pool: asyncpg.Pool, *, username: str, password: str, address: str, timeout: float
+) -> tuple[str, SignedIn]:
+    """A new session's secret (the cookie's value) and the session; 401 for a wrong username or
+    password, 429 once 5 have failed within 15 minutes for the username or from the address.
+
+    The check and the record of a failure happen under locks on the username and the address, so
+    that however many attempts arrive at once, on however many workers, no more than five are
+    checked within the window."""
+    async with pool.acquire(timeout=timeout) as conn, conn.transaction():
+        for key in sorted({lock_key(f"sign-in:user:{username}"), lock_key(f"sign-in:address:{address}")}):
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", key)
+        failures = await db_users.recent_failures(conn, username=username, address=address, window_s=FAILURE_WINDOW_S)
+        if max(failures.by_username, failures.by_address) >= MAX_FAILURES:
+            raise _throttled(failures.oldest)
+        account = await db_users.enabled_account(conn, username)
+        checked = account.password_hash if account else decoy_hash()
+        matches = await asyncio.to_thread(password_matches, checked, password)
+        if account is None or not matches:
+            await db_users.record_failure(conn, username=username, address=address)
+            failed = True
+        else:
+            failed = False
+            secret, signed_in = await _new_session(conn, account, kind="password", address=address)
+    if failed:  # raised once the failure is committed
+        raise Unauthenticated("wrong username or password", code="sign_in_failed")
+    return secret, signed_in
+
+
+async def sign_in_with_device_code(
+    pool: asyncpg.Pool, *, code: str, address: str, timeout: float
+) -> tuple[str, SignedIn]:
+    """A long-lived device session for the account the code was made for; the code is used up.
+    Failures count against the address as wrong passwords do (a code is short)."""
+    async with pool.acquire(timeout=timeout) as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key(f"sign-in:address:{address}"))
+        failures = await db_users.recent_failures(conn, username="", address=address, window_s=FAILURE_WINDOW_S)
+        if failures.by_address >= MAX_FAILURES:
+            raise _throttled(failures.oldest)
+        account = await db_users.take_device_code(conn, hash_device_code(code))
+        if account is None:
+            await db_users.record_failure(conn, username="", address=address)
+            failed = True
+        else:
+            failed = False
+            secret, signed_in = await _new_session(conn, account, kind="device", address=address)
+    if failed:
+        raise Unauthenticated("unknown, used or expired device code", code="sign_in_failed")
+    return secret, signed_in
+
+
+async def _new_session(conn: Conn, account: Account, *, kind: str, address: str) -> tuple[str, SignedIn]:
+    secret, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    seconds = DEVICE_SESSION_S if kind == "device" else PASSWORD_SESSION_S
+    session_id, expires_at = await db_users.insert_session(
+        conn, token_hash=hash_token(secret), user_id=account.id, kind=kind, csrf_token=csrf_token,
+        address=address, seconds=seconds,
+    )  # fmt: skip
+    return secret, SignedIn(session_id, kind, csrf_token, expires_at, account)
+
+
+def _throttled(oldest: dt.datetime | None) -> TooManyRequests:
+    error = TooManyRequests("too many failed sign-ins; try again later", code="sign_in_throttled")
+    if oldest is not None:  # when the oldest failure leaves the window, one more may be tried
+        left = oldest + dt.timedelta(seconds=FAILURE_WINDOW_S) - dt.datetime.now(dt.UTC)
+        error.retry_after_s = max(1, int(left.total_seconds()) + 1)
+    return error
