@@ -16,6 +16,7 @@ from tests.conftest import PASSWORD, bearer, make_user, settings_for
 
 async def sign_in(client, username, password=PASSWORD, **headers):
     response = await client.post("/api/v1/session", json={"username": username, "password": password}, headers=headers)
+    client.session.cookie_jar.clear()  # each test sends the cookie it means to (person()), never the jar's
     return response, await response.json()
 
 
