@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -37,9 +38,14 @@ async def follow_configuration(
         await asyncio.sleep(every_s)
         async with pool.acquire(timeout=timeout) as conn:
             generation = await config_store.current_generation(conn)
+            people = await config_store.people_stamp(conn)
             fresh = None
-            if holder.snapshot is None or generation != holder.snapshot.generation:
+            current = holder.snapshot
+            if current is None or generation != current.generation:
                 fresh = await config_store.read_snapshot(conn, snap_m=snap_m)
+            elif people != current.people:  # an account created or disabled: who answers for which cells
+                inspectors = await config_store.read_inspectors(conn)
+                holder.snapshot = dataclasses.replace(current, inspectors=inspectors, people=people)
         if fresh is not None:
             holder.snapshot = fresh
             log.info("configuration generation %d loaded", fresh.generation)

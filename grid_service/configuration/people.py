@@ -1,9 +1,9 @@
 """inspectors.toml and labels.toml (SPEC §10): who answers for which cells, and the words people read.
 
-Both optional. Without inspectors.toml no inspector answers for any cell: check tasks go to the
-receivers' queue and any inspector may complete them (as any inspector could verify before).
-Accounts (a later part of the service) take the inspectors' list over; until then an inspector
-is the name of an inspector token.
+Both optional. Without inspectors.toml (or inspectors' accounts) no inspector answers for any
+cell: check tasks go to the receivers' queue and any inspector may complete them. Inspectors'
+accounts take the list over (db/config_store.read_inspectors): the file seeds it. An inspector is
+the name of an inspector token, or an account's username (the name of the token it acts under).
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ class ConfigSnapshot:
     grid_version: int | None
     escalation: tuple[Rung, ...] = ()  # the escalation ladder, rung 1 first
     filing: FilingConfig = field(default_factory=FilingConfig)
-    inspectors: InspectorsConfig = field(default_factory=InspectorsConfig)
+    inspectors: InspectorsConfig = field(default_factory=InspectorsConfig)  # the file's, and the accounts'
+    people: str = ""  # db/config_store.people_stamp when read: the accounts behind ``inspectors``
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     disputes: DisputesConfig = field(default_factory=DisputesConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)

@@ -14,7 +14,7 @@ from grid_service.configuration.disputes import DisputesConfig
 from grid_service.configuration.evaluation import EvaluationConfig
 from grid_service.configuration.files import CalendarConfig, ConfigBundle, DepartmentConfig, Weekday
 from grid_service.configuration.filing import FilingConfig
-from grid_service.configuration.people import InspectorsConfig, LabelsConfig
+from grid_service.configuration.people import InspectorConfig, InspectorsConfig, LabelsConfig
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db.pool import Conn
 from grid_service.domain.deadlines import Clock
@@ -155,6 +155,37 @@ SELECT_GRID_CELLS = "SELECT code, name, geometry FROM grid_cells WHERE version =
 WEEKDAY_NAMES: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+# Who answers for which cells (SPEC §13): the inspectors' accounts take the list over; a name in
+# inspectors.toml with no account keeps its cells (the file seeds the list), one with an account,
+# enabled or not, is the account's.
+SELECT_INSPECTORS = """
+SELECT (SELECT inspectors FROM config_state) AS listed,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('name', username, 'grids', grids, 'enabled', disabled_at IS NULL)
+                                  ORDER BY username)
+                   FROM users WHERE role = 'inspector'), '[]') AS accounts
+"""
+# What changes when an account is created or disabled (the followers re-read the inspectors then).
+SELECT_PEOPLE_STAMP = """
+SELECT count(*) || '/' || coalesce(max(created_at)::text, '-') || '/' || coalesce(max(disabled_at)::text, '-')
+  FROM users
+"""
+
+
+async def people_stamp(conn: Conn) -> str:
+    stamp: str = await conn.fetchval(SELECT_PEOPLE_STAMP)
+    return stamp
+
+
+async def read_inspectors(conn: Conn) -> InspectorsConfig:
+    row = await conn.fetchrow(SELECT_INSPECTORS)
+    listed = InspectorsConfig.model_validate(row["listed"] or {}) if row else InspectorsConfig()
+    accounts = row["accounts"] if row else []
+    with_account = {a["name"] for a in accounts}
+    seeded = [i for i in listed.inspector if i.name not in with_account]
+    own = [InspectorConfig(name=a["name"], grids=tuple(a["grids"])) for a in accounts if a["enabled"] and a["grids"]]
+    return InspectorsConfig(inspector=tuple(sorted([*seeded, *own], key=lambda i: i.name)))
+
+
 async def current_generation(conn: Conn) -> int | None:
     value: int | None = await conn.fetchval(SELECT_GENERATION)
     return value
@@ -176,6 +207,8 @@ async def read_snapshot(conn: Conn, *, snap_m: float) -> ConfigSnapshot | None:
         ladder = await conn.fetch(SELECT_ESCALATION)
         latest = await conn.fetchrow(LATEST_GRID)
         cell_rows = await conn.fetch(SELECT_GRID_CELLS, latest["version"]) if latest else []
+        inspectors = await read_inspectors(conn)
+        people = await people_stamp(conn)
     if calendar_row is None:
         raise RuntimeError("configuration generation recorded without a calendar")
     calendar = CalendarConfig(
@@ -197,7 +230,8 @@ async def read_snapshot(conn: Conn, *, snap_m: float) -> ConfigSnapshot | None:
         grid_version=latest["version"] if latest else None,
         escalation=tuple(Rung(r["level"], r["after_hours"], r["name"], Clock(r["clock"])) for r in ladder),
         filing=FilingConfig.model_validate(state["filing"]),
-        inspectors=InspectorsConfig.model_validate(state["inspectors"]),
+        inspectors=inspectors,
+        people=people,
         labels=LabelsConfig.model_validate(state["labels"]),
         disputes=DisputesConfig.model_validate(state["disputes"]),
         evaluation=EvaluationConfig.model_validate(state["evaluation"]),

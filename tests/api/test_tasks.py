@@ -8,7 +8,7 @@ import pytest
 
 from grid_service import keys
 from grid_service.app import utc_now
-from tests.api.helpers import IN_CELL_1, IN_CELL_2, report, upload_photo
+from tests.api.helpers import IN_CELL_1, IN_CELL_2, png, report, upload_photo
 from tests.api.test_deadline_watch import workers
 from tests.conftest import bearer, load_config_with, named_tokens
 
@@ -315,3 +315,34 @@ async def test_an_open_task_has_the_light_of_its_limit(db_url, tokens):
         assert await the_task() == ("yellow", False)
         clock.advance(minutes=6)
         assert await the_task() == ("red", True)
+
+
+async def test_an_inspectors_account_takes_the_cells_over_from_the_file(db_url, db, tokens, tmp_path):
+    """The file names li.lei for cell 1. Accounts made while the service runs take over: li.lei's
+    own account, with no cells, ends the file's entry; wang.fang's account for the cell answers for
+    it, signs in and completes the check."""
+    from tests.api.test_sessions import person, sign_in
+    from tests.conftest import make_user
+
+    listed = '[[inspector]]\nname = "li.lei"\ngrids = ["230108001001001"]\n'
+    await load_config_with(db, tmp_path / "config", {"inspectors.toml": listed})
+    async with workers(db_url, utc_now, count=1, config_poll_s=0.05) as [client]:
+        await public_report(client, tokens)
+        [first] = (await tasks_of(client, tokens["receiver"]))["tasks"] or [None]
+        assert first is None, "the file's li.lei answers for the cell: nothing in the receivers' queue"
+        await make_user(db, "li.lei", "inspector")
+        await make_user(db, "wang.fang", "inspector", grids=["230108001001001"])
+        await asyncio.sleep(0.3)  # the worker's follower reads the accounts again
+        second = (IN_CELL_1[0] + 0.002, IN_CELL_1[1])  # beyond the first report's duplicate radius
+        ack = await public_report(client, tokens, point=second)
+        response, body = await sign_in(client, "wang.fang")
+        reads, writes = person(response, body)
+        listed_tasks = await client.get("/api/v1/tasks", params={"status": "open"}, headers=reads)
+        [mine] = [t for t in (await listed_tasks.json())["tasks"] if t["case_id"] == ack["case_id"]]
+        assert mine["assigned_to"] == "wang.fang"
+        photo = await client.post("/api/v1/media", data=png(seed=7), headers={**writes, "Content-Type": "image/png"})
+        assert photo.status == 201, await photo.text()
+        where = {"type": "Point", "coordinates": list(second)}
+        body = {"outcome": "confirmed", "media": [(await photo.json())["id"]], "location": where}
+        done = await client.post(f"/api/v1/tasks/{mine['id']}/complete", json=body, headers=writes)
+        assert done.status == 204, await done.text()
