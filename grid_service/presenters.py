@@ -81,6 +81,7 @@ def present_case(
                 "description": r.description,
                 "address": r.address,
                 "media": list(r.media),
+                "photos": [_photo(p, tz) for p in r.photos],
                 "media_url": r.media_url,
                 "observed_at": _iso(r.observed_at, tz),
                 "received_at": _iso(r.received_at, tz),
@@ -184,4 +185,20 @@ def present_check(task: TaskView, labels: LabelsConfig, tz: dt.tzinfo, now: dt.d
         "outcome": task.outcome,
         "light": clock.light(now) if clock else None,
         "overdue": clock is not None and now >= clock.due_at,
+    }
+
+
+def _photo(capture: dict[str, Any], tz: dt.tzinfo) -> dict[str, Any]:
+    """A report's photo with where and when the phone took it (None where it did not say)."""
+
+    def instant(value: str | None) -> str | None:
+        return _iso(dt.datetime.fromisoformat(value), tz) if value else None
+
+    lon, lat = capture["lon"], capture["lat"]
+    return {
+        "id": capture["id"],
+        "location": point(lon, lat) if lon is not None else None,
+        "accuracy_m": capture["accuracy_m"],
+        "taken_at": instant(capture["taken_at"]),
+        "received_at": instant(capture["received_at"]),
     }

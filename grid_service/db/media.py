@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ SELECT m.content_type, m.data, m.uploaded_by,
   FROM media m
  WHERE m.sha256 = $1
 """
+INSERT_CAPTURE = """
+INSERT INTO photo_captures (sha256, uploaded_by, lon, lat, accuracy_m, taken_at) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (sha256, uploaded_by) DO NOTHING
+"""
 SELECT_KNOWN = "SELECT sha256 FROM media WHERE sha256 = ANY($1::text[])"
 ATTACH_TO_CASE = """
 INSERT INTO case_media (case_id, sha256, seq) SELECT $1, sha, $3 FROM unnest($2::text[]) AS sha
@@ -42,9 +47,27 @@ class Photo:
     on_visible_case: bool  # a case that the asking department (or anyone, without one) may see shows it
 
 
-async def store(conn: Conn, *, sha256: str, content_type: str, data: bytes, uploaded_by: str) -> bool:
-    """True when stored now, False when these bytes were already there."""
-    return await conn.fetchval(INSERT_MEDIA, sha256, content_type, len(data), data, uploaded_by) is not None
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """Where and when the uploader's phone says the photo was taken (all optional)."""
+
+    lon: float | None = None
+    lat: float | None = None
+    accuracy_m: float | None = None
+    taken_at: dt.datetime | None = None
+
+
+async def store(
+    conn: Conn, *, sha256: str, content_type: str, data: bytes, uploaded_by: str, capture: Capture = Capture()
+) -> bool:
+    """True when stored now, False when these bytes were already there; the uploader's capture is
+    recorded with it (the first one, if they send the same bytes again)."""
+    async with conn.transaction():
+        created = await conn.fetchval(INSERT_MEDIA, sha256, content_type, len(data), data, uploaded_by) is not None
+        await conn.execute(
+            INSERT_CAPTURE, sha256, uploaded_by, capture.lon, capture.lat, capture.accuracy_m, capture.taken_at
+        )
+    return created
 
 
 async def fetch(conn: Conn, sha256: str, *, department: str | None) -> Photo | None:

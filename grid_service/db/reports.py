@@ -77,14 +77,20 @@ class Outcome:
 
 INTAKE_BATCH = "SELECT ord, outcome FROM intake_batch($1::intake_item[], $2::boolean[], $3::integer[], $4::text[], $5)"
 OUTCOME_CODES = {"created": 201, "replay": 200, "conflict": 409}
+# Each photo with where and when its uploader's phone says it was taken (photo_captures).
 SELECT_CASE_REPORTS = """
 SELECT r.id, r.client_id, t.name AS inspector, r.duplicate, r.category, r.lon, r.lat, r.crs, r.accuracy_m,
        r.urgent, r.description, r.address, r.media_url, r.observed_at, r.received_at,
        coalesce(array_agg(m.sha256 ORDER BY m.position) FILTER (WHERE m.sha256 IS NOT NULL), '{}') AS media,
-       r.source
+       r.source,
+       coalesce(jsonb_agg(jsonb_build_object('id', m.sha256, 'lon', pc.lon, 'lat', pc.lat,
+                                             'accuracy_m', pc.accuracy_m, 'taken_at', pc.taken_at,
+                                             'received_at', pc.received_at) ORDER BY m.position)
+                    FILTER (WHERE m.sha256 IS NOT NULL), '[]') AS photos
   FROM reports r
   JOIN api_tokens t ON t.id = r.token_id
   LEFT JOIN report_media m ON m.report_id = r.id
+  LEFT JOIN photo_captures pc ON pc.sha256 = m.sha256 AND pc.uploaded_by = t.role || ':' || t.name
  WHERE r.case_id = $1
  GROUP BY r.id, t.name
  ORDER BY r.received_at, r.id

@@ -189,6 +189,7 @@ class ReportView(NamedTuple):
     received_at: dt.datetime
     media: list[str]
     source: str
+    photos: list[dict[str, Any]]  # each photo's capture: id, lon, lat, accuracy_m, taken_at, received_at
 
 
 class MapCase(NamedTuple):

@@ -12,7 +12,8 @@ from grid_service import keys
 from grid_service.db import media as db_media
 from grid_service.domain.photos import inspect_photo
 from grid_service.errors import NotFound, UnsupportedMediaType
-from grid_service.handlers.common import connection, json_response, principal, read_body
+from grid_service.handlers.common import connection, json_response, principal, read_body, validate_query
+from grid_service.schemas import MediaQuery
 
 MAX_BYTES = 10 * 1024 * 1024
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
@@ -20,6 +21,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 async def upload(request: web.Request) -> web.Response:
+    where = validate_query(MediaQuery, request)
     declared = request.content_type
     if declared not in PHOTO_TYPES:
         raise UnsupportedMediaType("send a photo as image/jpeg, image/png or image/webp")
@@ -32,7 +34,12 @@ async def upload(request: web.Request) -> web.Response:
     sha256 = hashlib.sha256(data).hexdigest()
     async with connection(request) as conn:
         created = await db_media.store(
-            conn, sha256=sha256, content_type=content_type, data=data, uploaded_by=principal(request).actor
+            conn,
+            sha256=sha256,
+            content_type=content_type,
+            data=data,
+            uploaded_by=principal(request).actor,
+            capture=db_media.Capture(where.lon, where.lat, where.accuracy_m, where.taken_at),
         )
     return json_response({"id": sha256, "url": f"/api/v1/media/{sha256}"}, status=201 if created else 200)
 

@@ -42,6 +42,7 @@ from grid_service.schemas import (
     Health,
     LocateQuery,
     MapCasesQuery,
+    MediaQuery,
     MediaStored,
     QueuePage,
     QueueQuery,
@@ -246,9 +247,11 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         REPORTERS | {Role.DEPARTMENT},
         "Upload a photo (raw bytes as image/jpeg, image/png or image/webp, at most 10 MB, at most "
         "GRID_SERVICE_PHOTO_MAX_PIXELS pixels, decodable to its end). 201 when new, 200 when the same bytes "
-        "were already stored; the id is the SHA-256 of the bytes.",
+        "were already stored; the id is the SHA-256 of the bytes. lon, lat, accuracy_m and taken_at say where "
+        "and when the phone took it (recorded with the photo, with the server's time of arrival).",
         MediaStored,
         status=201,
+        query=MediaQuery,
         errors=(413, 415, 422, 503),
         raw_body=media.PHOTO_TYPES,
     ),

@@ -26,10 +26,19 @@ class ReportRead(BaseModel):
     description: str | None
     address: str | None
     media: list[str]
+    photos: list[PhotoCapture] = Field(description="each photo with where and when the phone took it")
     media_url: str | None
     observed_at: dt.datetime | None
     received_at: dt.datetime
     source: Source
+
+
+class PhotoCapture(BaseModel):
+    id: str
+    location: GeoPoint | None
+    accuracy_m: float | None
+    taken_at: dt.datetime | None = Field(description="the device's clock")
+    received_at: dt.datetime | None = Field(description="the server's, when the photo arrived")
 
 
 class EventRead(BaseModel):

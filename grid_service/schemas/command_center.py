@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from grid_service.domain.enums import CaseStatus, Crs, Light, PendingReason, Source
-from grid_service.schemas.types import BBox, Code, CodeName, GeoPoint, Lat, Lon, PeriodEnd, _In
+from grid_service.schemas.types import BBox, Code, CodeName, GeoPoint, Lat, Lon, PeriodEnd, Timestamp, _In
 
 
 class LocateQuery(_In):
@@ -66,6 +66,22 @@ class Health(BaseModel):
 class MediaStored(BaseModel):
     id: str
     url: str
+
+
+class MediaQuery(_In):
+    """Where and when the photo was taken, as the phone says at that moment (all optional; a point
+    is both coordinates, WGS 84)."""
+
+    lon: Lon | None = None
+    lat: Lat | None = None
+    accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
+    taken_at: Timestamp | None = Field(default=None, description="the device's clock when it was taken")
+
+    @model_validator(mode="after")
+    def _a_point_is_both(self) -> MediaQuery:
+        if (self.lon is None) != (self.lat is None):
+            raise ValueError("send lon and lat together")
+        return self
 
 
 class FeedQuery(_In):

@@ -193,3 +193,41 @@ async def test_reports_and_actions_may_refer_only_to_uploaded_photos(client, tok
     assert resolve.status == 422 and (await resolve.json())["error"]["details"][0]["path"] == ["media", 0]
     status = await db.fetchval("SELECT status FROM cases WHERE id = $1::uuid", case_id)
     assert status == "in_progress", "nothing changed"
+
+
+async def test_a_photo_keeps_where_and_when_the_phone_took_it(client, tokens, db):
+    """Recorded with the upload (never read from EXIF, which web uploads lose), and shown with the
+    report's photos: the point, the fix's accuracy, the device's clock and the server's."""
+    from tests.api.helpers import IN_CELL_1
+
+    taken = "2026-12-01T09:30:00+08:00"
+    where = {"lon": "126.6051", "lat": "45.6026", "accuracy_m": "8.5", "taken_at": taken}
+    headers = {**bearer(tokens["inspector"]), "Content-Type": "image/png"}
+    first = await client.post("/api/v1/media", params=where, data=png(seed=11), headers=headers)
+    bare = await client.post("/api/v1/media", data=png(seed=12), headers=headers)
+    assert first.status == 201 and bare.status == 201
+    ids = [(await first.json())["id"], (await bare.json())["id"]]
+    made = await client.post(
+        "/api/v1/reports", json=report(point=IN_CELL_1, media=ids), headers=bearer(tokens["inspector"])
+    )
+    case = await (
+        await client.get(f"/api/v1/cases/{(await made.json())['case_id']}", headers=bearer(tokens["viewer"]))
+    ).json()
+    [with_place, without] = case["reports"][0]["photos"]
+    assert with_place["id"] == ids[0] and with_place["location"] == {
+        "type": "Point",
+        "coordinates": [126.6051, 45.6026],
+    }
+    assert with_place["accuracy_m"] == 8.5 and with_place["taken_at"] == taken
+    assert with_place["received_at"] is not None and without["location"] is None and without["taken_at"] is None
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"lon": "126.6"}, {"lat": "45.6"}, {"lon": "200", "lat": "45"}, {"accuracy_m": "-1"}, {"taken_at": "yesterday"}],
+)
+async def test_a_capture_that_is_no_place_or_time_is_422_and_stores_nothing(client, tokens, db, params):
+    headers = {**bearer(tokens["inspector"]), "Content-Type": "image/png"}
+    response = await client.post("/api/v1/media", params=params, data=png(seed=13), headers=headers)
+    assert response.status == 422, await response.text()
+    assert await db.fetchval("SELECT count(*) FROM media") == 0
