@@ -109,7 +109,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
 def page_policy(tile_url: str | None) -> str:
     """The Content-Security-Policy of the pages: their own scripts and styles only (no inline script,
     no other origin), map tiles from the configured tile server, never framed."""
-    images = "'self' data:"
+    images = "'self' data: blob:"  # blob: the app's photos, shown before they are sent
     if tile_url:
         parts = urlsplit(tile_url.replace("{s}", "*"))
         images += f" {parts.scheme}://{parts.netloc.split('{')[0]}"
@@ -128,6 +128,10 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers["Referrer-Policy"] = "no-referrer"  # a token in the page's address never leaks to a subresource
+    if response.status == 304:
+        # Not Modified carries no body and no type: the browser keeps the stored answer and takes these
+        # headers over it, so an API policy here would sandbox a page it had kept (a page's second load).
+        return
     if response.content_type == "text/html":
         headers["Content-Security-Policy"] = request.app[keys.PAGE_POLICY]
     else:

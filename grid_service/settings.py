@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # Behind a reverse proxy: a sign-in's address is the last of X-Forwarded-For, and the session
     # cookie is Secure when X-Forwarded-Proto says https (else when the request itself is https).
     behind_proxy: bool = False
+    app_accuracy_m: float = Field(default=20.0, gt=0, le=10_000)  # the app waits for a fix this good
+    app_fix_timeout_s: float = Field(default=20.0, gt=0, le=600)  # then offers to accept a worse one
     photo_max_pixels: int = Field(default=40_000_000, ge=1)  # width × height of an uploaded photo, at most
     max_json_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     event_gap_settle_s: float = Field(default=1.0, gt=0)  # see domain/horizon.py

@@ -60,6 +60,17 @@ async def test_a_tile_server_is_the_one_other_origin_images_may_come_from(db_url
     await client.start_server()
     try:
         policy = (await client.get("/map")).headers["Content-Security-Policy"]
-        assert "img-src 'self' data: https://*.tiles.example.org;" in policy
+        assert "img-src 'self' data: blob: https://*.tiles.example.org;" in policy
     finally:
         await client.close()
+
+
+async def test_a_page_revalidated_keeps_its_own_policy(client):
+    """A 304 carries no policy of its own: a browser takes a 304's headers over the page it kept, and an
+    API policy there (sandbox) would stop the page's scripts on its second load."""
+    for path in ("/app/", "/map"):
+        first = await client.get(path)
+        again = await client.get(path, headers={"If-Modified-Since": first.headers["Last-Modified"]})
+        assert again.status == 304, path
+        assert "Content-Security-Policy" not in again.headers, path
+        assert again.headers["X-Content-Type-Options"] == "nosniff"

@@ -1,0 +1,198 @@
+"""巡查通 in headless Chromium at a phone's size, geolocation granted and set by the test: reporting
+with photos, the outbox that survives going offline and reloading, a fix too rough to use, and
+people's text shown as text (SPEC §13, through the accessible names of its contract)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.browser.test_map_page import HOSTILE, PageLog
+from tests.conftest import PASSWORD, make_user
+from tests.images import png
+
+HERE = {"latitude": 45.6025, "longitude": 126.6050, "accuracy": 8}  # in the fixture grid's cell 1
+
+
+@pytest.fixture
+async def phone(browser, client, db):
+    """A phone's browser context with the app signed in as an inspector, and what it logged."""
+    await make_user(db, "zhang.wei", "inspector", grids=["230108001001"])
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 844},
+        geolocation=HERE,
+        permissions=["geolocation"],
+        locale="zh-CN",
+        service_workers="allow",
+    )
+    page = await context.new_page()
+    log = PageLog()
+    page.on("console", lambda m: log.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: log.errors.append(str(e)))
+    page.on("dialog", lambda d: log.dialogs.append(d.message))
+    host = urlsplit(str(client.make_url("/"))).hostname
+
+    def on_request(request: Any) -> None:
+        if urlsplit(request.url).hostname != host and not request.url.startswith(("data:", "blob:")):
+            log.outside.append(request.url)
+
+    page.on("request", on_request)
+    page.log = log
+    page.context_ = context
+    await page.goto(str(client.make_url("/app/")))
+    await page.get_by_label("用户名").fill("zhang.wei")
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_role("button", name="登录", exact=True).click()
+    await page.get_by_label("类别").wait_for()
+    yield page
+    await context.close()
+
+
+async def until(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("not within the time")
+        await asyncio.sleep(0.05)
+
+
+async def fill_report(page, description: str, photos: int = 2, seed: int = 0) -> None:
+    await until(lambda: _text(page, "定位", "±"))
+    await page.get_by_label("类别").select_option(label="露天烧烤")
+    await page.get_by_label("描述").fill(description)
+    files = [
+        {"name": f"p{n}.png", "mimeType": "image/png", "buffer": png(64, 48, seed=seed * 10 + n)} for n in range(photos)
+    ]
+    await page.get_by_label("拍照", exact=True).set_input_files(files)
+    await until(lambda: _count(page, "#photos li", photos))
+
+
+async def _text(page, label: str, part: str) -> bool:
+    return part in (await page.get_by_label(label, exact=True).text_content() or "")
+
+
+async def _count(page, selector: str, n: int) -> bool:
+    return await page.locator(selector).count() == n
+
+
+async def waiting(page) -> str:
+    """The number of reports waiting, as the tab to the outbox shows it."""
+    return (await page.locator("#outbox-count").text_content()) or ""
+
+
+async def outbox_region_says(page) -> str:
+    """The number the outbox region (待上传) shows, opened from its tab."""
+    await page.get_by_role("button", name="待上传").click()
+    return (await page.get_by_role("region", name="待上传").locator("#outbox-waiting").text_content()) or ""
+
+
+async def test_a_report_with_two_photos_arrives_with_them_and_where_they_were_taken(phone, db):
+    await fill_report(phone, "夜市路边烧烤，油烟大")
+    await phone.get_by_role("button", name="上报", exact=True).click()
+    await until(lambda: _reports(db, 1))
+    await until(lambda: _sent(phone, 1))
+    row = await db.fetchrow("SELECT r.case_id, r.description, r.accuracy_m FROM reports r")
+    assert row["description"] == "夜市路边烧烤，油烟大" and row["accuracy_m"] == 8
+    captures = await db.fetch(
+        "SELECT pc.lon, pc.lat, pc.accuracy_m, pc.taken_at, m.content_type FROM report_media rm"
+        " JOIN photo_captures pc ON pc.sha256 = rm.sha256 JOIN media m ON m.sha256 = rm.sha256 ORDER BY rm.position"
+    )
+    assert len(captures) == 2
+    for capture in captures:
+        assert (capture["lon"], capture["lat"], capture["accuracy_m"]) == (126.605, 45.6025, 8)
+        assert capture["taken_at"] is not None and capture["content_type"] == "image/jpeg", "re-encoded as JPEG"
+    case_no = await db.fetchval("SELECT case_no FROM cases WHERE id = $1", row["case_id"])
+    assert case_no in (await phone.locator("#sent-list").text_content())
+    assert phone.log.errors == [] and phone.log.outside == [] and phone.log.dialogs == []
+
+
+async def test_three_reports_made_offline_survive_a_reload_and_arrive_once_each(phone, db):
+    await until(lambda: _sw_ready(phone))
+    await phone.context_.set_offline(True)
+    for n in range(3):
+        await fill_report(phone, f"离线上报 {n}", photos=1, seed=n + 1)
+        await phone.get_by_role("button", name="上报", exact=True).click()
+        await until(lambda n=n: _waiting_is(phone, str(n + 1)))
+    await phone.reload()  # offline: the service worker opens it
+    await phone.get_by_label("类别").wait_for()
+    assert await outbox_region_says(phone) == "3"
+    assert await db.fetchval("SELECT count(*) FROM reports") == 0
+    await phone.context_.set_offline(False)
+    await phone.evaluate("window.dispatchEvent(new Event('online'))")
+    await until(lambda: _reports(db, 3), seconds=20)
+    await until(lambda: _waiting_is(phone, "0"), seconds=20)
+    descriptions = sorted(r["description"] for r in await db.fetch("SELECT description FROM reports"))
+    assert descriptions == ["离线上报 0", "离线上报 1", "离线上报 2"], "each once"
+    assert phone.log.outside == [] and phone.log.dialogs == []
+    assert unexpected(phone.log.errors) == []
+
+
+async def test_a_fix_rougher_than_the_threshold_is_used_only_once_accepted(browser, client, db):
+    await make_user(db, "li.na", "inspector")
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 844},
+        geolocation={**HERE, "accuracy": 80},
+        permissions=["geolocation"],
+        service_workers="block",
+    )
+    page = await context.new_page()
+    try:
+        await page.goto(str(client.make_url("/app/")))
+        await page.get_by_label("用户名").fill("li.na")
+        await page.get_by_label("密码").fill(PASSWORD)
+        await page.get_by_role("button", name="登录", exact=True).click()
+        await until(lambda: _text(page, "定位", "精度不足"))
+        await page.get_by_label("类别").select_option(label="露天烧烤")
+        await page.get_by_role("button", name="上报", exact=True).click()
+        assert "定位精度不足" in (await page.locator("#report-message").text_content())
+        await page.wait_for_timeout(300)
+        assert await page.evaluate("indexedDB.databases().then(d => d.length)") in (0, 1)
+        accept = page.get_by_role("button", name="使用此定位（±80 米）")
+        await accept.wait_for(timeout=30_000)  # offered once the app has waited for a better one
+        await accept.click()
+        await page.get_by_role("button", name="上报", exact=True).click()
+        await until(lambda: _reports(db, 1))
+        assert await db.fetchval("SELECT accuracy_m FROM reports") == 80
+    finally:
+        await context.close()
+
+
+async def test_a_hostile_description_shows_as_text_in_the_outbox_and_my_reports(phone, db):
+    await phone.context_.set_offline(True)
+    await fill_report(phone, HOSTILE, photos=1)
+    await phone.get_by_role("button", name="上报", exact=True).click()
+    await phone.get_by_role("button", name="待上传").click()
+    assert HOSTILE in (await phone.locator("#outbox-list").text_content())
+    await phone.context_.set_offline(False)
+    await phone.evaluate("window.dispatchEvent(new Event('online'))")
+    await until(lambda: _sent(phone, 1), seconds=20)
+    assert HOSTILE in (await phone.locator("#sent-list").text_content())
+    assert await phone.locator("#outbox img[src='x'], #sent-list img").count() == 0
+    assert phone.log.dialogs == [] and unexpected(phone.log.errors) == []
+
+
+def unexpected(errors: list[str]) -> list[str]:
+    """The console's errors but the browser's own notes of requests made while it was offline."""
+    return [e for e in errors if "net::ERR_INTERNET_DISCONNECTED" not in e]
+
+
+async def _reports(db, n: int) -> bool:
+    return await db.fetchval("SELECT count(*) FROM reports") == n
+
+
+async def _sent(page, n: int) -> bool:
+    return await page.locator("#sent-list li").count() == n
+
+
+async def _waiting_is(page, n: str) -> bool:
+    return await waiting(page) == n
+
+
+async def _sw_ready(page) -> bool:
+    return await page.evaluate(
+        "navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready.then(() => true)"
+    )
