@@ -10,18 +10,30 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from grid_service.app import create_app
+from tests.api.helpers import IN_CELL_1, report
 from tests.browser.test_map_page import HOSTILE, PageLog
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import FIXTURE_CONFIG, PASSWORD, bearer, load_config_with, make_token, make_user, settings_for
 from tests.images import png
 
 HERE = {"latitude": 45.6025, "longitude": 126.6050, "accuracy": 8}  # in the fixture grid's cell 1
 
 
 @pytest.fixture
-async def phone(browser, client, db):
-    """A phone's browser context with the app signed in as an inspector, and what it logged."""
+async def server(db, db_url):
+    """The service, started once the inspector's account exists (its worker reads the accounts then,
+    and every tenth of a second after)."""
     await make_user(db, "zhang.wei", "inspector", grids=["230108001001"])
+    async with TestClient(TestServer(create_app(settings_for(db_url, config_poll_s=0.1)))) as client:
+        yield client
+
+
+@pytest.fixture
+async def phone(browser, server, db):
+    """A phone's browser context with the app signed in as an inspector, and what it logged."""
+    client = server
     context = await browser.new_context(
         viewport={"width": 390, "height": 844},
         geolocation=HERE,
@@ -60,9 +72,9 @@ async def until(condition, seconds: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def fill_report(page, description: str, photos: int = 2, seed: int = 0) -> None:
+async def fill_report(page, description: str, photos: int = 2, seed: int = 0, category: str = "露天烧烤") -> None:
     await until(lambda: _text(page, "定位", "±"))
-    await page.get_by_label("类别").select_option(label="露天烧烤")
+    await page.get_by_label("类别").select_option(label=category)
     await page.get_by_label("描述").fill(description)
     files = [
         {"name": f"p{n}.png", "mimeType": "image/png", "buffer": png(64, 48, seed=seed * 10 + n)} for n in range(photos)
@@ -131,7 +143,8 @@ async def test_three_reports_made_offline_survive_a_reload_and_arrive_once_each(
     assert unexpected(phone.log.errors) == []
 
 
-async def test_a_fix_rougher_than_the_threshold_is_used_only_once_accepted(browser, client, db):
+async def test_a_fix_rougher_than_the_threshold_is_used_only_once_accepted(browser, server, db):
+    client = server
     await make_user(db, "li.na", "inspector")
     context = await browser.new_context(
         viewport={"width": 390, "height": 844},
@@ -196,3 +209,76 @@ async def _sw_ready(page) -> bool:
     return await page.evaluate(
         "navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready.then(() => true)"
     )
+
+
+async def test_a_sync_cut_off_after_the_photos_finishes_when_the_app_opens_again(phone, server, db):
+    """The page closes while the batch call is on its way (the server gets it, the page never sees the
+    answer): opened again, the outbox sends it again under its client_id and no report exists twice."""
+    context = phone.context_
+    reached = asyncio.Event()
+
+    async def cut_off(route: Any) -> None:
+        await route.fetch()  # the server takes it...
+        reached.set()  # ...and the answer is never given to the page
+
+    await phone.route("**/api/v1/reports/batch", cut_off)
+    await fill_report(phone, "同步中断")
+    await phone.get_by_role("button", name="上报", exact=True).click()
+    await asyncio.wait_for(reached.wait(), 10)
+    assert await db.fetchval("SELECT count(*) FROM media") == 2, "the photos went first"
+    await phone.close()
+    again = await context.new_page()
+    await again.goto(str(server.make_url("/app/")))
+    await again.get_by_role("button", name="待上传").click()
+    await until(lambda: _sent(again, 1), seconds=20)
+    assert await db.fetchval("SELECT count(*) FROM reports") == 1
+    assert await db.fetchval("SELECT count(*) FROM media") == 2, "a photo once stored is not sent again"
+
+
+async def test_a_refused_report_stays_with_the_servers_words_until_fixed(phone, db, tmp_path):
+    """Made offline for a category the district then stops: refused, kept with the reason; the
+    inspector picks another category and it goes."""
+    await phone.context_.set_offline(True)
+    await fill_report(phone, "类别停用", photos=1, category="工地扬尘")
+    await phone.get_by_role("button", name="上报", exact=True).click()
+    categories = (FIXTURE_CONFIG / "categories.toml").read_text(encoding="utf-8")
+    dust = categories.index('[[category]]\ncode = "construction_dust"')
+    stopped = categories[:dust] + categories[categories.index("[[category]]", dust + 1) :]
+    assert "construction_dust" not in stopped
+    rules = (FIXTURE_CONFIG / "routing.toml").read_text(encoding="utf-8")
+    unrouted = rules[: rules.index('[[rule]]\ncategory = "construction_dust"')]
+    await load_config_with(db, tmp_path / "config", {"categories.toml": stopped, "routing.toml": unrouted})
+    await phone.wait_for_timeout(300)  # the worker follows the new configuration
+    await phone.context_.set_offline(False)
+    await phone.evaluate("window.dispatchEvent(new Event('online'))")
+    await phone.get_by_role("button", name="待上传").click()
+    refused = phone.locator("#outbox-list li.refused")
+    await refused.wait_for(timeout=20_000)
+    assert await refused.locator(".state").text_content() == "被退回"
+    assert "类别已停用或不存在" in await refused.locator(".reason").text_content(), "the server's reason, in Chinese"
+    assert await db.fetchval("SELECT count(*) FROM reports") == 0
+    await refused.get_by_label("重新选择类别").select_option(label="暴露垃圾")
+    await refused.get_by_role("button", name="重新上传").click()
+    await until(lambda: _reports(db, 1), seconds=20)
+    assert await db.fetchval("SELECT category FROM reports") == "exposed_garbage"
+
+
+async def test_a_task_arrives_while_the_app_is_open_and_is_completed(phone, server, db):
+    channel = await make_token(db, "channel", source="public")
+    await phone.get_by_role("button", name="任务").click()
+    tasks = phone.get_by_role("list", name="我的任务")
+    response = await server.post("/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(channel))
+    case_no = (await response.json())["case_no"]
+    await tasks.get_by_role("button", name=f"核实 · {case_no}").click(timeout=20_000)
+    await phone.get_by_label("结果").select_option("confirmed")
+    await phone.get_by_label("现场照片").set_input_files(
+        {"name": "site.png", "mimeType": "image/png", "buffer": png(64, 48, seed=99)}
+    )
+    await phone.get_by_role("button", name="提交核实结果").click()
+    await until(lambda: _task_done(db), seconds=20)
+    await until(lambda: _count(phone, "#task-list li", 0))
+    assert unexpected(phone.log.errors) == [] and phone.log.outside == []
+
+
+async def _task_done(db) -> bool:
+    return await db.fetchval("SELECT count(*) FROM tasks WHERE status = 'done'") == 1

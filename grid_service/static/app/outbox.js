@@ -145,10 +145,12 @@ const REASONS = {
   unsupported_media_type: "不是可识别的照片",
   conflict: "同一编号的上报内容不同",
   outside_grid: "位置不在网格内",
+  too_far: "距离案件位置太远",
 };
 
 function refusal(error) {
   if (!error) return "服务器拒绝了这条上报";
-  const reason = REASONS[error.code] || "服务器拒绝了这条上报";
+  const detail = (error.details || []).map((d) => d && d.type).find((type) => REASONS[type]);
+  const reason = REASONS[detail] || REASONS[error.code] || "服务器拒绝了这条上报";
   return `${reason}（${error.message}）`;
 }
