@@ -1,36 +1,68 @@
-"""巡查通, the inspector's app (SPEC §13), served from the package: its page, its service worker
-(at /app/sw.js, so that its scope is /app/), its manifest and what it needs of the settings."""
+"""巡查通, the inspector's app (SPEC §13), served from the package: its page, its files, its service
+worker (at /app/sw.js, so that its scope is /app/), its manifest and what it needs of the settings."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from pathlib import Path
 
 from aiohttp import web
 
 from grid_service import keys
+from grid_service.errors import NotFound
 from grid_service.handlers.common import json_response
 
 APP_DIR = Path(__file__).resolve().parents[1] / "static" / "app"
+TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".webmanifest": "application/manifest+json",
+    ".png": "image/png",
+}
+COMPRESSED = {"text/html", "text/javascript", "text/css", "application/manifest+json"}
 
 
-async def page(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(APP_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+@functools.cache
+def _file(name: str) -> tuple[bytes, str, str]:
+    """The file's bytes, type and ETag, read once per worker (the package's files do not change)."""
+    path = APP_DIR / name
+    if path.parent != APP_DIR or path.suffix not in TYPES or not path.is_file():
+        raise NotFound("no such file")
+    data = path.read_bytes()
+    return data, TYPES[path.suffix], f'"{hashlib.sha256(data).hexdigest()[:32]}"'
 
 
-async def service_worker(request: web.Request) -> web.FileResponse:
-    # A worker's own fetches obey the policy its script was served with: the pages' (its origin only).
-    return web.FileResponse(
-        APP_DIR / "sw.js",
-        headers={
-            "Content-Type": "text/javascript",
-            "Cache-Control": "no-cache",
-            "Content-Security-Policy": request.app[keys.PAGE_POLICY],
-        },
+def _serve(request: web.Request, name: str, headers: dict[str, str] | None = None) -> web.Response:
+    """A file of the app, revalidated by ETag (a phone on a slow line asks, and is answered 304) and
+    gzip-compressed when text: the shell is read on one bar of signal."""
+    data, content_type, etag = _file(name)
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
+    response = web.Response(
+        body=data, content_type=content_type, headers={"ETag": etag, "Cache-Control": "no-cache", **(headers or {})}
     )
+    if content_type in COMPRESSED:
+        response.enable_compression()
+    return response
 
 
-async def manifest(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(APP_DIR / "manifest.webmanifest", headers={"Content-Type": "application/manifest+json"})
+async def page(request: web.Request) -> web.Response:
+    return _serve(request, "index.html")
+
+
+async def asset(request: web.Request) -> web.Response:
+    return _serve(request, request.match_info["name"])
+
+
+async def service_worker(request: web.Request) -> web.Response:
+    # A worker's own fetches obey the policy its script was served with: the pages' (its origin only).
+    return _serve(request, "sw.js", {"Content-Security-Policy": request.app[keys.PAGE_POLICY]})
+
+
+async def manifest(request: web.Request) -> web.Response:
+    return _serve(request, "manifest.webmanifest")
 
 
 async def app_settings(request: web.Request) -> web.Response:

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from grid_service import keys
 from grid_service.errors import ApiError
-from grid_service.handlers import inspector_app, map_view
+from grid_service.handlers import map_view
 from grid_service.openapi import build_document
 from grid_service.routes.native import NATIVE
 from grid_service.routes.open311 import OPEN311
@@ -30,7 +30,6 @@ __all__ = ["ROUTES", "TABLE", "Api", "Route", "RouteTable", "setup_routes"]
 STATIC: tuple[tuple[str, Path, str], ...] = (
     ("/static/leaflet", map_view.LEAFLET_DIR, "static.leaflet"),
     ("/static/map", map_view.PAGE_DIR, "static.map"),
-    ("/app/static", inspector_app.APP_DIR, "static.app"),
 )
 
 

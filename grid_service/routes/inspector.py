@@ -27,6 +27,16 @@ APP_ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "GET",
+        "/app/static/{name}",
+        inspector_app.asset,
+        "app.asset",
+        None,
+        "A file of the app's shell (its scripts, style and icons), gzip-compressed when text.",
+        content_type="application/octet-stream",
+        errors=(404,),
+    ),
+    Route(
+        "GET",
         "/app/manifest.webmanifest",
         inspector_app.manifest,
         "app.manifest",
