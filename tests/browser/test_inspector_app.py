@@ -282,3 +282,64 @@ async def test_a_task_arrives_while_the_app_is_open_and_is_completed(phone, serv
 
 async def _task_done(db) -> bool:
     return await db.fetchval("SELECT count(*) FROM tasks WHERE status = 'done'") == 1
+
+
+async def test_a_phone_signs_in_with_a_device_code_and_is_told_why_a_photo_or_a_check_is_refused(browser, server, db):
+    from grid_service.db import users as db_users
+    from grid_service.sessions import hash_device_code, new_device_code
+
+    code = new_device_code()
+    await db_users.insert_device_code(db, username="zhang.wei", code_hash=hash_device_code(code), seconds=600)
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 844}, geolocation=HERE, permissions=["geolocation"]
+    )
+    page = await context.new_page()
+    try:
+        await page.goto(str(server.make_url("/app/")))
+        await page.get_by_label("设备码").fill("wrong-code")
+        await page.get_by_role("button", name="用设备码登录").click()
+        await until(lambda: _has(page, "#sign-in-message", "设备码格式不正确"))
+        await page.get_by_label("设备码").fill("ABCD-EFGH")
+        await page.get_by_role("button", name="用设备码登录").click()
+        await until(lambda: _has(page, "#sign-in-message", "用户名、密码或设备码不正确"))
+        await page.get_by_label("设备码").fill(code)
+        await page.get_by_role("button", name="用设备码登录").click()
+        await page.get_by_label("类别").wait_for()
+        # A file that is no photo is refused at once, in Chinese, and nothing is kept of it.
+        await page.get_by_label("拍照", exact=True).set_input_files(
+            {"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture at all"}
+        )
+        await until(lambda: _has(page, "#report-message", "这不是可识别的照片"))
+        assert await page.locator("#photos li").count() == 0
+        # A check made far from the case is refused with the reason, and the task stays.
+        channel = await make_token(db, "channel", source="public")
+        far_case = (IN_CELL_1[0] + 0.004, IN_CELL_1[1])  # about 300 m east of where the phone is
+        answer = await server.post("/api/v1/reports", json=report(point=far_case), headers=bearer(channel))
+        case_no = (await answer.json())["case_no"]
+        await page.get_by_role("button", name="任务").click()
+        await page.get_by_role("button", name=f"核实 · {case_no}").click(timeout=20_000)
+        await page.get_by_label("现场照片").set_input_files(
+            {"name": "site.png", "mimeType": "image/png", "buffer": png(64, 48, seed=5)}
+        )
+        await page.get_by_role("button", name="提交核实结果").click()
+        await until(lambda: _has(page, "#task-message", "距离案件位置太远"))
+        assert await db.fetchval("SELECT count(*) FROM tasks WHERE status = 'open'") == 1
+    finally:
+        await context.close()
+
+
+async def _has(page, selector: str, part: str) -> bool:
+    return part in (await page.locator(selector).text_content() or "")
+
+
+async def test_my_reports_show_the_status_the_case_has_now(phone, server, db):
+    await fill_report(phone, "状态跟踪", photos=1)
+    await phone.get_by_role("button", name="上报", exact=True).click()
+    await until(lambda: _sent(phone, 1))
+    case_id = await db.fetchval("SELECT case_id::text FROM reports")
+    clerk = await make_token(db, "department", "urban_management")
+    accepted = await server.post(f"/api/v1/cases/{case_id}/accept", json={}, headers=bearer(clerk))
+    assert accepted.status == 200
+    await phone.reload()
+    await phone.get_by_role("button", name="待上传").click()
+    await until(lambda: _has(phone, "#sent-list", "处置中"), seconds=15)

@@ -115,6 +115,10 @@ function enter(user) {
   renderOutbox();
   scheduleSync(0);
   if (!state.taskLoop) followTasks();
+  if (!state.statusTimer) {
+    refreshStatuses();
+    state.statusTimer = setInterval(() => navigator.onLine && refreshStatuses(), 60_000);
+  }
 }
 
 function showTab(name) {
@@ -134,7 +138,11 @@ async function signIn(body) {
     localStorage.setItem(CACHE.user, JSON.stringify(session.user));
     enter(session.user);
   } catch (error) {
-    const messages = { 401: "用户名、密码或设备码不正确", 429: "失败次数过多，请稍后再试", 422: "请填写完整" };
+    const messages = {
+      401: "用户名、密码或设备码不正确",
+      429: "失败次数过多，请稍后再试",
+      422: body.device_code ? "设备码格式不正确（如 K7Q2-9XMD）" : "请填写完整",
+    };
     showSignIn(error instanceof Offline ? "无网络，无法登录" : messages[error.status] || "登录失败");
   }
 }
@@ -403,6 +411,24 @@ function outboxEntry(item) {
     entry.append(fix, again, discard);
   }
   return entry;
+}
+
+// My reports' statuses, as the service has them now (not the ones already finished).
+async function refreshStatuses() {
+  const finished = new Set(["closed", "cancelled", "voided"]);
+  for (const item of await outbox.all()) {
+    if (item.state !== "sent" || finished.has(item.status)) continue;
+    try {
+      const found = await api("GET", `/api/v1/cases/${item.case_id}`);
+      if (found.status !== item.status) {
+        item.status = found.status;
+        await outbox.put(item);
+      }
+    } catch {
+      return; // offline, or signed out: another time
+    }
+  }
+  await renderOutbox();
 }
 
 function sentEntry(item) {
