@@ -77,6 +77,8 @@ def _content(route: Route) -> dict[str, Any]:
     if route.response is not None:
         content = {route.content_type: {"schema": _ref(route.response)}}
         return {"content": content | (XML_TEXT if route.also_xml else {})}
+    if route.content_type.endswith("+json"):  # a JSON document of a standard's own (a web app manifest)
+        return {"content": {route.content_type: {"schema": {"type": "object"}}}}
     if route.content_type != "application/json":
         return {"content": {route.content_type: {"schema": {"type": "string"}}}}
     return {}

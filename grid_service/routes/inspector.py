@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
 from grid_service.handlers import inspector_app
 from grid_service.routes.route import Route
+
+
+class AppFilePath(BaseModel):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9-]+\.[a-z]+$", description="a file of the shell, e.g. app.js")]
+
 
 APP_ROUTES: tuple[Route, ...] = (
     Route(
@@ -33,6 +42,7 @@ APP_ROUTES: tuple[Route, ...] = (
         None,
         "A file of the app's shell (its scripts, style and icons), gzip-compressed when text.",
         content_type="application/octet-stream",
+        path_params=AppFilePath,
         errors=(404,),
     ),
     Route(
