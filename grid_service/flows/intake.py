@@ -95,7 +95,7 @@ def body_hash(report: ReportCreate | ForeignReport) -> bytes:
 
 # Fields added after reports were first stored, with their defaults: left at the default, they are
 # left out of the hash, so a retry of a report stored before they existed still matches.
-LATER_FIELDS: dict[str, object] = {"source": None, "self_handled": False, "after_media": ()}
+LATER_FIELDS: dict[str, object] = {"source": None, "self_handled": False, "after_media": (), "condition": None}
 
 
 def source_of(caller: Principal, requested: Source | None) -> Source:
@@ -129,6 +129,11 @@ def prepare(
             f"unknown category {report.category!r}",
             details=[field_error(["category"], "unknown category", "unknown_category")],
         )
+    if report.condition is not None and category.condition(report.condition) is None:
+        raise ValidationFailed(
+            f"category {category.code!r} has no condition {report.condition!r}",
+            details=[field_error(["condition"], "not a condition of the category", "unknown_condition")],
+        )
     lon = lat = input_lon = input_lat = None
     assignment = None
     if report.location is not None:
@@ -155,7 +160,7 @@ def prepare(
     elif snapshot.filing.policy_for(source, category.code) == "review":
         routed, condition = Routed.waiting_for_a_receiver(), None  # filed (and routed) by a receiver
     else:
-        condition = category.condition(category.default_condition)
+        condition = category.condition(report.condition or category.default_condition)
         routed = route(
             snapshot,
             category,

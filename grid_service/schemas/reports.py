@@ -40,6 +40,9 @@ class _ReportFields(_In):
     # after_media the after ones, both required. The case is created closed.
     self_handled: StrictBool = False
     after_media: Annotated[tuple[Sha256, ...], Field(max_length=20)] = ()
+    # The filing standard's condition (立案条件) the reporter saw, where the category has them; a report
+    # filed at once takes it (and its time limit) instead of the category's default condition.
+    condition: Code | None = None
 
     @model_validator(mode="after")
     def _photos_of_self_disposal(self) -> _ReportFields:

@@ -178,3 +178,34 @@ async def test_a_filed_case_keeps_its_conditions_limit_when_dispatched_by_hand(c
     assert status == 200, case
     limit = dt.datetime.fromisoformat(case["deadline_at"]) - dt.datetime.fromisoformat(case["dispatched_at"])
     assert limit <= dt.timedelta(days=2), "stop_work's 4 working hours, not the category's 37.5"
+
+
+async def test_an_inspectors_report_may_name_the_condition_it_is_filed_under(client, tokens, db):
+    """illegal_construction's default is demolish (37.5 working hours); a construction going on now
+    (stop_work) is filed under its own condition and its 4 working hours. A condition the category
+    does not have is 422 and nothing is written; a retry of the same report matches."""
+    body = report("illegal_construction", IN_CELL_1, condition="stop_work")
+    first = await client.post("/api/v1/reports", json=body, headers=bearer(tokens["inspector"]))
+    answer = await first.json()
+    assert first.status == 201, answer
+    case = await db.fetchrow("SELECT condition, deadline_at FROM cases WHERE id = $1::uuid", answer["case_id"])
+    assert case["condition"] == "stop_work"
+    default = await client.post(
+        "/api/v1/reports", json=report("illegal_construction", IN_CELL_2), headers=bearer(tokens["inspector"])
+    )
+    other = await db.fetchrow(
+        "SELECT condition, deadline_at FROM cases WHERE id = $1::uuid", (await default.json())["case_id"]
+    )
+    assert other["condition"] == "demolish"
+    assert case["deadline_at"] < other["deadline_at"], "4 working hours, not 37.5"
+    again = await client.post("/api/v1/reports", json=body, headers=bearer(tokens["inspector"]))
+    assert again.status == 200 and (await again.json())["case_id"] == answer["case_id"]
+    before = await db.fetchval("SELECT count(*) FROM reports")
+    wrong = await client.post(
+        "/api/v1/reports",
+        json=report("illegal_construction", FAR_AWAY, condition="knock_down"),
+        headers=bearer(tokens["inspector"]),
+    )
+    error = (await wrong.json())["error"]
+    assert wrong.status == 422 and error["details"][0]["path"] == ["condition"], error
+    assert await db.fetchval("SELECT count(*) FROM reports") == before

@@ -343,3 +343,15 @@ async def test_my_reports_show_the_status_the_case_has_now(phone, server, db):
     await phone.reload()
     await phone.get_by_role("button", name="待上传").click()
     await until(lambda: _has(phone, "#sent-list", "处置中"), seconds=15)
+
+
+async def test_a_category_with_conditions_asks_which_one_and_files_under_it(phone, db):
+    await until(lambda: _text(phone, "定位", "±"))
+    assert not await phone.get_by_label("立案条件").is_visible(), "露天烧烤 has none"
+    await phone.get_by_label("类别").select_option(label="违法建设")
+    conditions = phone.get_by_label("立案条件")
+    assert await conditions.input_value() == "demolish", "the category's default first"
+    await conditions.select_option(label="正在施工的违法建设")
+    await phone.get_by_role("button", name="上报", exact=True).click()
+    await until(lambda: _reports(db, 1))
+    assert await db.fetchval("SELECT condition FROM cases") == "stop_work"

@@ -160,6 +160,7 @@ function bindForms() {
   for (const button of document.querySelectorAll("#tabs button")) {
     button.addEventListener("click", () => showTab(button.dataset.tab));
   }
+  $("category").addEventListener("change", showConditions);
   $("photo").addEventListener("change", (event) => addPhotos(event.target, "before"));
   $("after-photo").addEventListener("change", (event) => addPhotos(event.target, "after"));
   $("self-handled").addEventListener("change", (event) => ($("after-block").hidden = !event.target.checked));
@@ -202,6 +203,22 @@ function showCategories(categories) {
     select.append(option);
   }
   select.value = chosen;
+  showConditions();
+}
+
+// The filing standard's conditions (立案条件) of the chosen category, its default first chosen.
+function showConditions() {
+  const category = (readCache(CACHE.categories) || []).find((c) => c.code === $("category").value);
+  const conditions = category ? category.conditions : [];
+  $("condition-block").hidden = conditions.length === 0;
+  $("condition").replaceChildren(
+    ...conditions.map((condition) => {
+      const option = make("option", null, condition.filing);
+      option.value = condition.code;
+      option.selected = condition.code === category.default_condition;
+      return option;
+    }),
+  );
 }
 
 // --- location ----------------------------------------------------------------------------------
@@ -337,6 +354,7 @@ async function submitReport() {
     observed_at: new Date().toISOString(),
     self_handled: selfHandled,
   };
+  if (!$("condition-block").hidden && $("condition").value) report.condition = $("condition").value;
   const photos = [...state.photos.before, ...state.photos.after].map(({ url, ...photo }) => {
     URL.revokeObjectURL(url);
     return { ...photo, media_id: null };
@@ -346,6 +364,7 @@ async function submitReport() {
   state.accepted = null;
   $("report-form").reset();
   $("after-block").hidden = true;
+  showConditions();
   renderPhotos("before");
   renderPhotos("after");
   showFix();
