@@ -12,6 +12,7 @@ from aiohttp import web
 from grid_service import keys
 from grid_service.errors import NotFound
 from grid_service.handlers.common import json_response
+from grid_service.handlers.map_view import grid_bounds
 
 APP_DIR = Path(__file__).resolve().parents[1] / "static" / "app"
 TYPES = {
@@ -74,5 +75,6 @@ async def app_settings(request: web.Request) -> web.Response:
             "fix_timeout_s": settings.app_fix_timeout_s,
             "tile_url": settings.tile_url,
             "timezone": str(snapshot.calendar.timezone),
+            "bounds": grid_bounds(snapshot),  # where the map opens before the phone has a fix
         }
     )

@@ -13,6 +13,7 @@ import xstatic.pkg.leaflet
 from aiohttp import web
 
 from grid_service import keys
+from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import feed as db_feed
 from grid_service.db import map as db_map
 from grid_service.db.failures import DATABASE_DOWN
@@ -96,21 +97,20 @@ async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(PAGE_DIR / "map.html", headers={"Cache-Control": "no-cache"})
 
 
+def grid_bounds(snapshot: ConfigSnapshot) -> list[float] | None:
+    """Where the grid lies: [min lon, min lat, max lon, max lat] of its cells (None: no grid)."""
+    boxes = [cell.geometry.bounds for cell in snapshot.grid.cells]
+    if not boxes:
+        return None
+    return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+
+
 async def page_settings(request: web.Request) -> web.Response:
     """What the page needs to know that is not data, from the settings and the configuration (so the
     page copies nothing of the server by hand): the tile layer, the city's time zone, where the grid
     lies, and the vocabularies it listens for and colours by."""
     snapshot = request.app[keys.CONFIG].current
-    cells = snapshot.grid.cells
-    bounds = None
-    if cells:
-        boxes = [cell.geometry.bounds for cell in cells]
-        bounds = [
-            min(b[0] for b in boxes),
-            min(b[1] for b in boxes),
-            max(b[2] for b in boxes),
-            max(b[3] for b in boxes),
-        ]
+    bounds = grid_bounds(snapshot)
     return web.json_response(
         {
             "tile_url": request.app[keys.SETTINGS].tile_url,

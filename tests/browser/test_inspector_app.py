@@ -26,7 +26,8 @@ async def server(db, db_url):
     """The service, started once the inspector's account exists (its worker reads the accounts then,
     and every tenth of a second after)."""
     await make_user(db, "zhang.wei", "inspector", grids=["230108001001"])
-    async with TestClient(TestServer(create_app(settings_for(db_url, config_poll_s=0.1)))) as client:
+    settings = settings_for(db_url, config_poll_s=0.1, app_fix_timeout_s=2)  # a worse fix offered after 2 s
+    async with TestClient(TestServer(create_app(settings))) as client:
         yield client
 
 
@@ -165,7 +166,7 @@ async def test_a_fix_rougher_than_the_threshold_is_used_only_once_accepted(brows
         await page.wait_for_timeout(300)
         assert await page.evaluate("indexedDB.databases().then(d => d.length)") in (0, 1)
         accept = page.get_by_role("button", name="使用此定位（±80 米）")
-        await accept.wait_for(timeout=30_000)  # offered once the app has waited for a better one
+        await accept.wait_for(timeout=10_000)  # offered once the app has waited for a better one
         await accept.click()
         await page.get_by_role("button", name="上报", exact=True).click()
         await until(lambda: _reports(db, 1))
@@ -355,3 +356,28 @@ async def test_a_category_with_conditions_asks_which_one_and_files_under_it(phon
     await phone.get_by_role("button", name="上报", exact=True).click()
     await until(lambda: _reports(db, 1))
     assert await db.fetchval("SELECT condition FROM cases") == "stop_work"
+
+
+async def test_with_no_fix_at_all_the_point_is_placed_on_the_map(browser, server, db):
+    await make_user(db, "wang.qiang", "inspector")
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, service_workers="block")
+    page = await context.new_page()  # no geolocation permission: the phone never gets a fix
+    try:
+        await page.goto(str(server.make_url("/app/")))
+        await page.get_by_label("用户名").fill("wang.qiang")
+        await page.get_by_label("密码").fill(PASSWORD)
+        await page.get_by_role("button", name="登录", exact=True).click()
+        await page.get_by_label("类别").select_option(label="露天烧烤")
+        await page.get_by_role("button", name="在地图上选点").click(timeout=10_000)
+        await page.locator("#map.leaflet-container").wait_for()
+        await page.locator("#map").click()  # its middle: the point the map is centred on
+        await until(lambda: _text(page, "定位", "已在地图上选点"))
+        await page.get_by_role("button", name="上报", exact=True).click()
+        await until(lambda: _reports(db, 1))
+        row = await db.fetchrow("SELECT lon, lat, accuracy_m FROM reports")
+        assert row["accuracy_m"] is None, "a point placed by hand claims no accuracy"
+        bounds = (await (await server.get("/app/settings.json")).json())["bounds"]
+        middle = ((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)  # the map opens on the grid
+        assert abs(row["lon"] - middle[0]) < 0.002 and abs(row["lat"] - middle[1]) < 0.002, (row, middle)
+    finally:
+        await context.close()

@@ -168,6 +168,10 @@ function bindForms() {
     state.accepted = state.fix;
     showFix();
   });
+  $("pick-on-map").addEventListener("click", () => {
+    state.picking = true;
+    showTab("map");
+  });
   $("report-form").addEventListener("submit", (event) => {
     event.preventDefault();
     submitReport();
@@ -245,6 +249,7 @@ function goodEnough(fix) {
 }
 
 function usableFix() {
+  if (state.accepted && state.accepted.accuracy_m == null) return state.accepted; // placed by hand: it stands
   if (goodEnough(state.fix)) return state.fix;
   return state.accepted;
 }
@@ -253,16 +258,20 @@ function showFix() {
   const fix = state.fix;
   const threshold = state.settings.accuracy_m;
   const accept = $("accept-fix");
-  if (!fix) {
-    text($("fix"), "定位中…");
+  if (!fix || (state.accepted && state.accepted.accuracy_m == null)) {
+    if (state.accepted) text($("fix"), "定位 已在地图上选点");
+    else text($("fix"), "定位中…");
     accept.hidden = true;
+    const waited = Date.now() - (state.fixStarted || 0) >= (state.settings.fix_timeout_s || 20) * 1000;
+    $("pick-on-map").hidden = Boolean(state.accepted) || !waited;
     return;
   }
   if (goodEnough(fix)) {
     text($("fix"), `定位 ±${fix.accuracy_m} 米`);
     accept.hidden = true;
   } else if (state.accepted) {
-    text($("fix"), `定位 ±${state.accepted.accuracy_m} 米（已接受较差的精度）`);
+    const picked = state.accepted.accuracy_m == null;
+    text($("fix"), picked ? "定位 已在地图上选点" : `定位 ±${state.accepted.accuracy_m} 米（已接受较差的精度）`);
     accept.hidden = true;
   } else {
     text($("fix"), `定位精度不足：±${fix.accuracy_m} 米（要求 ±${threshold} 米以内）`);
@@ -270,6 +279,7 @@ function showFix() {
     accept.hidden = !waited;
     text(accept, `使用此定位（±${fix.accuracy_m} 米）`);
   }
+  $("pick-on-map").hidden = accept.hidden;
 }
 
 // --- photos ------------------------------------------------------------------------------------
@@ -596,8 +606,18 @@ async function showMap() {
     state.map = window.L.map("map", { zoomControl: true });
     if (state.settings.tile_url) window.L.tileLayer(state.settings.tile_url, { maxZoom: 19 }).addTo(state.map);
     state.layer = window.L.layerGroup().addTo(state.map);
+    state.map.on("click", (event) => {
+      if (!state.picking) return;
+      // A point placed by hand: no accuracy to claim for it.
+      state.accepted = { lon: event.latlng.lng, lat: event.latlng.lat, accuracy_m: null, at: Date.now() };
+      state.picking = false;
+      showFix();
+      showTab("report");
+    });
   }
-  const center = fix ? [fix.lat, fix.lon] : [45.58, 126.67];
+  $("pick-hint").hidden = !state.picking;
+  const bounds = state.settings.bounds; // the grid's extent, until the phone knows where it is
+  const center = fix ? [fix.lat, fix.lon] : bounds ? [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2] : [0, 0];
   state.map.setView(center, 16);
   if (fix) window.L.circleMarker(center, { radius: 6, color: "#0f766e" }).addTo(state.layer).bindTooltip("我的位置");
   const d = 0.01;
