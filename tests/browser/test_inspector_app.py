@@ -381,3 +381,35 @@ async def test_with_no_fix_at_all_the_point_is_placed_on_the_map(browser, server
         assert abs(row["lon"] - middle[0]) < 0.002 and abs(row["lat"] - middle[1]) < 0.002, (row, middle)
     finally:
         await context.close()
+
+
+async def test_a_server_that_fails_or_drops_the_line_is_tried_again_until_the_report_is_in(phone, db):
+    """The first photo upload answers 503 (a server restarting), the first batch call loses its line:
+    the item waits, is sent again after its backoff, and arrives once."""
+    failures = {"media": 1, "batch": 1}
+
+    async def flaky(route: Any) -> None:
+        kind = "batch" if route.request.url.endswith("/reports/batch") else "media"
+        if failures[kind]:
+            failures[kind] -= 1
+            if kind == "media":
+                await route.fulfill(
+                    status=503, json={"error": {"code": "database_unavailable", "message": "x", "details": []}}
+                )
+            else:
+                await route.abort("connectionreset")
+            return
+        await route.continue_()
+
+    await phone.route("**/api/v1/media?*", flaky)
+    await phone.route("**/api/v1/reports/batch", flaky)
+    await fill_report(phone, "服务器重启中", photos=1)
+    await phone.get_by_role("button", name="上报", exact=True).click()
+    await phone.get_by_role("button", name="待上传").click()
+    await until(lambda: _has(phone, "#outbox-list", "稍后自动重试"))
+    await until(lambda: _reports(db, 1), seconds=20)
+    await until(lambda: _sent(phone, 1), seconds=10)
+    assert failures == {"media": 0, "batch": 0}
+    assert (
+        await db.fetchval("SELECT count(*) FROM reports") == 1 and await db.fetchval("SELECT count(*) FROM media") == 1
+    )
