@@ -140,7 +140,7 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         request.method != "GET"
         or "Authorization" in request.headers
         or ACCESS_TOKEN in request.query
-        or SESSION_COOKIE in request.cookies
+        or (SESSION_COOKIE in request.cookies and request.path.startswith("/api/"))  # the app's files are public
     ):
         # Nothing answered to a token (a header, ?access_token=, an Open311 api_key in a form) is
         # kept by a browser or a proxy.

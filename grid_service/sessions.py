@@ -49,7 +49,7 @@ class SignedIn:
     @property
     def principal(self) -> Principal:
         a = self.account
-        return Principal(a.token_id, a.username, Role(a.role), a.department)
+        return Principal(a.token_id, a.acting_as, Role(a.role), a.department)
 
 
 def new_device_code() -> str:
@@ -98,10 +98,11 @@ async def sign_in_with_password(
 
     The check and the record of a failure happen under locks on the username and the address, so
     that however many attempts arrive at once, on however many workers, no more than five are
-    checked within the window."""
+    checked within the window. A lock another attempt holds is not waited for: that attempt is
+    429 at once, so a burst of guesses holds no connection of the pool and checks one password at
+    a time per username and address."""
     async with pool.acquire(timeout=timeout) as conn, conn.transaction():
-        for key in sorted({lock_key(f"sign-in:user:{username}"), lock_key(f"sign-in:address:{address}")}):
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", key)
+        await _hold(conn, f"sign-in:user:{username}", f"sign-in:address:{address}")
         failures = await db_users.recent_failures(conn, username=username, address=address, window_s=FAILURE_WINDOW_S)
         if max(failures.by_username, failures.by_address) >= MAX_FAILURES:
             raise _throttled(failures.oldest)
@@ -125,7 +126,7 @@ async def sign_in_with_device_code(
     """A long-lived device session for the account the code was made for; the code is used up.
     Failures count against the address as wrong passwords do (a code is short)."""
     async with pool.acquire(timeout=timeout) as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_key(f"sign-in:address:{address}"))
+        await _hold(conn, f"sign-in:address:{address}")
         failures = await db_users.recent_failures(conn, username="", address=address, window_s=FAILURE_WINDOW_S)
         if failures.by_address >= MAX_FAILURES:
             raise _throttled(failures.oldest)
@@ -149,6 +150,15 @@ async def _new_session(conn: Conn, account: Account, *, kind: str, address: str)
         address=address, seconds=seconds,
     )  # fmt: skip
     return secret, SignedIn(session_id, kind, csrf_token, expires_at, account)
+
+
+async def _hold(conn: Conn, *names: str) -> None:
+    """The sign-in locks of these names for the transaction, or 429 when another attempt has one."""
+    for key in sorted({lock_key(name) for name in names}):
+        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", key):
+            raise TooManyRequests(
+                "another sign-in for this account or from this address is being checked", code="sign_in_throttled"
+            )
 
 
 def _throttled(oldest: dt.datetime | None) -> TooManyRequests:

@@ -160,9 +160,10 @@ WEEKDAY_NAMES: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", 
 # enabled or not, is the account's.
 SELECT_INSPECTORS = """
 SELECT (SELECT inspectors FROM config_state) AS listed,
-       coalesce((SELECT jsonb_agg(jsonb_build_object('name', username, 'grids', grids, 'enabled', disabled_at IS NULL)
-                                  ORDER BY username)
-                   FROM users WHERE role = 'inspector'), '[]') AS accounts
+       coalesce((SELECT jsonb_agg(jsonb_build_object('name', t.name, 'grids', u.grids, 'enabled', u.disabled_at IS NULL)
+                                  ORDER BY t.name)
+                   FROM users u JOIN api_tokens t ON t.id = u.token_id
+                  WHERE u.role = 'inspector'), '[]') AS accounts
 """
 # What changes when an account is created or disabled (the followers re-read the inspectors then).
 SELECT_PEOPLE_STAMP = """

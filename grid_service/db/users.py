@@ -27,8 +27,15 @@ WITH disabled AS (
 )
 SELECT id FROM disabled
 """
+# A new password ends every session of the account (a reset after a leak must shut the door).
 SET_PASSWORD = """
-UPDATE users SET password_hash = $2, password_set_at = now() WHERE username = $1 AND disabled_at IS NULL RETURNING id
+WITH reset AS (
+    UPDATE users SET password_hash = $2, password_set_at = now()
+     WHERE username = $1 AND disabled_at IS NULL RETURNING id
+), ended AS (
+    UPDATE sessions s SET ended_at = now() FROM reset r WHERE s.user_id = r.id AND s.ended_at IS NULL
+)
+SELECT id FROM reset
 """
 
 
@@ -82,9 +89,13 @@ class Account:
     grids: list[str]
     token_id: int
     password_hash: str
+    acting_as: str  # the name of its token: the audit trail's and the figures' name for it
 
 
-ACCOUNT = "u.id, u.username, u.display_name, u.role, u.department, u.grids, u.token_id, u.password_hash"
+ACCOUNT = (
+    "u.id, u.username, u.display_name, u.role, u.department, u.grids, u.token_id, u.password_hash,"
+    " (SELECT name FROM api_tokens WHERE id = u.token_id) AS acting_as"
+)
 ENABLED_BY_USERNAME = f"SELECT {ACCOUNT} FROM users u WHERE u.username = $1 AND u.disabled_at IS NULL"
 
 

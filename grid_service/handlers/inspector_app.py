@@ -46,6 +46,7 @@ def _serve(request: web.Request, name: str, headers: dict[str, str] | None = Non
     )
     if content_type in COMPRESSED:
         response.enable_compression()
+        response.headers["Vary"] = "Accept-Encoding"  # a cache between keeps each encoding apart
     return response
 
 

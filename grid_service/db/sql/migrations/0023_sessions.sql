@@ -6,14 +6,18 @@
 -- it as they name a token's holder. Its secret is random and never shown: it cannot be used as a
 -- bearer token; the account signs in instead.
 ALTER TABLE users ADD COLUMN token_id int UNIQUE REFERENCES api_tokens (id);
-INSERT INTO api_tokens (name, role, department, token_hash)
-SELECT CASE WHEN EXISTS (SELECT 1 FROM api_tokens t WHERE t.name = u.username) THEN u.username || '-' || u.id
-            ELSE u.username END,
-       u.role, u.department, sha256(gen_random_uuid()::text::bytea || u.id::text::bytea)
-  FROM users u WHERE u.token_id IS NULL;
-UPDATE users u SET token_id = t.id
-  FROM api_tokens t
- WHERE u.token_id IS NULL AND t.name IN (u.username, u.username || '-' || u.id) AND t.role = u.role;
+WITH made AS (
+    INSERT INTO api_tokens (name, role, department, token_hash)
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM api_tokens t WHERE t.name = u.username) THEN u.username || '-' || u.id
+                ELSE u.username END,
+           u.role, u.department, sha256(gen_random_uuid()::text::bytea || u.id::text::bytea)
+      FROM users u WHERE u.token_id IS NULL
+    RETURNING id, name
+)
+UPDATE users u SET token_id = made.id  -- each account the token made for it, never another of that name
+  FROM made
+ WHERE made.name = CASE WHEN made.name = u.username THEN u.username ELSE u.username || '-' || u.id END
+   AND u.token_id IS NULL;
 ALTER TABLE users ALTER COLUMN token_id SET NOT NULL;
 
 CREATE TABLE sessions (
