@@ -33,13 +33,12 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import admin_url, cli, fresh_database, service
-from grid_service.handlers.inspector_app import APP_DIR
+from grid_service.handlers.inspector_app import APP_DIR, SHELL
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]  # fmt: skip
 SLOW_3G = {"offline": False, "latency": 2000, "downloadThroughput": 50_000, "uploadThroughput": 50_000}
-SHELL = ["index.html", "app.js", "api.js", "outbox.js", "app.css", "manifest.webmanifest", "icon-192.png"]
 PASSWORD = "bench password 1"
 TIMELINE = """JSON.stringify(performance.getEntriesByType('navigation')
     .concat(performance.getEntriesByType('resource'))

@@ -58,9 +58,30 @@ async def asset(request: web.Request) -> web.Response:
     return _serve(request, request.match_info["name"])
 
 
+SHELL = ("index.html", "app.js", "api.js", "outbox.js", "app.css", "manifest.webmanifest", "icon-192.png")
+
+
+@functools.cache
+def _service_worker() -> tuple[bytes, str]:
+    """sw.js with the shell's version in it: any change to a file of the shell is a new worker."""
+    version = hashlib.sha256(b"".join(_file(name)[0] for name in SHELL)).hexdigest()[:16]
+    data = _file("sw.js")[0].replace(b"__SHELL_VERSION__", version.encode())
+    return data, f'"{hashlib.sha256(data).hexdigest()[:32]}"'
+
+
 async def service_worker(request: web.Request) -> web.Response:
+    data, etag = _service_worker()
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers={"ETag": etag, "Cache-Control": "no-cache"})
     # A worker's own fetches obey the policy its script was served with: the pages' (its origin only).
-    return _serve(request, "sw.js", {"Content-Security-Policy": request.app[keys.PAGE_POLICY]})
+    response = web.Response(
+        body=data,
+        content_type="text/javascript",
+        headers={"ETag": etag, "Cache-Control": "no-cache", "Content-Security-Policy": request.app[keys.PAGE_POLICY]},
+    )
+    response.enable_compression()
+    response.headers["Vary"] = "Accept-Encoding"
+    return response
 
 
 async def manifest(request: web.Request) -> web.Response:

@@ -77,3 +77,14 @@ async def test_a_page_revalidated_keeps_its_own_policy(client):
         assert again.status == 304, path
         assert "Content-Security-Policy" not in again.headers, path
         assert again.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_the_service_worker_carries_the_shells_version(client):
+    import re
+
+    first, again = await client.get("/app/sw.js"), await client.get("/app/sw.js")
+    text = await first.text()
+    assert "__SHELL_VERSION__" not in text
+    assert re.search(r'"xunchatong-shell-[0-9a-f]{16}"', text), "a new release of the shell is a new worker"
+    assert text == await again.text() and first.headers["ETag"] == again.headers["ETag"]
+    assert "connect-src 'self'" in first.headers["Content-Security-Policy"], "its fetches obey the page's policy"

@@ -413,3 +413,26 @@ async def test_a_server_that_fails_or_drops_the_line_is_tried_again_until_the_re
     assert (
         await db.fetchval("SELECT count(*) FROM reports") == 1 and await db.fetchval("SELECT count(*) FROM media") == 1
     )
+
+
+async def test_a_report_waits_for_its_own_inspector_when_another_signs_in_on_the_phone(phone, server, db):
+    await make_user(db, "li.na2", "inspector")
+    await phone.context_.set_offline(True)
+    await fill_report(phone, "张伟的上报", photos=1)
+    await phone.get_by_role("button", name="上报", exact=True).click()
+    await phone.get_by_role("button", name="退出").click()
+    await phone.context_.set_offline(False)
+    await phone.get_by_label("用户名").fill("li.na2")
+    await phone.get_by_label("密码").fill(PASSWORD)
+    await phone.get_by_role("button", name="登录", exact=True).click()
+    await phone.get_by_label("类别").wait_for()
+    await phone.wait_for_timeout(1500)
+    assert await db.fetchval("SELECT count(*) FROM reports") == 0, "not sent under another person's name"
+    assert await waiting(phone) == "0", "nor shown to them"
+    await phone.get_by_role("button", name="退出").click()
+    await phone.get_by_label("用户名").fill("zhang.wei")
+    await phone.get_by_label("密码").fill(PASSWORD)
+    await phone.get_by_role("button", name="登录", exact=True).click()
+    await until(lambda: _reports(db, 1), seconds=20)
+    reporter = await db.fetchval("SELECT t.name FROM reports r JOIN api_tokens t ON t.id = r.token_id")
+    assert reporter == "zhang.wei"

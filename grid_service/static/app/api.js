@@ -17,7 +17,7 @@ export const csrf = {
   set: (token) => (token ? localStorage.setItem(CSRF_KEY, token) : localStorage.removeItem(CSRF_KEY)),
 };
 
-export async function api(method, path, body, headers = {}) {
+export async function api(method, path, body, headers = {}, retried = false) {
   const init = { method, credentials: "same-origin", headers: { ...headers } };
   if (method !== "GET") init.headers["X-CSRF-Token"] = csrf.get() || "";
   if (body instanceof Blob) init.body = body;
@@ -37,6 +37,12 @@ export async function api(method, path, body, headers = {}) {
     parsed = text ? JSON.parse(text) : null;
   } catch {
     parsed = null;
+  }
+  if (response.status === 403 && parsed && parsed.error && parsed.error.code === "csrf_failed" && !retried) {
+    // The session's token changed (signed in again in another tab): read it, and try once more.
+    const session = await api("GET", "/api/v1/session");
+    csrf.set(session.csrf_token);
+    return api(method, path, body, headers, true);
   }
   if (!response.ok) throw new ApiError(response.status, parsed);
   return parsed;

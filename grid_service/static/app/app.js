@@ -31,6 +31,11 @@ const state = {
   openTask: null,
 };
 
+function currentUser() {
+  const user = readCache(CACHE.user);
+  return user ? user.username : null;
+}
+
 function readCache(key) {
   try {
     return JSON.parse(localStorage.getItem(key) || "null");
@@ -58,8 +63,9 @@ async function start() {
     navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(() => {});
   }
   showNetwork();
-  window.addEventListener("online", () => {
+  window.addEventListener("online", async () => {
     showNetwork();
+    await outbox.wake();
     scheduleSync(0);
   });
   window.addEventListener("offline", showNetwork);
@@ -99,6 +105,7 @@ function showNetwork() {
 
 function showSignIn(message) {
   $("tabs").hidden = true;
+  $("sign-out").hidden = true;
   for (const screen of document.querySelectorAll(".screen")) screen.hidden = screen.id !== "sign-in";
   text($("sign-in-message"), message || "");
   text($("who"), "");
@@ -106,6 +113,7 @@ function showSignIn(message) {
 
 function enter(user) {
   text($("who"), user.display_name || user.username);
+  $("sign-out").hidden = false;
   $("sign-in").hidden = true;
   $("tabs").hidden = false;
   showTab("report");
@@ -152,6 +160,18 @@ function bindForms() {
     event.preventDefault();
     const form = new FormData(event.target);
     signIn({ username: form.get("username"), password: form.get("password") });
+  });
+  $("sign-out").addEventListener("click", async () => {
+    try {
+      await api("DELETE", "/api/v1/session");
+    } catch {
+      // offline or ended already: forgotten here all the same
+    }
+    localStorage.removeItem(CACHE.user);
+    csrf.set(null);
+    state.taskLoop = false;
+    state.tasks.clear();
+    showSignIn("已退出。未上传的上报保留在本机，本人再次登录后继续上传。");
   });
   $("device-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -248,9 +268,12 @@ function goodEnough(fix) {
   return fix && fix.accuracy_m <= state.settings.accuracy_m;
 }
 
+const FIX_MAX_AGE_MS = 2 * 60_000; // a fix older than this is where the phone was, not where it is
+
 function usableFix() {
   if (state.accepted && state.accepted.accuracy_m == null) return state.accepted; // placed by hand: it stands
-  if (goodEnough(state.fix)) return state.fix;
+  const fresh = state.fix && Date.now() - state.fix.at <= FIX_MAX_AGE_MS ? state.fix : null;
+  if (goodEnough(fresh)) return fresh;
   return state.accepted;
 }
 
@@ -369,9 +392,11 @@ async function submitReport() {
     URL.revokeObjectURL(url);
     return { ...photo, media_id: null };
   });
-  await outbox.put(outbox.newItem(report, photos));
+  await outbox.put(outbox.newItem(report, photos, currentUser()));
   state.photos = { before: [], after: [] };
   state.accepted = null;
+  state.fixStarted = Date.now(); // the next report waits for its own good fix before offering a worse one
+  setTimeout(showFix, (state.settings.fix_timeout_s || 20) * 1000 + 50);
   $("report-form").reset();
   $("after-block").hidden = true;
   showConditions();
@@ -390,7 +415,7 @@ function scheduleSync(delay) {
   state.syncTimer = setTimeout(async () => {
     let next = null;
     try {
-      next = await outbox.syncOnce(renderOutbox);
+      next = await outbox.syncOnce(renderOutbox, currentUser());
     } finally {
       const waitFor = next == null ? 30_000 : Math.max(500, next - Date.now());
       state.syncTimer = setTimeout(() => scheduleSync(0), waitFor);
@@ -400,7 +425,8 @@ function scheduleSync(delay) {
 }
 
 async function renderOutbox() {
-  const items = await outbox.all();
+  const me = currentUser();
+  const items = (await outbox.all()).filter((i) => !i.username || i.username === me);
   const pending = items.filter((i) => i.state !== "sent");
   const waiting = items.filter((i) => i.state === "waiting" || i.state === "sending").length;
   text($("outbox-count"), waiting);
@@ -557,9 +583,9 @@ async function completeTask() {
   const task = state.openTask;
   const message = $("task-message");
   const file = $("task-photo").files[0];
-  const fix = usableFix() || state.fix;
+  const fix = usableFix();
   if (!file) return text(message, "请拍照");
-  if (!fix) return text(message, "尚未定位");
+  if (!fix) return text(message, state.fix ? "定位精度不足：请在上报页接受当前定位后再提交" : "尚未定位");
   try {
     const blob = await scaled(file);
     const query = new URLSearchParams({ lon: fix.lon, lat: fix.lat, accuracy_m: fix.accuracy_m, taken_at: new Date().toISOString() });
@@ -619,7 +645,7 @@ async function showMap() {
   const bounds = state.settings.bounds; // the grid's extent, until the phone knows where it is
   const center = fix ? [fix.lat, fix.lon] : bounds ? [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2] : [0, 0];
   state.map.setView(center, 16);
-  if (fix) window.L.circleMarker(center, { radius: 6, color: "#0f766e" }).addTo(state.layer).bindTooltip("我的位置");
+  if (fix) window.L.circleMarker(center, { radius: 6, color: "#0f766e" }).addTo(state.layer).bindTooltip(make("span", null, "我的位置"));
   const d = 0.01;
   const bbox = fix ? `${fix.lon - d},${fix.lat - d},${fix.lon + d},${fix.lat + d}` : null;
   try {
@@ -628,7 +654,8 @@ async function showMap() {
       const [lon, lat] = feature.geometry.coordinates;
       const p = feature.properties;
       const marker = window.L.circleMarker([lat, lon], { radius: 7, color: "#b45309" });
-      marker.bindTooltip(`${p.case_no} ${categoryName(p.category)} ${STATUS_NAMES[p.status] || p.status}`);
+      // An element, not a string: Leaflet puts a string in as HTML.
+      marker.bindTooltip(make("span", null, `${p.case_no} ${categoryName(p.category)} ${STATUS_NAMES[p.status] || p.status}`));
       marker.addTo(state.layer);
     }
     text($("map-message"), `附近未结案件 ${answer.features.length} 件`);

@@ -36,9 +36,10 @@ export const put = (item) => tx("readwrite", (s) => s.put(item));
 export const remove = (clientId) => tx("readwrite", (s) => s.delete(clientId));
 export const all = async () => (await tx("readonly", (s) => s.getAll())).sort((a, b) => a.created_at - b.created_at);
 
-export function newItem(report, photos) {
+export function newItem(report, photos, username) {
   return {
     client_id: crypto.randomUUID(),
+    username, // whose it is: sent only while they are signed in here
     created_at: Date.now(),
     state: "waiting", // waiting | sending | sent | refused
     attempts: 0,
@@ -53,15 +54,27 @@ export function newItem(report, photos) {
 
 // One sync at a time in this browser (all its tabs): two would only send the same items twice,
 // which the server answers alike, but it wastes a weak connection.
-export async function syncOnce(onChange) {
-  const run = () => drain(onChange);
-  if (navigator.locks) return navigator.locks.request("outbox-sync", { ifAvailable: true }, (lock) => lock && run());
-  return run();
+export async function syncOnce(onChange, username) {
+  const run = () => drain(onChange, username);
+  if (!navigator.locks) return run();
+  // Another sync (of this tab or another) holds it: try again in a moment rather than wait or forget.
+  return navigator.locks.request("outbox-sync", { ifAvailable: true }, (lock) => (lock ? run() : Date.now() + 1000));
 }
 
-async function drain(onChange) {
+// Back online: whatever waits is tried now, whatever its backoff said.
+export async function wake() {
+  for (const item of await all()) {
+    if (item.state === "waiting" && item.next_at) {
+      item.next_at = 0;
+      await put(item);
+    }
+  }
+}
+
+async function drain(onChange, username) {
   let next = null;
   for (const item of await all()) {
+    if (item.username && item.username !== username) continue; // another person's: kept for them
     if (item.state === "sending") item.state = "waiting"; // a sync cut off (tab closed, phone restarted)
     if (item.state !== "waiting") continue;
     if (item.next_at > Date.now()) {

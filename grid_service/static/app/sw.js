@@ -1,6 +1,8 @@
 // The app's service worker (scope /app/): it keeps the shell, so that the app opens with no network
 // after the first visit. The API is never cached: the outbox (IndexedDB) holds what waits to be sent.
-const SHELL = "xunchatong-shell-v1";
+// The service writes the shell's version (a hash of its files) in here: a new release is a new
+// worker, which keeps the whole new shell under its own name before it takes over.
+const SHELL = "xunchatong-shell-__SHELL_VERSION__";
 const FILES = [
   "/app/",
   "/app/static/app.css",
@@ -33,22 +35,7 @@ self.addEventListener("fetch", (event) => {
   }
   const key = event.request.mode === "navigate" ? "/app/" : url.pathname;
   if (!FILES.includes(key)) return;
-  // The shell as kept, at once (a phone on one bar of signal opens the app without waiting), and
-  // refreshed from the network behind it: a new version shows on the next opening.
-  event.respondWith(
-    caches.open(SHELL).then(async (cache) => {
-      const kept = await cache.match(key);
-      const fresh = fetch(event.request)
-        .then((response) => {
-          if (response.ok) cache.put(key, response.clone());
-          return response;
-        })
-        .catch(() => kept);
-      if (kept) {
-        event.waitUntil(fresh);
-        return kept;
-      }
-      return fresh;
-    }),
-  );
+  // The shell as kept, at once (a phone on one bar of signal opens the app without waiting); a new
+  // release comes whole, as a new worker, never a file at a time.
+  event.respondWith(caches.match(key, { cacheName: SHELL }).then((kept) => kept || fetch(event.request)));
 });
