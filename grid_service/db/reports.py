@@ -10,6 +10,8 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
+from grid_service.db.pool import Conn
+
 DEADLOCK_RETRIES = 3
 
 
@@ -73,6 +75,20 @@ class PreparedReport:
 class Outcome:
     status_code: int  # 201 created, 200 replay of an earlier identical submission, 409 conflicting retry
     response: dict[str, Any] | None  # the acknowledgement as stored (None for a conflict)
+
+
+SELECT_STORED = "SELECT body_hash, response FROM reports WHERE token_id = $1 AND client_id = $2"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReport:
+    body_hash: bytes
+    response: dict[str, Any]
+
+
+async def stored_report(conn: Conn, *, token_id: int, client_id: str) -> StoredReport | None:
+    row = await conn.fetchrow(SELECT_STORED, token_id, client_id)
+    return StoredReport(bytes(row["body_hash"]), row["response"]) if row else None
 
 
 INTAKE_BATCH = "SELECT ord, outcome FROM intake_batch($1::intake_item[], $2::boolean[], $3::integer[], $4::text[], $5)"

@@ -26,6 +26,7 @@ from geo.grid import METRES_PER_DEGREE
 from grid_service.auth import Principal
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import media as db_media
+from grid_service.db import reports as db_reports
 from grid_service.db.failures import as_api_error
 from grid_service.db.reports import IntakeItem, Outcome, PreparedReport
 from grid_service.db.tasks import audience
@@ -229,6 +230,26 @@ class Accepted:
     acknowledgement: dict[str, Any]  # as the client sees it
 
 
+async def _stored_answer(
+    pool: asyncpg.Pool,
+    caller: Principal,
+    report: ReportCreate | ForeignReport,
+    snapshot: ConfigSnapshot,
+    timeout: float,
+) -> Accepted | ApiError | None:
+    """For a report refused as it is now (its category since stopped, its photos, its place): the
+    answer already given to it, if it was stored before (a retry whose first answer was lost), so
+    that a phone never drops a report the service has; None when it is new. Asked only on a refusal:
+    the accepted path pays nothing for it."""
+    async with pool.acquire(timeout=timeout) as conn:
+        stored = await db_reports.stored_report(conn, token_id=caller.token_id, client_id=report.client_id)
+    if stored is None:
+        return None
+    if stored.body_hash != body_hash(report):
+        return conflict_error(report.client_id)
+    return Accepted(200, present(stored.response, snapshot.calendar.timezone))
+
+
 async def accept_reports(
     committer: GroupCommitter,
     pool: asyncpg.Pool,
@@ -258,7 +279,7 @@ async def accept_reports(
                 raise unknown_media(report.media, missing)
             ready.append((index, report.client_id, prepare(caller, report, snapshot, now)))
         except ApiError as exc:
-            answers[index] = exc
+            answers[index] = await _stored_answer(pool, caller, report, snapshot, timeout) or exc
         if len(ready) == HAND_OVER_EVERY or (ready and position == len(valid) - 1):
             futures = committer.enqueue([p for _, _, p in ready])
             waiting.extend((i, c, f) for (i, c, _), f in zip(ready, futures, strict=True))

@@ -209,3 +209,35 @@ async def test_an_inspectors_report_may_name_the_condition_it_is_filed_under(cli
     error = (await wrong.json())["error"]
     assert wrong.status == 422 and error["details"][0]["path"] == ["condition"], error
     assert await db.fetchval("SELECT count(*) FROM reports") == before
+
+
+async def test_a_retry_of_a_stored_report_is_answered_even_after_its_category_was_stopped(db_url, db, tokens, tmp_path):
+    """The first answer was lost; meanwhile the district stopped the category. The retry gets the
+    case it made (200), not a refusal that would make a phone drop a report the service has."""
+    from tests.conftest import FIXTURE_CONFIG, load_config_with
+
+    body = report("construction_dust", IN_CELL_1)
+    async with workers(db_url, utc_now, count=1, config_poll_s=0.05) as [client]:
+        first = await client.post("/api/v1/reports", json=body, headers=bearer(tokens["inspector"]))
+        assert first.status == 201
+        categories = (FIXTURE_CONFIG / "categories.toml").read_text(encoding="utf-8")
+        dust = categories.index('[[category]]\ncode = "construction_dust"')
+        rules = (FIXTURE_CONFIG / "routing.toml").read_text(encoding="utf-8")
+        stopped = {
+            "categories.toml": categories[:dust] + categories[categories.index("[[category]]", dust + 1) :],
+            "routing.toml": rules[: rules.index('[[rule]]\ncategory = "construction_dust"')],
+        }
+        await load_config_with(db, tmp_path / "config", stopped)
+        await asyncio.sleep(0.3)  # the worker follows it
+        again = await client.post(
+            "/api/v1/reports/batch", json={"reports": [body]}, headers=bearer(tokens["inspector"])
+        )
+        [result] = (await again.json())["results"]
+        assert result["status_code"] == 200 and result["report"]["case_id"] == (await first.json())["case_id"]
+        changed = {**body, "description": "not the same"}
+        conflict = await client.post("/api/v1/reports", json=changed, headers=bearer(tokens["inspector"]))
+        assert conflict.status == 409
+        new = await client.post(
+            "/api/v1/reports", json=report("construction_dust", IN_CELL_2), headers=bearer(tokens["inspector"])
+        )
+        assert new.status == 422 and (await new.json())["error"]["details"][0]["type"] == "unknown_category"
