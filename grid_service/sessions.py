@@ -13,13 +13,12 @@ import asyncio
 import datetime as dt
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 
 import asyncpg
 
 from grid_service.accounts import decoy_hash, password_matches
-from grid_service.auth import Principal, hash_token
+from grid_service.auth import Principal, TimedCache, hash_token
 from grid_service.db import users as db_users
 from grid_service.db.pool import Conn
 from grid_service.db.users import Account
@@ -62,32 +61,23 @@ def hash_device_code(code: str) -> bytes:
     return hashlib.sha256(code.strip().upper().replace("-", "").encode()).digest()
 
 
-class SessionCache:
-    """Session lookups, reused for ``ttl_s`` seconds: a signed-out session, or one of an account
-    disabled meanwhile, stops working within that time in every worker (at once in the worker that
-    signed it out)."""
-
-    def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
-        self.ttl_s = ttl_s
-        self.max_entries = max_entries
-        self._entries: dict[bytes, tuple[float, SignedIn | None]] = {}
+class SessionCache(TimedCache[SignedIn]):
+    """Session lookups: a signed-out session, or one of an account disabled meanwhile, stops working
+    within the cache's time in every worker (at once in the worker that signed it out)."""
 
     async def lookup(self, pool: asyncpg.Pool, secret: str, timeout: float) -> SignedIn | None:
         digest = hash_token(secret)
-        now = time.monotonic()
-        cached = self._entries.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        found, signed_in = self.cached(digest)
+        if found:
+            return signed_in
         async with pool.acquire(timeout=timeout) as conn:
             row = await db_users.live_session(conn, digest)
-        signed_in = SignedIn(row.id, row.kind, row.csrf_token, row.expires_at, row.account) if row else None
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()
-        self._entries[digest] = (now + self.ttl_s, signed_in)
-        return signed_in
+        return self.keep(
+            digest, SignedIn(row.id, row.kind, row.csrf_token, row.expires_at, row.account) if row else None
+        )
 
-    def forget(self, secret: str) -> None:
-        self._entries.pop(hash_token(secret), None)
+    def forget_secret(self, secret: str) -> None:
+        self.forget(hash_token(secret))
 
 
 async def sign_in_with_password(

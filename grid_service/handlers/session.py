@@ -53,7 +53,7 @@ async def sign_out(request: web.Request) -> web.Response:
     signed_in = _session_of(request)
     async with connection(request) as conn:
         await db_users.end_session(conn, signed_in.session_id)
-    request.app[keys.SESSIONS].forget(request.cookies[SESSION_COOKIE])
+    request.app[keys.SESSIONS].forget_secret(request.cookies[SESSION_COOKIE])
     response = web.Response(status=204)
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from grid_service.app import create_app
 from tests.api.helpers import IN_CELL_1, report
-from tests.browser.test_map_page import HOSTILE, PageLog
+from tests.browser.test_map_page import HOSTILE, watched
 from tests.conftest import FIXTURE_CONFIG, PASSWORD, bearer, load_config_with, make_token, make_user, settings_for
 from tests.images import png
 
@@ -42,19 +41,7 @@ async def phone(browser, server, db):
         locale="zh-CN",
         service_workers="allow",
     )
-    page = await context.new_page()
-    log = PageLog()
-    page.on("console", lambda m: log.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: log.errors.append(str(e)))
-    page.on("dialog", lambda d: log.dialogs.append(d.message))
-    host = urlsplit(str(client.make_url("/"))).hostname
-
-    def on_request(request: Any) -> None:
-        if urlsplit(request.url).hostname != host and not request.url.startswith(("data:", "blob:")):
-            log.outside.append(request.url)
-
-    page.on("request", on_request)
-    page.log = log
+    page = watched(await context.new_page(), client)
     page.context_ = context
     await page.goto(str(client.make_url("/app/")))
     await page.get_by_label("用户名").fill("zhang.wei")

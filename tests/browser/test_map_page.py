@@ -25,11 +25,9 @@ class PageLog:
     referers: list[str] = field(default_factory=list)  # Referer headers the page's requests carried
 
 
-@pytest.fixture
-async def wall(browser, client, tokens):
-    """The map page as the wall screen opens it, with what it logged and requested."""
-    context = await browser.new_context(viewport={"width": 1600, "height": 900})
-    page = await context.new_page()
+def watched(page: Any, client: Any) -> Any:
+    """The page, with ``page.log`` gathering its console errors, dialogs, the requests it made to
+    another host than the service's (data: and blob: are its own) and the Referers it sent."""
     log = PageLog()
     page.on("console", lambda m: log.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: log.errors.append(str(e)))
@@ -37,14 +35,21 @@ async def wall(browser, client, tokens):
     host = urlsplit(str(client.make_url("/"))).hostname
 
     def on_request(request: Any) -> None:
-        if urlsplit(request.url).hostname != host and not request.url.startswith("data:"):
+        if urlsplit(request.url).hostname != host and not request.url.startswith(("data:", "blob:")):
             log.outside.append(request.url)
         if "referer" in request.headers:
             log.referers.append(request.headers["referer"])
 
     page.on("request", on_request)
     page.log = log
-    yield page
+    return page
+
+
+@pytest.fixture
+async def wall(browser, client, tokens):
+    """The map page as the wall screen opens it, with what it logged and requested."""
+    context = await browser.new_context(viewport={"width": 1600, "height": 900})
+    yield watched(await context.new_page(), client)
     await context.close()
 
 

@@ -7,17 +7,21 @@ from grid_service.demo import Demo, DemoTokens
 from tests.conftest import make_token
 
 
-async def test_the_demo_reports_works_dispatches_and_verifies_cases(client, db):
+async def demo_tokens(db, **channels) -> DemoTokens:
+    """A token for each person the demo plays, in the fixture's departments (and any channels given)."""
     departments = ["housing", "sanitation", "street_office", "urban_management"]
-    tokens = DemoTokens(
+    return DemoTokens(
         inspectors=[await make_token(db, "inspector") for _ in range(2)],
         dispatcher=await make_token(db, "dispatcher"),
         departments={code: await make_token(db, "department", code) for code in departments},
         receiver=await make_token(db, "receiver"),
-        citizens=await make_token(db, "channel", source="public"),
-        camera=await make_token(db, "channel", source="sensor"),
         shift_lead=await make_token(db, "shift_lead"),
+        **{name: await make_token(db, "channel", source=source) for name, source in channels.items()},
     )
+
+
+async def test_the_demo_reports_works_dispatches_and_verifies_cases(client, db):
+    tokens = await demo_tokens(db, citizens="public", camera="sensor")
     demo = Demo(str(client.make_url("")), tokens, rate=25, seed=7, pace=0.05)
     counts = await demo.run(duration=8)
     assert counts.get("POST reports 201", 0) > 50
@@ -102,14 +106,7 @@ async def test_with_limits_of_seconds_the_demo_shows_the_disputes_and_the_watch(
 
     monkeypatch.setattr(demo_module, "REJECT_SHARE", 0.5)  # so that some come back twice: arbitration
     await config_store.store_bundle(db, with_short_limits(read_config_dir(FIXTURE_CONFIG), minutes_per_hour=1 / 120))
-    departments = ["housing", "sanitation", "street_office", "urban_management"]
-    tokens = DemoTokens(
-        inspectors=[await make_token(db, "inspector") for _ in range(2)],
-        dispatcher=await make_token(db, "dispatcher"),
-        departments={code: await make_token(db, "department", code) for code in departments},
-        receiver=await make_token(db, "receiver"),
-        shift_lead=await make_token(db, "shift_lead"),
-    )
+    tokens = await demo_tokens(db)
     client = TestClient(TestServer(create_app(settings_for(db_url, deadline_sweep_s=0.5))))
     await client.start_server()
     try:
