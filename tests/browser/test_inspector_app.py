@@ -258,6 +258,7 @@ async def test_a_task_arrives_while_the_app_is_open_and_is_completed(phone, serv
     response = await server.post("/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(channel))
     case_no = (await response.json())["case_no"]
     await tasks.get_by_role("button", name=f"核实 · {case_no}").click(timeout=20_000)
+    await phone.locator("#task-map .leaflet-interactive").first.wait_for(timeout=10_000)  # the case on its map
     await phone.get_by_label("结果").select_option("confirmed")
     await phone.get_by_label("现场照片").set_input_files(
         {"name": "site.png", "mimeType": "image/png", "buffer": png(64, 48, seed=99)}
@@ -423,3 +424,21 @@ async def test_a_report_waits_for_its_own_inspector_when_another_signs_in_on_the
     await until(lambda: _reports(db, 1), seconds=20)
     reporter = await db.fetchval("SELECT t.name FROM reports r JOIN api_tokens t ON t.id = r.token_id")
     assert reporter == "zhang.wei"
+
+
+async def test_a_problem_fixed_on_the_spot_goes_with_its_before_and_after_photos(phone, db):
+    await fill_report(phone, "小广告已清除", photos=1)
+    await phone.get_by_label("现场已处置（自处置）").check()
+    await phone.get_by_role("button", name="上报", exact=True).click()
+    assert "自处置需要处置前和处置后的照片" in await phone.locator("#report-message").text_content()
+    await phone.get_by_label("处置后拍照").set_input_files(
+        {"name": "after.png", "mimeType": "image/png", "buffer": png(64, 48, seed=77)}
+    )
+    await phone.get_by_role("button", name="上报", exact=True).click()
+    await until(lambda: _reports(db, 1))
+    case = await db.fetchrow("SELECT status, resolution FROM cases")
+    assert (case["status"], case["resolution"]) == ("closed", "self_handled")
+    assert (
+        await db.fetchval("SELECT count(*) FROM case_media") + await db.fetchval("SELECT count(*) FROM report_media")
+        >= 2
+    )

@@ -568,9 +568,28 @@ async function openTask(task) {
         return image;
       }),
     );
+    showTaskMap(found.location);
   } catch {
     text($("task-description"), "无网络：案件详情稍后显示");
   }
+}
+
+// Where the case is, and where the phone is: the check is made on the spot.
+async function showTaskMap(location) {
+  const L = await leaflet();
+  if (!L || !location) return;
+  if (!state.taskMap) {
+    state.taskMap = L.map("task-map", { zoomControl: false });
+    if (state.settings.tile_url) L.tileLayer(state.settings.tile_url, { maxZoom: 19 }).addTo(state.taskMap);
+    state.taskLayer = L.layerGroup().addTo(state.taskMap);
+  }
+  state.taskLayer.clearLayers();
+  const [lon, lat] = location.coordinates;
+  L.circleMarker([lat, lon], { radius: 8, color: "#b45309" }).addTo(state.taskLayer).bindTooltip(make("span", null, "案件位置"));
+  const fix = state.fix;
+  if (fix) L.circleMarker([fix.lat, fix.lon], { radius: 6, color: "#0f766e" }).addTo(state.taskLayer).bindTooltip(make("span", null, "我的位置"));
+  state.taskMap.setView([lat, lon], 17);
+  state.taskMap.invalidateSize();
 }
 
 function closeTask() {
@@ -612,8 +631,8 @@ async function completeTask() {
 
 // --- the map around me -------------------------------------------------------------------------
 
-async function showMap() {
-  const fix = state.fix;
+// Leaflet, loaded the first time a map is shown (the report form never waits for it).
+async function leaflet() {
   if (!window.L) {
     await new Promise((resolve, reject) => {
       const style = document.createElement("link");
@@ -625,9 +644,14 @@ async function showMap() {
       script.onload = resolve;
       script.onerror = reject;
       document.head.append(script);
-    }).catch(() => text($("map-message"), "地图暂不可用"));
+    }).catch(() => null);
   }
-  if (!window.L) return;
+  return window.L || null;
+}
+
+async function showMap() {
+  const fix = state.fix;
+  if (!(await leaflet())) return text($("map-message"), "地图暂不可用");
   if (!state.map) {
     state.map = window.L.map("map", { zoomControl: true });
     if (state.settings.tile_url) window.L.tileLayer(state.settings.tile_url, { maxZoom: 19 }).addTo(state.map);
