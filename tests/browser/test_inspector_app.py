@@ -442,3 +442,59 @@ async def test_a_problem_fixed_on_the_spot_goes_with_its_before_and_after_photos
         await db.fetchval("SELECT count(*) FROM case_media") + await db.fetchval("SELECT count(*) FROM report_media")
         >= 2
     )
+
+
+async def test_the_server_restarting_in_the_middle_of_a_sync_loses_and_doubles_nothing(browser, db, db_url):
+    """Two reports wait; the sync starts; as the first batch call goes out the server stops; a new
+    one starts on the same port: the outbox finishes, each report once, each photo once."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    await make_user(db, "restart.inspector", "inspector")
+
+    def started() -> TestServer:
+        return TestServer(create_app(settings_for(db_url, app_fix_timeout_s=2)), port=port)
+
+    first = started()
+    await first.start_server()
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 844}, geolocation=HERE, permissions=["geolocation"]
+    )
+    page = await context.new_page()
+    second = None
+    try:
+        await page.goto(f"http://127.0.0.1:{port}/app/")
+        await page.get_by_label("用户名").fill("restart.inspector")
+        await page.get_by_label("密码").fill(PASSWORD)
+        await page.get_by_role("button", name="登录", exact=True).click()
+        await page.get_by_label("类别").wait_for()
+        await context.set_offline(True)
+        for n in range(2):
+            await fill_report(page, f"重启 {n}", photos=1, seed=40 + n)
+            await page.get_by_role("button", name="上报", exact=True).click()
+            await until(lambda n=n: _waiting_is(page, str(n + 1)))
+        stopped = asyncio.Event()
+
+        async def stop_the_server(route: Any) -> None:
+            if not stopped.is_set():
+                stopped.set()
+                await first.close()  # the service goes away with the call on its way
+            await route.continue_()
+
+        await page.route("**/api/v1/reports/batch", stop_the_server)
+        await context.set_offline(False)
+        await page.evaluate("window.dispatchEvent(new Event('online'))")
+        await asyncio.wait_for(stopped.wait(), 15)
+        second = started()
+        await second.start_server()
+        await until(lambda: _reports(db, 2), seconds=30)
+        await until(lambda: _waiting_is(page, "0"), seconds=15)
+        assert await db.fetchval("SELECT count(*) FROM reports") == 2
+        assert await db.fetchval("SELECT count(*) FROM media") == 2
+    finally:
+        await context.close()
+        if second is not None:
+            await second.close()
+        await first.close()
