@@ -669,6 +669,7 @@ async function showMap() {
   const bounds = state.settings.bounds; // the grid's extent, until the phone knows where it is
   const center = fix ? [fix.lat, fix.lon] : bounds ? [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2] : [0, 0];
   state.map.setView(center, 16);
+  state.layer.clearLayers(); // drawn afresh each time the map is shown
   if (fix) window.L.circleMarker(center, { radius: 6, color: "#0f766e" }).addTo(state.layer).bindTooltip(make("span", null, "我的位置"));
   const d = 0.01;
   const bbox = fix ? `${fix.lon - d},${fix.lat - d},${fix.lon + d},${fix.lat + d}` : null;
