@@ -81,3 +81,17 @@ async def hold_next_sequence(db_url: str, case_id: str) -> tuple[asyncpg.Connect
         case_id,
     )
     return writer, tx, seq
+
+
+async def followed(client: Any, holds: Any, seconds: float = 10.0) -> None:
+    """Until the worker's configuration satisfies ``holds(snapshot)``: its follower has read what was
+    stored (waited for, never slept through a guessed time)."""
+    import asyncio
+    import time
+
+    from grid_service import keys
+
+    deadline = time.monotonic() + seconds
+    while not holds(client.server.app[keys.CONFIG].current):
+        assert time.monotonic() < deadline, "the worker did not follow within the time"
+        await asyncio.sleep(0.02)

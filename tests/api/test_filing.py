@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from grid_service.app import utc_now
-from tests.api.helpers import FAR_AWAY, IN_CELL_1, IN_CELL_2, report
+from tests.api.helpers import FAR_AWAY, IN_CELL_1, IN_CELL_2, followed, report
 from tests.api.test_deadline_watch import workers
 from tests.api.test_open311 import BASE
 from tests.conftest import bearer
@@ -228,7 +228,7 @@ async def test_a_retry_of_a_stored_report_is_answered_even_after_its_category_wa
             "routing.toml": rules[: rules.index('[[rule]]\ncategory = "construction_dust"')],
         }
         await load_config_with(db, tmp_path / "config", stopped)
-        await asyncio.sleep(0.3)  # the worker follows it
+        await followed(client, lambda c: "construction_dust" not in c.categories)
         again = await client.post(
             "/api/v1/reports/batch", json={"reports": [body]}, headers=bearer(tokens["inspector"])
         )

@@ -8,7 +8,7 @@ import pytest
 
 from grid_service import keys
 from grid_service.app import utc_now
-from tests.api.helpers import IN_CELL_1, IN_CELL_2, png, report, upload_photo
+from tests.api.helpers import IN_CELL_1, IN_CELL_2, followed, png, report, upload_photo
 from tests.api.test_deadline_watch import workers
 from tests.conftest import bearer, load_config_with, named_tokens
 
@@ -332,7 +332,7 @@ async def test_an_inspectors_account_takes_the_cells_over_from_the_file(db_url, 
         assert first is None, "the file's li.lei answers for the cell: nothing in the receivers' queue"
         await make_user(db, "li.lei", "inspector")
         await make_user(db, "wang.fang", "inspector", grids=["230108001001001"])
-        await asyncio.sleep(0.3)  # the worker's follower reads the accounts again
+        await followed(client, lambda c: c.inspectors.responsible("230108001001001") == "wang.fang")
         second = (IN_CELL_1[0] + 0.002, IN_CELL_1[1])  # beyond the first report's duplicate radius
         ack = await public_report(client, tokens, point=second)
         response, body = await sign_in(client, "wang.fang")
