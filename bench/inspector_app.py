@@ -95,10 +95,13 @@ async def visits(browser, base: str) -> tuple[float, float, float]:  # type: ign
     if "--timeline" in sys.argv:  # each file: name, start, end (ms), bytes on the wire, body bytes
         print(await page.evaluate(TIMELINE))
     await page.evaluate("navigator.serviceWorker.ready")
-    await asyncio.sleep(1)  # the worker has kept the shell
+    while not await page.evaluate("navigator.serviceWorker.controller !== null"):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)  # the worker has kept the shell and controls the page
     started = time.perf_counter()
     await page.reload(wait_until="commit")
     repeat = await until_usable(page, started)
+    served = await page.evaluate("performance.getEntriesByType('navigation')[0].workerStart > 0")
+    assert served, "the repeat visit was not served by the service worker"
     await context.close()
     return baseline, first, repeat
 

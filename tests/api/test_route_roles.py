@@ -44,7 +44,7 @@ async def test_every_route_answers_each_role_by_its_rule_with_a_token_and_with_a
             async with client.request(route.method, concrete(route.path), json=body, headers=headers) as response:
                 where = (route.method, route.path, role.value, how, response.status)
                 if role in route.roles:
-                    assert response.status not in (401, 403), (where, await response.text())
+                    assert response.status not in (401, 403) and response.status < 500, (where, await response.text())
                 else:
                     assert response.status == 403, where
                     assert (await response.json())["error"]["code"] == "forbidden", where

@@ -127,6 +127,7 @@ async def test_three_reports_made_offline_survive_a_reload_and_arrive_once_each(
     await until(lambda: _waiting_is(phone, "0"), seconds=20)
     descriptions = sorted(r["description"] for r in await db.fetch("SELECT description FROM reports"))
     assert descriptions == ["离线上报 0", "离线上报 1", "离线上报 2"], "each once"
+    assert await db.fetchval("SELECT count(*) FROM media") == 3, "and each photo"
     assert phone.log.outside == [] and phone.log.dialogs == []
     assert unexpected(phone.log.errors) == []
 

@@ -103,3 +103,19 @@ async def test_a_username_is_taken_once(db_url, db):
     again = user(db_url, "create", "--username", "rec", "--role", "viewer")
     assert again.returncode == 1 and "an account or a token named 'rec' already exists" in again.stderr
     assert (await account(db, "rec"))["role"] == "receiver"
+
+
+async def test_a_device_code_is_printed_alone_on_the_last_line_and_only_its_hash_stored(db_url, db):
+    import re
+
+    from grid_service.sessions import hash_device_code
+
+    assert user(db_url, "create", "--username", "phone.user", "--role", "inspector").returncode == 0
+    done = user(db_url, "device-code", "phone.user")
+    assert done.returncode == 0, done.stderr
+    code = done.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", code), code
+    row = await db.fetchrow("SELECT code_hash, expires_at - created_at AS valid FROM device_codes")
+    assert bytes(row["code_hash"]) == hash_device_code(code) and row["valid"].total_seconds() == 600
+    missing = user(db_url, "device-code", "nobody")
+    assert missing.returncode == 1 and "no enabled account 'nobody'" in missing.stderr

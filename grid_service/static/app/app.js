@@ -59,6 +59,8 @@ function make(tag, className, value) {
 // --- start -------------------------------------------------------------------------------------
 
 async function start() {
+  // Ask the browser to keep the outbox's storage under pressure (it may refuse; nothing else changes).
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(() => {});
   }
@@ -323,7 +325,8 @@ async function scaled(file) {
 async function addPhotos(input, role) {
   const list = state.photos[role];
   const taken = new Date().toISOString();
-  const fix = state.fix; // where the phone is as the photo is taken
+  // Where the phone is as the photo is taken: a fix of the last two minutes, else none claimed.
+  const fix = state.fix && Date.now() - state.fix.at <= FIX_MAX_AGE_MS ? state.fix : null;
   for (const file of input.files) {
     if (list.length >= MAX_PHOTOS) {
       text($("report-message"), `最多 ${MAX_PHOTOS} 张照片`);
