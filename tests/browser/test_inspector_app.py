@@ -245,10 +245,16 @@ async def test_a_refused_report_stays_with_the_servers_words_until_fixed(phone, 
     assert await refused.locator(".state").text_content() == "被退回"
     assert "类别已停用或不存在" in await refused.locator(".reason").text_content(), "the server's reason, in Chinese"
     assert await db.fetchval("SELECT count(*) FROM reports") == 0
+    await refused.get_by_role("button", name="去掉照片 1").click()  # the inspector may fix more than the category
+    await until(lambda: _has(phone, "#outbox-list li.refused", "0 张照片"))
+    refused = phone.locator("#outbox-list li.refused")
+    await refused.get_by_role("button", name="改用当前定位").click()
+    await until(lambda: _has(phone, "#outbox-list li.refused", "已改用当前定位"))
     await refused.get_by_label("重新选择类别").select_option(label="暴露垃圾")
     await refused.get_by_role("button", name="重新上传").click()
     await until(lambda: _reports(db, 1), seconds=20)
     assert await db.fetchval("SELECT category FROM reports") == "exposed_garbage"
+    assert await db.fetchval("SELECT count(*) FROM report_media") == 0, "the photo taken out stays out"
 
 
 async def test_a_task_arrives_while_the_app_is_open_and_is_completed(phone, server, db):
@@ -498,3 +504,18 @@ async def test_the_server_restarting_in_the_middle_of_a_sync_loses_and_doubles_n
         if second is not None:
             await second.close()
         await first.close()
+
+
+async def test_the_map_outlines_my_cells_and_shows_the_open_cases_around_me(phone, server, db):
+    channel = await make_token(db, "channel", source="public")
+    await server.post("/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(channel))
+    await until(lambda: _text(phone, "定位", "±"))
+    await phone.get_by_role("button", name="地图").click()
+    await until(lambda: _has(phone, "#map-message", "附近未结案件 1 件"))
+    mine = phone.locator("#map path.leaflet-interactive[stroke-width='2']")  # my cells, outlined
+    await until(lambda: _at_least(mine, 1))
+    assert unexpected(phone.log.errors) == [] and phone.log.outside == []
+
+
+async def _at_least(locator, n: int) -> bool:
+    return await locator.count() >= n

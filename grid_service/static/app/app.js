@@ -460,6 +460,27 @@ function outboxEntry(item) {
       await renderOutbox();
       scheduleSync(0);
     });
+    const here = make("button", "small", "改用当前定位");
+    here.type = "button";
+    here.addEventListener("click", async () => {
+      const fix = usableFix();
+      if (!fix) return text(entry.querySelector(".reason"), "尚无可用的定位");
+      item.report.location = { type: "Point", coordinates: [fix.lon, fix.lat] };
+      item.report.accuracy_m = fix.accuracy_m;
+      await outbox.put(item);
+      text(here, "已改用当前定位"); // the entry stays as it is: a category being chosen is kept
+    });
+    entry.append(here);
+    item.photos.forEach((photo, index) => {
+      const drop = make("button", "small", `去掉照片 ${index + 1}`);
+      drop.type = "button";
+      drop.addEventListener("click", async () => {
+        item.photos.splice(index, 1);
+        await outbox.put(item);
+        await renderOutbox();
+      });
+      entry.append(drop);
+    });
     const discard = make("button", "small", "放弃");
     discard.type = "button";
     discard.addEventListener("click", async () => {
@@ -676,6 +697,19 @@ async function showMap() {
   if (fix) window.L.circleMarker(center, { radius: 6, color: "#0f766e" }).addTo(state.layer).bindTooltip(make("span", null, "我的位置"));
   const d = 0.01;
   const bbox = fix ? `${fix.lon - d},${fix.lat - d},${fix.lon + d},${fix.lat + d}` : null;
+  // My cells (the grid prefixes I answer for), outlined, with how many cases are open in each.
+  const mine = (readCache(CACHE.user) || {}).grids || [];
+  try {
+    const grid = await api("GET", `/api/v1/grids${bbox ? `?bbox=${bbox}` : ""}`);
+    for (const cell of grid.features) {
+      if (!mine.some((prefix) => cell.properties.code.startsWith(prefix))) continue;
+      const outline = window.L.geoJSON(cell, { style: { color: "#0f766e", weight: 2, fillOpacity: 0.05 } });
+      outline.bindTooltip(make("span", null, `${cell.properties.name || cell.properties.code}：未结案件 ${cell.properties.open_cases ?? ""}`));
+      outline.addTo(state.layer);
+    }
+  } catch {
+    // the cells are drawn another time
+  }
   try {
     const answer = await api("GET", `/api/v1/map/cases${bbox ? `?bbox=${bbox}` : ""}`);
     for (const feature of answer.features) {
