@@ -519,3 +519,22 @@ async def test_the_map_outlines_my_cells_and_shows_the_open_cases_around_me(phon
 
 async def _at_least(locator, n: int) -> bool:
     return await locator.count() >= n
+
+
+async def test_a_large_photo_is_scaled_to_1600_px_and_at_most_five_are_taken(phone, db):
+    import io
+
+    from PIL import Image
+
+    big = io.BytesIO()
+    Image.new("RGB", (3200, 2400), "#3366aa").save(big, format="PNG")
+    await until(lambda: _text(phone, "定位", "±"))
+    await phone.get_by_label("类别").select_option(label="露天烧烤")
+    files = [{"name": f"b{n}.png", "mimeType": "image/png", "buffer": big.getvalue()} for n in range(6)]
+    await phone.get_by_label("拍照", exact=True).set_input_files(files)
+    await until(lambda: _has(phone, "#report-message", "最多 5 张照片"), seconds=20)
+    assert await phone.locator("#photos li").count() == 5
+    await phone.get_by_role("button", name="上报", exact=True).click()
+    await until(lambda: _reports(db, 1), seconds=20)
+    stored = await db.fetchval("SELECT data FROM media LIMIT 1")
+    assert Image.open(io.BytesIO(stored)).size == (1600, 1200), "the longer side at 1600 px, as JPEG"
