@@ -22,7 +22,7 @@ from grid_service.auth import Principal, TimedCache, hash_token
 from grid_service.db import users as db_users
 from grid_service.db.pool import Conn
 from grid_service.db.users import Account
-from grid_service.errors import TooManyRequests, Unauthenticated
+from grid_service.errors import Conflict, NotFound, TooManyRequests, Unauthenticated
 from grid_service.flows.intake import lock_key
 from grid_service.schemas import Role
 
@@ -59,6 +59,45 @@ def new_device_code() -> str:
 
 def hash_device_code(code: str) -> bytes:
     return hashlib.sha256(code.strip().upper().replace("-", "").encode()).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCode:
+    code: str  # shown once: only its hash is stored
+    expires_at: dt.datetime
+
+
+async def issue_device_code(conn: Conn, *, username: str) -> DeviceCode | None:
+    """A new one-time code for the enabled account of that name, good for one sign-in within
+    DEVICE_CODE_S; None when there is no such enabled account. The one way a code is made, for
+    `grid-service user device-code` and for the workbench alike."""
+    code = new_device_code()
+    expires_at = await db_users.insert_device_code(
+        conn, username=username, code_hash=hash_device_code(code), seconds=DEVICE_CODE_S
+    )
+    return None if expires_at is None else DeviceCode(code, expires_at)
+
+
+ACCOUNT_STANDING = "SELECT role, disabled_at IS NOT NULL AS disabled FROM users WHERE username = $1"
+
+
+async def device_code_for_phone(pool: asyncpg.Pool, *, username: str, timeout: float) -> DeviceCode:
+    """A code for an inspector's phone (a device session is for a phone in the field): 404 when
+    there is no account of that name, 409 when it is disabled or not an inspector's."""
+    async with pool.acquire(timeout=timeout) as conn, conn.transaction():
+        standing = await conn.fetchrow(ACCOUNT_STANDING, username)
+        if standing is None:
+            raise NotFound(f"no account named {username!r}", code="unknown_user")
+        if not standing["disabled"] and standing["role"] != Role.INSPECTOR:
+            raise Conflict(
+                f"{username!r} is a {standing['role']} account: a device code signs in an inspector's phone",
+                code="not_an_inspector",
+            )
+        # The insert checks again: an account disabled since the read above gets no code either.
+        issued = None if standing["disabled"] else await issue_device_code(conn, username=username)
+    if issued is None:
+        raise Conflict(f"the account {username!r} is disabled", code="account_disabled")
+    return issued
 
 
 class SessionCache(TimedCache[SignedIn]):
