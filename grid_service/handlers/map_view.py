@@ -29,6 +29,7 @@ LEAFLET_DIR = Path(xstatic.pkg.leaflet.BASE_DIR)
 
 
 GEOJSON = "application/geo+json"
+STATS_ROUTE = "stats"  # the route of GET /api/v1/stats, whose roles the page's figures follow
 
 
 def geojson_response(body: dict[str, Any]) -> web.Response:
@@ -108,9 +109,11 @@ def grid_bounds(snapshot: ConfigSnapshot) -> list[float] | None:
 async def page_settings(request: web.Request) -> web.Response:
     """What the page needs to know that is not data, from the settings and the configuration (so the
     page copies nothing of the server by hand): the tile layer, the city's time zone, where the grid
-    lies, and the vocabularies it listens for and colours by."""
+    lies, the vocabularies it listens for and colours by, and which roles may read the day's figures
+    (so a signed-in account the statistics are not for is not sent to be refused)."""
     snapshot = request.app[keys.CONFIG].current
     bounds = grid_bounds(snapshot)
+    stats_roles = request.app[keys.ROUTE_TABLE].roles.get(STATS_ROUTE) or frozenset()
     return web.json_response(
         {
             "tile_url": request.app[keys.SETTINGS].tile_url,
@@ -120,5 +123,6 @@ async def page_settings(request: web.Request) -> web.Response:
             "running": sorted(s.value for s in RUNNING),
             "finished": sorted(s.value for s in FINISHED),
             "labels": snapshot.labels.model_dump(),
+            "stats_roles": sorted(role.value for role in stats_roles),
         }
     )

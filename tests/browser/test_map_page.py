@@ -126,7 +126,9 @@ async def test_a_refused_token_is_named_as_such_not_as_an_unreachable_service(wa
     assert "令牌无效" in problem and "无法连接" not in problem
 
 
-async def test_a_case_turns_yellow_by_itself_and_a_closed_one_leaves_the_map(wall, client, tokens, db):
+async def test_a_case_turns_yellow_by_itself_and_grey_once_cancelled(wall, client, tokens, db):
+    """Cancelled, it stays on the map, grey, for the rest of the city's day (tests/browser/test_wall_screen.py
+    sees it leave at midnight)."""
     created = await client.post("/api/v1/reports", json=report(point=IN_CELL_1), headers=bearer(tokens["inspector"]))
     case_id = (await created.json())["case_id"]
     await db.execute("UPDATE cases SET warn_at = now() + interval '3 seconds' WHERE id = $1::uuid", case_id)
@@ -134,8 +136,11 @@ async def test_a_case_turns_yellow_by_itself_and_a_closed_one_leaves_the_map(wal
     colour = f"window.commandCenter.markers.get({case_id!r}).options.fillColor"
     assert await wall.evaluate(colour) == "#22c55e"  # green
     await eventually(wall, f"{colour} === '#facc15'", seconds=10)  # yellow at its instant, with no event sent
-    await client.post(f"/api/v1/cases/{case_id}/cancel", json={}, headers=bearer(tokens["dispatcher"]))
-    await eventually(wall, f"!window.commandCenter.markers.has({case_id!r})", seconds=20)
+    cancelled = await client.post(f"/api/v1/cases/{case_id}/cancel", json={}, headers=bearer(tokens["dispatcher"]))
+    assert cancelled.status == 200
+    await eventually(wall, f"{colour} === '#64748b'", seconds=5)  # grey
+    assert await wall.evaluate(f"window.commandCenter.cases.get({case_id!r}).properties.status") == "cancelled"
+    assert wall.log.errors == []
 
 
 async def test_the_supervision_centers_half_shows_on_the_wall(wall, client, tokens):
