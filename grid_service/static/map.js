@@ -469,7 +469,7 @@
 
   async function openCase(id, { keepView = false } = {}) {
     const marker = markers.get(id);
-    if (marker && !keepView) map.panTo(marker.getLatLng());
+    if (marker && !keepView) map.panInside(marker.getLatLng(), { padding: [40, 40] }); // the map moves only to show it
     openId = id;
     const mine = ++opening;
     const panel = document.getElementById("case-panel");
@@ -641,6 +641,8 @@
     try {
       if (feed) feed.close();
       follow(await loadCases());
+      // After the snapshot, not beside it: a token has only so many heavy reads in flight (429 beyond).
+      figuresSoon(0);
     } catch (error) {
       if (error instanceof Refused) {
         setLive(false, token ? "令牌被拒 token refused" : "未登录 signed out");
@@ -809,7 +811,6 @@
       recolour();
       // A signed-in account's role says whether it may read the figures; a token's is learnt by asking.
       if (signedIn && !STATS_ROLES.has(signedIn.role)) hideFigures();
-      figuresSoon(0);
       setInterval(() => figuresSoon(), FIGURES_EVERY_MS);
       if (settings.bounds) {
         const [minLon, minLat, maxLon, maxLat] = settings.bounds;

@@ -95,7 +95,8 @@ async def close(client, tokens, case_id: str) -> None:
 
 
 async def days_figures(client, token: str) -> dict[str, str]:
-    """The day's figures as the page should show them, from the statistics' department groups."""
+    """The day's figures as the page should show them, from the statistics' department groups (read
+    with another token than the page's: each token has only so many heavy reads in flight)."""
     today = dt.datetime.now(CITY).date().isoformat()
     response = await client.get(f"/api/v1/stats?from={today}&group_by=department", headers=bearer(token))
     assert response.status == 200, await response.text()
@@ -162,11 +163,11 @@ async def test_the_days_figures_equal_the_statistics_after_reports_and_a_close(s
     first, _ = [await reported(client, tokens["inspector"], point=point) for point in (IN_CELL_1, IN_CELL_2)]
     await reported(client, tokens["inspector"], point=FAR_AWAY)  # waits for a dispatcher
     await open_map(screen, client, tokens["viewer"])
-    shown = await until_equal(screen, lambda: days_figures(client, tokens["viewer"]))
+    shown = await until_equal(screen, lambda: days_figures(client, tokens["dispatcher"]))
     assert shown["day-reported"] == "3" and shown["day-closed"] == "0"
     await close(client, tokens, first["case_id"])  # three events reach the wall: one read of the figures for them
     await jump(screen, service, 5_000)  # the figures are read at most every 5 s
-    shown = await until_equal(screen, lambda: days_figures(client, tokens["viewer"]))
+    shown = await until_equal(screen, lambda: days_figures(client, tokens["dispatcher"]))
     assert shown["day-closed"] == "1" and shown["day-closure-rate"] == "100.0%"
     assert screen.log.errors == [] and screen.log.outside == []
 
@@ -222,7 +223,7 @@ async def test_the_filters_hide_other_categories_and_departments_and_survive_a_r
     await eventually(screen, f"{on_map(building['case_id'])} && !({on_map(garbage['case_id'])})")
     assert "department=street_office" in screen.url and "category=" not in screen.url
     # Waiting for a dispatcher, they have no department yet: not the street office's.
-    assert await screen.locator("#pending-list li").count() == 0
+    await eventually(screen, "document.querySelectorAll('#pending-list li').length === 0")
     assert screen.log.errors == [] and screen.log.outside == []
 
 
@@ -264,12 +265,13 @@ async def test_a_case_opens_with_its_photo_and_its_history_and_hostile_text_stay
 
 
 async def test_a_case_closed_today_stays_grey_until_the_citys_midnight_then_leaves(screen, service, tokens):
+    await away_from_midnight()  # closed a minute before midnight would leave before the first look
     client = service.client
     done, still_open = [await reported(client, tokens["inspector"], point=point) for point in (IN_CELL_1, IN_CELL_2)]
     await open_map(screen, client, tokens["viewer"])
     await close(client, tokens, done["case_id"])
     await eventually(screen, f"{colour_of(done['case_id'])} === {GREY!r}", seconds=5)
-    assert await screen.locator("#counters li[data-status=closed] b").text_content() == "1"
+    await eventually(screen, "document.querySelector('#counters li[data-status=closed] b').textContent === '1'")
 
     now_ms = await screen.evaluate("Date.now()")
     now = dt.datetime.fromtimestamp(now_ms / 1000, CITY)
@@ -284,7 +286,7 @@ async def test_a_case_closed_today_stays_grey_until_the_citys_midnight_then_leav
     await jump(screen, service, 2 * 60_000)  # a minute after, without a reload
     await eventually(screen, f"!window.commandCenter.cases.has({done['case_id']!r})")
     assert await screen.evaluate(on_map(still_open["case_id"])), "an open case stays"
-    assert await screen.locator("#counters li[data-status=closed] b").text_content() == "0"
+    await eventually(screen, "document.querySelector('#counters li[data-status=closed] b').textContent === '0'")
     await jump(screen, service, 5_000)  # the new day's figures, read a moment after midnight
     await eventually(screen, "document.getElementById('day-reported').textContent === '0'", seconds=5)
     assert screen.log.errors == [] and screen.log.outside == []
@@ -308,9 +310,13 @@ async def test_no_text_is_smaller_than_14_px_at_1920_by_1080(screen, service, to
         " return [p.x, p.y]; })()"
     )
     box = await screen.locator("#map").bounding_box()
-    await screen.mouse.move(box["x"] + x - 20, box["y"] + y - 20)
-    await screen.mouse.move(box["x"] + x, box["y"] + y, steps=5)  # Leaflet's canvas sees the pointer move in
-    await screen.locator(".leaflet-tooltip").wait_for(timeout=5_000)
+    deadline = asyncio.get_running_loop().time() + 5
+    while not await screen.locator(".leaflet-tooltip").is_visible():
+        assert asyncio.get_running_loop().time() < deadline, "no tooltip under the pointer"
+        # Leaflet's canvas sees the pointer move in (it looks at most every 32 ms)
+        await screen.mouse.move(box["x"] + x - 20, box["y"] + y - 20)
+        await screen.mouse.move(box["x"] + x, box["y"] + y, steps=5)
+        await asyncio.sleep(0.1)
     checked = await screen.evaluate(
         """(() => {
           const small = [];
@@ -343,7 +349,7 @@ async def test_a_signed_in_viewer_needs_no_token(screen, service, tokens):
     assert await screen.locator("#who").text_content() == "wall.viewer 同志"
     await eventually(screen, on_map(ack["case_id"]))
     await eventually(screen, "document.getElementById('day-reported').textContent === '1'", seconds=5)
-    assert await screen.locator("#counters li[data-status=dispatched] b").text_content() == "1"
+    await eventually(screen, "document.querySelector('#counters li[data-status=dispatched] b').textContent === '1'")
     await screen.evaluate(f"window.commandCenter.openCase({ack['case_id']!r})")
     await eventually(screen, "!!document.querySelector('#case-body img')?.naturalWidth", seconds=5)
     later = await post(client, "/api/v1/reports", tokens["inspector"], report(point=IN_CELL_2))
@@ -372,8 +378,7 @@ async def test_a_token_the_figures_are_not_for_hides_them_after_one_refusal(scre
     await eventually(screen, "document.getElementById('figures').hidden", seconds=5)
     await jump(screen, service, 61_000)  # the minute's reading is not made again
     await asyncio.sleep(0.2)
-    assert [e for e in screen.log.errors if "status of 403" not in e] == []
-    assert len(screen.log.errors) <= 1
+    assert len(screen.log.errors) == 1 and "status of 403" in screen.log.errors[0], screen.log.errors
 
 
 async def test_without_a_token_or_a_session_the_wall_says_to_sign_in(screen, service):
