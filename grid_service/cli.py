@@ -31,7 +31,7 @@ from grid_service.db.pool import connect
 from grid_service.demo import Demo, DemoError, DemoTokens, with_short_limits
 from grid_service.logs import configure_logging
 from grid_service.schemas import Role, Source
-from grid_service.sessions import DEVICE_CODE_S, hash_device_code, new_device_code
+from grid_service.sessions import DEVICE_CODE_S, issue_device_code
 from grid_service.settings import Settings
 from grid_service.supervisor import Supervisor, stop_with_parent
 
@@ -239,16 +239,10 @@ async def _user(settings: Settings, args: argparse.Namespace) -> str:
             raise CommandError(f"no enabled account {username!r}")
         return f"disabled {username!r}"
     if args.user_command == "device-code":
-        code = new_device_code()
-        expires_at = await _with_db(
-            settings,
-            lambda conn: db_users.insert_device_code(
-                conn, username=username, code_hash=hash_device_code(code), seconds=DEVICE_CODE_S
-            ),
-        )
-        if expires_at is None:
+        issued = await _with_db(settings, lambda conn: issue_device_code(conn, username=username))
+        if issued is None:
             raise CommandError(f"no enabled account {username!r}")
-        return f"device code for {username!r}, for one sign-in within {DEVICE_CODE_S // 60} minutes:\n{code}"
+        return f"device code for {username!r}, for one sign-in within {DEVICE_CODE_S // 60} minutes:\n{issued.code}"
     password, made = _password_given()
     password_hash = hash_password(password)
     shown = f" (shown once; only its hash is stored):\n{password}" if made else ""

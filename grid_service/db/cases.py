@@ -5,14 +5,16 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from grid_service.db.pool import Conn
 from grid_service.db.rows import CaseView, Disputes, LockedCase, many, one
+from grid_service.domain.steps import YELLOW_FROM
 from grid_service.errors import NotFound
 from grid_service.schemas import parse_bbox
+from grid_service.schemas.types import period_instant
 
 # A case as every read presents it: its columns and the names of its category, cell and department.
 CASE_READ = """
@@ -116,9 +118,32 @@ CLAUSES = {
     "max_lon": "c.lon <= ${n}",
     "max_lat": "c.lat <= ${n}",
     "open_request": "c.open_request IS NOT NULL AND c.open_request->>'kind' = ${n}",  # cases_by_open_request
+    "case_no": "c.case_no = ${n}",
+    "source": "c.source = ${n}",
+    "since": "c.created_at >= ${n}",
+    "until": "c.created_at < ${n}",
     "before_id": "c.id < ${n}",
 }
 OVERDUE = "(c.status IN ('dispatched', 'in_progress') AND coalesce(c.deadline_at <= ${n}, false))"
+ANY_OPEN_REQUEST = "c.open_request IS NOT NULL"
+SUPERVISED = "c.supervision_due_at IS NOT NULL"
+REWORKED = "c.rework_count > 0"
+# A light as the presenter shows it (domain/lights.py, domain/steps.py), as a condition on instants:
+# {now}; for the steps, {accept_red}/{accept_yellow} and {dispatch_red}/{dispatch_yellow} are the
+# instants a step's wait must have started by to be past its limit or its 80 %.
+RUNNING = "c.status IN ('dispatched', 'in_progress') AND c.deadline_at IS NOT NULL"
+LIGHTS = {
+    "red": f"(({RUNNING} AND c.deadline_at <= {{now}})"
+    " OR (c.status = 'reported' AND c.step_since <= {accept_red})"
+    " OR (c.status = 'pending_dispatch' AND c.step_since <= {dispatch_red}))",
+    "yellow": f"(({RUNNING} AND c.deadline_at > {{now}} AND (c.warn_at IS NULL OR c.warn_at <= {{now}}))"
+    " OR (c.status = 'reported' AND c.step_since > {accept_red} AND c.step_since <= {accept_yellow})"
+    " OR (c.status = 'pending_dispatch' AND c.step_since > {dispatch_red} AND c.step_since <= {dispatch_yellow}))",
+    "green": f"(({RUNNING} AND c.deadline_at > {{now}} AND c.warn_at > {{now}})"
+    " OR (c.status = 'reported' AND c.step_since > {accept_yellow})"
+    " OR (c.status = 'pending_dispatch' AND c.step_since > {dispatch_yellow}))",
+    "suspended": "c.status = 'suspended'",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +161,30 @@ class CaseFilter:
     max_lat: float | None = None
     overdue: bool | None = None
     open_request: str | None = None  # the kind of request open on it
+    any_open_request: bool = False
+    case_no: str | None = None
+    source: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    supervised: bool = False  # only cases whose 督办 reply is due
+    reworked: bool = False
+    light: str | None = None
+    step_minutes: Mapping[str, float] | None = None  # filing.toml [steps], for the lights of the steps
     before_id: uuid.UUID | None = None  # keyset: the last id of the previous page
 
     @classmethod
     def from_query(
-        cls, query: Any, *, now: dt.datetime, statuses: list[str] | None, before_id: uuid.UUID | None
+        cls,
+        query: Any,
+        *,
+        now: dt.datetime,
+        statuses: list[str] | None,
+        before_id: uuid.UUID | None,
+        timezone: dt.tzinfo,
+        step_minutes: Mapping[str, float],
     ) -> CaseFilter:
         bbox: tuple[float | None, ...] = parse_bbox(query.bbox) if query.bbox else (None, None, None, None)
+        any_request = query.open_request == "any"
         return cls(
             now=now,
             statuses=statuses,
@@ -154,9 +196,34 @@ class CaseFilter:
             max_lon=bbox[2],
             max_lat=bbox[3],
             overdue=query.overdue,
-            open_request=query.open_request,
+            open_request=None if any_request else query.open_request,
+            any_open_request=any_request,
+            case_no=query.case_no,
+            source=query.source,
+            since=period_instant(query.since, timezone) if query.since else None,
+            until=period_instant(query.until, timezone) if query.until else None,
+            supervised=bool(query.supervised),
+            reworked=bool(query.reworked),
+            light=query.light,
+            step_minutes=step_minutes,
             before_id=before_id,
         )
+
+
+def _light_clause(filters: CaseFilter, params: list[Any]) -> str:
+    """The condition for the filter's light, its instants appended to ``params``."""
+    minutes = filters.step_minutes or {}
+    now = filters.now
+    instants = {"now": now}
+    for step in ("accept", "dispatch"):
+        limit = dt.timedelta(minutes=minutes.get(step, 0))
+        instants[f"{step}_red"] = now - limit
+        instants[f"{step}_yellow"] = now - limit * YELLOW_FROM
+    slots: dict[str, str] = {}
+    for name, value in instants.items():
+        params.append(value)
+        slots[name] = f"${len(params)}"
+    return LIGHTS[filters.light or ""].format(**slots)
 
 
 def encode_cursor(case_id: uuid.UUID) -> str:
@@ -182,6 +249,17 @@ async def list_cases(conn: Conn, filters: CaseFilter, *, limit: int) -> list[Cas
         params.append(filters.now)
         overdue = OVERDUE.format(n=len(params))
         clauses.append(overdue if filters.overdue else f"NOT {overdue}")
+    clauses += [
+        clause
+        for clause, wanted in (
+            (ANY_OPEN_REQUEST, filters.any_open_request),
+            (SUPERVISED, filters.supervised),
+            (REWORKED, filters.reworked),
+        )
+        if wanted
+    ]
+    if filters.light is not None:
+        clauses.append(_light_clause(filters, params))
     params.append(limit)
     sql = LIST_CASES.format(where=" AND ".join(clauses) or "true", limit=f"${len(params)}")
     return many(CaseView, await conn.fetch(sql, *params))

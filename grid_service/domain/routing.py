@@ -33,3 +33,22 @@ def choose_rule(rules: Sequence[Rule], category: str, grid_code: str) -> Rule | 
         if rank > best_rank:
             best, best_rank = rule, rank
     return best
+
+
+def candidates(rules: Sequence[Rule], category: str, grid_code: str | None) -> list[str]:
+    """The departments the routing rules name for a case, the most fitting first: what a dispatcher
+    chooses among for a case that waits (no rule for its cell, outside the grid, returned). Rules for
+    the case's category or "*" whose area holds the cell, then (outside the grid, or beyond those)
+    the category's rules anywhere."""
+    ranked: list[tuple[tuple[int, int, int], str]] = []
+    for rule in rules:
+        if rule.category not in (category, WILDCARD):
+            continue
+        inside = grid_code is not None and grid_code.startswith(rule.area)
+        if not inside and rule.category == WILDCARD:
+            continue
+        ranked.append(((1 if inside else 0, len(rule.area), 1 if rule.category == category else 0), rule.department))
+    seen: dict[str, None] = {}
+    for _, department in sorted(ranked, key=lambda r: r[0], reverse=True):
+        seen.setdefault(department)
+    return list(seen)

@@ -14,6 +14,7 @@ from grid_service import keys
 from grid_service.db import case_read as db_case_read
 from grid_service.db import cases as db_cases
 from grid_service.db.case_read import WholeCase
+from grid_service.domain import routing
 from grid_service.domain.states import OPEN, Action
 from grid_service.errors import NotFound, ValidationFailed, field_error, invalid_cursor
 from grid_service.flows import casework
@@ -55,6 +56,10 @@ def _present_whole(request: web.Request, whole: WholeCase) -> dict[str, Any]:
     tz = snapshot.calendar.timezone
     now = request.app[keys.CLOCK]()
     case["checks"] = [present_check(t, snapshot.labels, tz, now) for t in whole.checks]
+    case["candidates"] = [
+        {"code": code, "name": snapshot.departments[code].name if code in snapshot.departments else code}
+        for code in routing.candidates(snapshot.rules, whole.case.category, whole.case.grid_code)
+    ]
     return case
 
 
@@ -98,11 +103,18 @@ async def list_cases(request: web.Request) -> web.Response:
         before_id = db_cases.decode_cursor(query.after) if query.after else None
     except ValueError as exc:
         raise invalid_cursor() from exc
-    filters = db_cases.CaseFilter.from_query(query, now=now, statuses=statuses or None, before_id=before_id)
+    snapshot = request.app[keys.CONFIG].current
+    filters = db_cases.CaseFilter.from_query(
+        query,
+        now=now,
+        statuses=statuses or None,
+        before_id=before_id,
+        timezone=snapshot.calendar.timezone,
+        step_minutes=snapshot.filing.steps.minutes,
+    )
     filters = dataclasses.replace(filters, department=caller.scope(filters.department))
     async with connection(request) as conn:
         rows = await db_cases.list_cases(conn, filters, limit=query.limit + 1)
-    snapshot = request.app[keys.CONFIG].current
     page = rows[: query.limit]
     more = len(rows) > query.limit
     return json_response(

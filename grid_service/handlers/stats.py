@@ -20,15 +20,11 @@ from grid_service.db.rows import FiguresRow, InspectorFigures, ReceiverFigures
 from grid_service.errors import ValidationFailed, field_error
 from grid_service.handlers.common import connection, json_response, principal, validate_query
 from grid_service.schemas import StatsQuery
+from grid_service.schemas.types import period_instant
 
 DEFAULT_PERIOD = dt.timedelta(days=30)
+_instant = period_instant
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def _instant(value: dt.datetime | dt.date, tz: dt.tzinfo) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.combine(value, dt.time(), tzinfo=tz)
 
 
 def _rate(part: int, whole: int) -> float | None:

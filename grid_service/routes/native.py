@@ -20,8 +20,10 @@ from grid_service.handlers import (
 )
 from grid_service.handlers.common import error_response
 from grid_service.routes.accounts import SESSION_ROUTES
+from grid_service.routes.desk import DESK_ROUTES
 from grid_service.routes.inspector import APP_ROUTES
 from grid_service.routes.route import READERS, REPORTERS, Api, Route
+from grid_service.routes.stats_charts import STATS_CHART_ROUTES
 from grid_service.routes.tasks import TASK_ROUTES
 from grid_service.schemas import (
     AcceptBody,
@@ -394,4 +396,8 @@ NATIVE_ROUTES: tuple[Route, ...] = (
 )
 
 # Everything outside another API's prefix: the health checks, the document and the map page too.
-NATIVE = Api("/", NATIVE_ROUTES + TASK_ROUTES + SESSION_ROUTES + APP_ROUTES, error_response)
+NATIVE = Api(
+    "/",
+    NATIVE_ROUTES + TASK_ROUTES + SESSION_ROUTES + APP_ROUTES + DESK_ROUTES + STATS_CHART_ROUTES,
+    error_response,
+)

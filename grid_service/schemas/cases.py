@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, StrictBool
 from grid_service.domain.enums import CaseStatus, Crs, Light, PendingReason, Source
 from grid_service.schemas.disputes import Stated
 from grid_service.schemas.tasks import CheckRead
-from grid_service.schemas.types import BBox, Code, CodeName, GeoPoint, MediaList, Note, PublicReply, _In
+from grid_service.schemas.types import BBox, Code, CodeName, GeoPoint, MediaList, Note, PeriodEnd, PublicReply, _In
 
 
 class ReportRead(BaseModel):
@@ -94,6 +94,10 @@ class CaseSummary(BaseModel):
 
 class CaseRead(CaseSummary):
     checks: list[CheckRead] = Field(description="the case's check tasks (核实, 核查), oldest first")
+    candidates: list[CodeName] = Field(
+        description="the departments the routing rules name for its category and cell, the most fitting first "
+        "(what a dispatcher chooses among)"
+    )
     reports: list[ReportRead]
     history: list[EventRead]
 
@@ -181,9 +185,20 @@ class CaseListQuery(_In):
     grid: Annotated[str, Field(pattern=r"^[0-9]{1,15}$")] | None = None
     bbox: BBox | None = None
     overdue: bool | None = None
-    open_request: Literal["extension", "suspension", "appeal"] | None = Field(
-        default=None, description="only cases with an open request of this kind (an appeal's case is closed)"
+    open_request: Literal["extension", "suspension", "appeal", "any"] | None = Field(
+        default=None, description="only cases with an open request of this kind, or of any (an appeal's case is closed)"
     )
+    case_no: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z-]+$")] | None = Field(
+        default=None, description="the case with this number (案件编号)"
+    )
+    light: Light | None = Field(
+        default=None, description="cases showing this light now (a deadline's, or a step's while reported or pending)"
+    )
+    source: Source | None = None
+    since: PeriodEnd | None = Field(default=None, description="created at or after (a date is midnight in the city)")
+    until: PeriodEnd | None = Field(default=None, description="created before (a date is midnight in the city)")
+    supervised: bool | None = Field(default=None, description="true: only cases whose 督办 reply is due")
+    reworked: bool | None = Field(default=None, description="true: only cases sent back for rework at least once")
     after: Annotated[str, Field(max_length=64)] | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 50
 

@@ -155,3 +155,10 @@ def _within_service_years(value: dt.datetime | dt.date) -> dt.datetime | dt.date
 
 
 PeriodEnd = Annotated[AwareDatetime | dt.date, AfterValidator(_within_service_years)]
+
+
+def period_instant(value: dt.datetime | dt.date, timezone: dt.tzinfo) -> dt.datetime:
+    """A period's bound as an instant: a datetime as given, a date as midnight in the city."""
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.combine(value, dt.time(), tzinfo=timezone)

@@ -30,7 +30,7 @@ def test_the_role_matrix_covers_every_role():
 
 
 async def call(client, route, headers):
-    samples = {"case_id": str(uuid.uuid4()), "media_id": "0" * 64, "task_id": str(uuid.uuid4())}
+    samples = {"case_id": str(uuid.uuid4()), "media_id": "0" * 64, "task_id": str(uuid.uuid4()), "username": "nobody"}
     path = re.sub(r"{(\w+)}", lambda m: samples[m.group(1)], route.path)
     if route.method == "GET":
         return await client.get(path, headers=headers, params={"lon": "0", "lat": "0"} if "locate" in path else None)

@@ -72,6 +72,15 @@ async function start() {
   });
   window.addEventListener("offline", showNetwork);
   bindForms();
+  // A phone that scanned the workbench's QR code opens here with its one-time code: sign in with it
+  // (a new sign-in, whoever was kept), and take the code out of the address bar and the history.
+  const carried = new URLSearchParams(location.search).get("device_code");
+  if (carried) {
+    history.replaceState(null, "", location.pathname);
+    await signIn({ device_code: carried });
+    refreshSettings();
+    return;
+  }
   // Offline first: a phone that was signed in opens at once on what it kept (the form, the outbox),
   // and learns from the network behind it whether the session still holds.
   const kept = readCache(CACHE.user);
