@@ -175,7 +175,7 @@ async def test_the_days_figures_equal_the_statistics_after_reports_and_a_close(s
 async def test_a_case_at_eighty_percent_of_its_limit_is_in_the_warning_list(screen, service, tokens):
     client = service.client
     # 暴露垃圾: 30 natural minutes; yellow from the 24th, red from the 30th.
-    ack = await post(client, "/api/v1/reports", tokens["inspector"], report("exposed_garbage", IN_CELL_1))
+    ack = await reported(client, tokens["inspector"], "exposed_garbage", IN_CELL_1)
     await open_map(screen, client, tokens["viewer"])
     await eventually(screen, on_map(ack["case_id"]))
     assert await screen.evaluate(colour_of(ack["case_id"])) == GREEN
@@ -195,10 +195,10 @@ async def test_a_case_at_eighty_percent_of_its_limit_is_in_the_warning_list(scre
 
 async def test_the_filters_hide_other_categories_and_departments_and_survive_a_reload(screen, service, tokens):
     client = service.client
-    garbage = await post(client, "/api/v1/reports", tokens["inspector"], report("exposed_garbage", IN_STREET_2))
-    building = await post(client, "/api/v1/reports", tokens["inspector"], report("illegal_construction", IN_STREET_2))
-    waiting = await post(client, "/api/v1/reports", tokens["inspector"], report("exposed_garbage", FAR_AWAY))
-    other_waiting = await post(client, "/api/v1/reports", tokens["inspector"], report("outdoor_barbecue", FAR_AWAY))
+    garbage = await reported(client, tokens["inspector"], "exposed_garbage", IN_STREET_2)
+    building = await reported(client, tokens["inspector"], "illegal_construction", IN_STREET_2)
+    waiting = await reported(client, tokens["inspector"], "exposed_garbage", FAR_AWAY)
+    other_waiting = await reported(client, tokens["inspector"], "outdoor_barbecue", FAR_AWAY)
     assert (garbage["department"]["code"], building["department"]["code"]) == ("sanitation", "street_office")
     await open_map(screen, client, tokens["viewer"])
     await eventually(screen, "document.querySelectorAll('#pending-list li').length === 2")
@@ -230,8 +230,7 @@ async def test_the_filters_hide_other_categories_and_departments_and_survive_a_r
 async def test_a_case_opens_with_its_photo_and_its_history_and_hostile_text_stays_text(screen, service, tokens):
     client = service.client
     photo = await upload_photo(client, tokens["inspector"])
-    body = report(point=IN_CELL_1, description=HOSTILE, media=[photo])
-    ack = await post(client, "/api/v1/reports", tokens["inspector"], body)
+    ack = await reported(client, tokens["inspector"], point=IN_CELL_1, description=HOSTILE, media=[photo])
     await post(client, f"/api/v1/cases/{ack['case_id']}/accept", tokens["department"], {"note": HOSTILE})
     await open_map(screen, client, tokens["viewer"])
     await eventually(screen, on_map(ack["case_id"]))
@@ -342,7 +341,7 @@ async def test_no_text_is_smaller_than_14_px_at_1920_by_1080(screen, service, to
 async def test_a_signed_in_viewer_needs_no_token(screen, service, tokens):
     client = service.client
     photo = await upload_photo(client, tokens["inspector"])
-    ack = await post(client, "/api/v1/reports", tokens["inspector"], report(point=IN_CELL_1, media=[photo]))
+    ack = await reported(client, tokens["inspector"], point=IN_CELL_1, media=[photo])
     await sign_in(screen, client, "wall.viewer")
     await screen.goto(str(client.make_url("/map")))
     await screen.wait_for_selector("#live.on", timeout=10_000)  # the feed follows with the session's cookie
@@ -352,7 +351,7 @@ async def test_a_signed_in_viewer_needs_no_token(screen, service, tokens):
     await eventually(screen, "document.querySelector('#counters li[data-status=dispatched] b').textContent === '1'")
     await screen.evaluate(f"window.commandCenter.openCase({ack['case_id']!r})")
     await eventually(screen, "!!document.querySelector('#case-body img')?.naturalWidth", seconds=5)
-    later = await post(client, "/api/v1/reports", tokens["inspector"], report(point=IN_CELL_2))
+    later = await reported(client, tokens["inspector"], point=IN_CELL_2)
     await eventually(screen, on_map(later["case_id"]), seconds=3)  # live
     assert screen.log.errors == [] and screen.log.outside == []
 
@@ -361,7 +360,7 @@ async def test_an_account_the_figures_are_not_for_sees_the_wall_without_them(scr
     client = service.client
     stats_reads: list[str] = []
     screen.on("request", lambda r: stats_reads.append(r.url) if "/api/v1/stats" in r.url else None)
-    ack = await post(client, "/api/v1/reports", tokens["channel"], report(point=IN_CELL_1))
+    ack = await reported(client, tokens["channel"], point=IN_CELL_1)
     await sign_in(screen, client, "wall.receiver")
     await screen.goto(str(client.make_url("/map")))
     await screen.wait_for_selector("#live.on", timeout=10_000)
