@@ -9,6 +9,8 @@ suspended and resumed, appealed),
 then times through the running service:
   - GET /api/v1/stats for the last month, grouped by department (and by the other groupings);
   - GET /api/v1/reports/monthly for the last full month, as JSON, xlsx and docx;
+  - GET /api/v1/stats/daily over the year (and its default 30 days), and the three SVG charts of
+    the workbench (trend, rates by department and by street, categories) for the last month;
   - one deadline-watch sweep over the open cases when nothing is new (the steady state),
     and when 10 % of them fell due at once (catching up after an outage).
 Baselines, in the same run on the same database: the month's events counted by department
@@ -232,6 +234,7 @@ async def measure(database: str, token: str, now: dt.datetime, args: argparse.Na
             args.runs,
         )
         print(f"  baseline: the month's events counted by department  {baseline * 1000:7.0f} ms")
+        await measure_charts(session_url=url, token=token, now=now, conn=conn, baseline=baseline, runs=args.runs)
 
         watch = app[keys.WATCH]
         steady = await median_seconds(watch.sweep, args.runs)
@@ -262,6 +265,51 @@ async def measure(database: str, token: str, now: dt.datetime, args: argparse.Na
     finally:
         await conn.close()
         await runner.cleanup()
+
+
+async def measure_charts(
+    *, session_url: str, token: str, now: dt.datetime, conn: asyncpg.Connection, baseline: float, runs: int
+) -> None:
+    """The workbench's statistics: the daily figures over the year, and the three SVG charts of a month,
+    each against the month's baseline above; the year's daily figures also against a plain query
+    counting the year's cases by day of creation (each instant put in the city's time, then grouped)."""
+    year = {"from": (now - dt.timedelta(days=365)).isoformat(), "to": now.isoformat()}
+    month = {"from": (now - dt.timedelta(days=30)).isoformat(), "to": now.isoformat()}
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as session:
+
+        async def get(path: str, params: dict[str, str]) -> None:
+            async with session.get(f"{session_url}{path}", params=params) as response:
+                assert response.status == 200, await response.text()
+                await response.read()
+
+        plain = await median_seconds(
+            lambda: conn.fetch(
+                "SELECT date_trunc('day', created_at AT TIME ZONE 'Asia/Shanghai'), count(*) FROM case_facts"
+                " WHERE created_at >= $1 AND created_at < $2 GROUP BY 1",
+                now - dt.timedelta(days=365),
+                now,
+            ),
+            runs,
+        )
+        print(f"the workbench's statistics, median of {runs} runs (ratio: to the month's baseline above):")
+        seconds = await median_seconds(lambda: get("/api/v1/stats/daily", year), runs)
+        print(
+            f"  GET /api/v1/stats/daily over the year      {seconds * 1000:7.0f} ms   ({seconds / baseline:.1f} x; "
+            f"{seconds / plain:.1f} x the plain query)"
+        )
+        seconds = await median_seconds(lambda: get("/api/v1/stats/daily", {}), runs)
+        print(f"  GET /api/v1/stats/daily, the last 30 days  {seconds * 1000:7.0f} ms   ({seconds / baseline:.1f} x)")
+        print(f"  plain query: the year's cases counted by day of creation {plain * 1000:7.0f} ms")
+        charts = (
+            ("trend.svg", {}),
+            ("rates.svg", {"group_by": "department"}),
+            ("rates.svg", {"group_by": "street"}),
+            ("categories.svg", {}),
+        )
+        for chart, extra in charts:
+            seconds = await median_seconds(lambda c=chart, e=extra: get(f"/api/v1/stats/{c}", {**month, **e}), runs)
+            what = f"{chart} {' '.join(f'{k}={v}' for k, v in extra.items())}".strip()
+            print(f"  GET /api/v1/stats/{what:<29} {seconds * 1000:7.0f} ms   ({seconds / baseline:.1f} x)")
 
 
 def main() -> None:

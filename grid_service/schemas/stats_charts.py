@@ -1,0 +1,70 @@
+"""The statistics the workbench charts: the day-by-day flow, and the queries of the SVG charts.
+
+Periods are read as GET /api/v1/stats reads them (StatsQuery): `from` and `to` are instants with a
+UTC offset or dates (a date is midnight in the city), `to` excluded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from grid_service.schemas.types import PeriodEnd, _In
+
+MAX_DAYS = 366
+
+
+class DailyQuery(_In):
+    """A period of whole days by default: the 30 ending today in the city."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: PeriodEnd | None = Field(
+        default=None,
+        alias="from",
+        description="start of the period (a date is midnight in the city); default: 30 days before to",
+    )
+    end: PeriodEnd | None = Field(
+        default=None,
+        alias="to",
+        description="end of the period, excluded (a date is midnight in the city); default: tomorrow's midnight "
+        f"in the city (today included); at most {MAX_DAYS} calendar days",
+    )
+
+
+class ChartQuery(_In):
+    """A period as GET /api/v1/stats takes it, by default the same (the 30 days to now)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: PeriodEnd | None = Field(
+        default=None,
+        alias="from",
+        description="start of the period (a date is midnight in the city); default: 30 days before to",
+    )
+    end: PeriodEnd | None = Field(
+        default=None,
+        alias="to",
+        description="end of the period, excluded (a date is midnight in the city); default: now",
+    )
+
+
+class RatesChartQuery(ChartQuery):
+    group_by: Literal["department", "street"] = "department"
+
+
+class DayFigures(BaseModel):
+    date: dt.date = Field(description="a calendar day in the city's time zone")
+    reported: int = Field(description="上报: cases created that day")
+    filed: int = Field(description="立案: cases filed that day (on intake, or by a receiver)")
+    closed: int = Field(description="结案: cases closed that day (after a passed check, or self-handled)")
+
+
+class DailyAnswer(BaseModel):
+    start: dt.datetime = Field(alias="from")
+    end: dt.datetime = Field(alias="to")
+    days: list[DayFigures] = Field(
+        description="every calendar day the period touches, oldest first, zeros included; the first and last "
+        "count only their part inside the period"
+    )
