@@ -1,11 +1,30 @@
-"""Map snapshots: the cases as the map draws them, and the open cases per cell."""
+"""Map snapshots: the cases as the map draws them (the open ones, and those finished since an instant),
+and the open cases per cell."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import NamedTuple
 
 from grid_service.db.pool import Conn
 from grid_service.db.rows import MapCase, many
+from grid_service.domain.states import FINISHED
+
+
+class MapRow(NamedTuple):
+    """A case as the map draws it, and when it finished (closed, cancelled or voided; None: open)."""
+
+    case: MapCase
+    finished_at: dt.datetime | None
+
+
+class FinishedRow(NamedTuple):
+    """A finished case as the map draws it, and when it finished."""
+
+    case: MapCase
+    finished_at: dt.datetime
+
 
 # Open: not finished (domain/states.FINISHED). Written as the partial indexes' own predicate plus
 # `<> 'voided'`, so that the planner still sees those indexes apply.
@@ -49,6 +68,27 @@ MAP_CASES = with_checks(
 """,
     order="q.id",
 )
+# The cases finished since an instant, in (finished_at, id) order after a position of that order:
+# a range of case_facts_finished (migration 0026), each joined to its case. `finished_at >= $1`
+# beside the row comparison lets the planner see that the partial index applies. Finishing is final,
+# so the status test drops nothing: it keeps the answer to what the case is, whatever its log says.
+FINISHED_SINCE = with_checks(
+    MAP_CASE.format(extra=", f.finished_at", source="case_facts f JOIN cases c ON c.id = f.case_id")
+    + """
+ WHERE f.finished_at >= $1 AND (f.finished_at, f.case_id) > ($1, $2)
+   AND c.status IN ('closed', 'cancelled', 'voided')
+   AND ($3::float8 IS NULL OR (c.lon BETWEEN $3 AND $5 AND c.lat BETWEEN $4 AND $6))
+   AND ($7::text IS NULL OR c.department = $7)
+ ORDER BY f.finished_at, f.case_id
+ LIMIT $8
+""",
+    extra="finished_at",
+    order="q.finished_at, q.id",
+)
+# When the finished cases of a page of MAP_CASES (status=all) finished.
+FINISHED_AT = """
+SELECT case_id, finished_at FROM case_facts WHERE case_id = ANY($1::uuid[]) AND finished_at IS NOT NULL
+"""
 OPEN_PER_CELL = """
 SELECT grid_code, count(*) AS open_cases FROM cases
  WHERE grid_version = $1 AND status NOT IN ('closed', 'cancelled') AND status <> 'voided'
@@ -65,11 +105,34 @@ async def map_cases(
     department: str | None,
     after: uuid.UUID | None,
     limit: int,
-) -> list[MapCase]:
-    """One page of the map's cases in id order, after the case ``after`` (None: from the start)."""
+) -> list[MapRow]:
+    """One page of the map's cases in id order, after the case ``after`` (None: from the start): the
+    open ones, or every one with ``include_closed``, each finished one with when it finished."""
     box = bbox or (None, None, None, None)
     start = after or uuid.UUID(int=0)  # below every id (a cached generic plan cannot drop an IS NULL test)
-    return many(MapCase, await conn.fetch(MAP_CASES, include_closed, *box, department, start, limit))
+    cases = many(MapCase, await conn.fetch(MAP_CASES, include_closed, *box, department, start, limit))
+    finished = [c.id for c in cases if c.status in FINISHED]
+    ended: dict[uuid.UUID, dt.datetime] = {}
+    if finished:  # a probe of the page's finished cases only: an open map's pages pay nothing for it
+        ended = {r["case_id"]: r["finished_at"] for r in await conn.fetch(FINISHED_AT, finished)}
+    return [MapRow(c, ended.get(c.id)) for c in cases]
+
+
+async def finished_map_cases(
+    conn: Conn,
+    *,
+    since: dt.datetime,
+    bbox: tuple[float, float, float, float] | None,
+    department: str | None,
+    after: tuple[dt.datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[FinishedRow]:
+    """One page of the cases finished (closed, cancelled, voided) at or after ``since``, in the order
+    of (finished_at, id), after the position ``after`` (None: from ``since``)."""
+    box = bbox or (None, None, None, None)
+    at, start = after or (since, uuid.UUID(int=0))
+    rows = await conn.fetch(FINISHED_SINCE, at, start, *box, department, limit)
+    return [FinishedRow(MapCase(*r[:-1]), r["finished_at"]) for r in rows]
 
 
 async def open_cases_per_cell(conn: Conn, *, grid_version: int, department: str | None) -> dict[str, int]:

@@ -318,9 +318,12 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         READERS,
         "Cases in the bbox (open ones, or all with status=all) as a GeoJSON FeatureCollection of points, each "
         "with its light; seq is where the live feed continues (GET /api/v1/feed?after=seq). A department sees "
-        "its own cases only. However many cases, an answer is read and written a page at a time (chunked when "
-        "longer than one page), so its cost in memory stays bounded; a cut connection means an unfinished "
-        "answer.",
+        "its own cases only. finished_since=<instant> (with a UTC offset, at most 2 days back, else 422) adds the "
+        "cases finished (closed, cancelled, voided) at or after it, after the open ones: the wall screen asks "
+        "for its city's midnight to keep the day's finished cases across a reload. Every feature carries "
+        "finished_at (null while open). However many cases, an answer is read and written a page at a time "
+        "(chunked when longer than one page), so its cost in memory stays bounded; a cut connection means an "
+        "unfinished answer.",
         CaseFeatureCollection,
         query=MapCasesQuery,
         errors=(422, 429, 503),
@@ -380,8 +383,8 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         map_view.page,
         "map_view.page",
         None,
-        "The command-center page: open it as /map?access_token=<viewer token>. The page holds no data itself; "
-        "it reads the API with the token.",
+        "The command-center page: open it as /map?access_token=<viewer token>, or signed in (the session "
+        "cookie). The page holds no data itself; it reads the API with the token or the session.",
         content_type="text/html",
     ),
     Route(

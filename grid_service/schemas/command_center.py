@@ -94,6 +94,11 @@ class FeedQuery(_In):
 class MapCasesQuery(_In):
     bbox: BBox | None = None
     status: Literal["open", "all"] = "open"
+    finished_since: Timestamp | None = Field(
+        default=None,
+        description="the open cases and those finished (closed, cancelled, voided) at or after this instant, at "
+        "most 2 days back (the wall screen asks for its city's midnight); with status=all every case is there",
+    )
 
 
 class GridsQuery(_In):

@@ -91,6 +91,14 @@
     return sameDay(wall(second), today) ? first : second;
   }
 
+  // The instant at which the day containing `now` began in `timeZone`: its midnight there, which is
+  // the end of the day before (found from two days back, however long the days between).
+  function dayStartsAt(now, timeZone) {
+    let start = dayEndsAt(now - 2 * 86400000, timeZone);
+    for (let next = dayEndsAt(start, timeZone); next <= now; next = dayEndsAt(start, timeZone)) start = next;
+    return start;
+  }
+
   const wallClocks = new Map();
 
   function wallClock(timeZone) {
@@ -116,7 +124,7 @@
   const cellNames = new Map(); // cell code -> name
   const categoryNames = new Map(); // category code -> name
   const departmentNames = new Map(); // department code -> name
-  const closedHere = new Set(); // cases seen closing today since the page opened
+  const closedToday = new Set(); // cases closed today: in the snapshot, or seen closing since
   const filter = { category: "", department: "" };
   let feed = null;
   let renderQueued = false;
@@ -228,8 +236,10 @@
   }
 
   function finishedBeforeToday(feature, now) {
-    const event = feature.properties.event;
-    const at = event && event.at ? Date.parse(event.at) : now;
+    // When it finished: its event's instant from the feed, the snapshot's finished_at, else just now.
+    const p = feature.properties;
+    const event = p.event;
+    const at = event && event.at ? Date.parse(event.at) : p.finished_at ? Date.parse(p.finished_at) : now;
     return dayEndsAt(at, TIME_ZONE) <= now;
   }
 
@@ -247,8 +257,8 @@
       }
     }
     cases.set(feature.id, feature);
-    if (p.status === "closed" && (!previous || previous.properties.status !== "closed")) closedHere.add(feature.id);
-    if (p.status !== "closed") closedHere.delete(feature.id); // reopened
+    if (p.status === "closed" && (!previous || previous.properties.status !== "closed")) closedToday.add(feature.id);
+    if (p.status !== "closed") closedToday.delete(feature.id); // reopened
     scheduleRecolour(nextChange(p, now));
     if (openId === feature.id) refreshPanelSoon();
     if (!feature.geometry) {  // placed by address alone: listed, not drawn
@@ -273,7 +283,7 @@
     markers.get(id)?.remove();
     markers.delete(id);
     cases.delete(id);
-    closedHere.delete(id);
+    closedToday.delete(id);
     queueRender();
   }
 
@@ -331,7 +341,7 @@
     for (const [id, feature] of [...cases]) {
       if (FINISHED.has(feature.properties.status)) drop(id);
     }
-    closedHere.clear();
+    closedToday.clear();
     showFigures(null);
     // Read a moment after midnight, so that a service whose clock is a little behind is in the new day too.
     figuresSoon(FIGURES_GAP_MS);
@@ -365,7 +375,7 @@
       const p = feature.properties;
       if (!passes(p)) continue;
       if (p.status in counts && p.status !== "closed") counts[p.status] += 1;
-      if (closedHere.has(feature.id)) counts.closed += 1;
+      if (closedToday.has(feature.id)) counts.closed += 1;
       if (!FINISHED.has(p.status) && p.grid) perCell.set(p.grid, (perCell.get(p.grid) || 0) + 1);
       if (isOverdue(p, now)) {
         counts.overdue += 1;
@@ -589,14 +599,15 @@
   }
 
   async function loadCases() {
-    const collection = await api("/api/v1/map/cases?status=open");
-    // The snapshot holds open cases only: those finished today stay from before, unless reopened since.
-    const kept = [...cases.values()].filter((f) => FINISHED.has(f.properties.status));
+    // The open cases and those finished since the city's midnight: a wall opened (or reloaded) in the
+    // afternoon shows the morning's finished cases too, grey until the day ends.
+    const since = new Date(dayStartsAt(Date.now(), TIME_ZONE)).toISOString();
+    const collection = await api(`/api/v1/map/cases?status=open&finished_since=${encodeURIComponent(since)}`);
     for (const marker of markers.values()) marker.remove();
     markers.clear();
     cases.clear();
+    closedToday.clear();
     for (const feature of collection.features) upsert(feature);
-    for (const feature of kept) if (!cases.has(feature.id)) upsert(feature);
     return collection.seq;
   }
 
@@ -830,5 +841,5 @@
     await start();
   }
 
-  window.commandCenter = { cases, markers, map, openCase, dayEndsAt, ready: main() };
+  window.commandCenter = { cases, markers, map, openCase, dayEndsAt, dayStartsAt, ready: main() };
 })();

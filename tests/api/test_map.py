@@ -1,8 +1,13 @@
 """Map snapshots (cases and cells as GeoJSON), the page and its static files."""
 
+import datetime as dt
+
+import pytest
+
 from grid_service.schemas import CaseFeatureCollection, CellFeatureCollection, EventType
-from tests.api.helpers import FAR_AWAY, IN_CELL_1, IN_CELL_2, IN_STREET_2, report
+from tests.api.helpers import FAR_AWAY, IN_CELL_1, IN_CELL_2, IN_STREET_2, Clock, report
 from tests.api.sse import EventReader
+from tests.api.test_deadline_watch import MONDAY_9, workers
 from tests.api.test_openapi import assert_matches
 from tests.conftest import bearer
 
@@ -108,6 +113,7 @@ async def test_the_page_and_its_files_are_served_without_a_token(client):
         "running": ["dispatched", "in_progress"],
         "finished": ["cancelled", "closed", "voided"],
         "labels": {"check_report": "核实", "check_result": "核查"},
+        "stats_roles": ["admin", "dispatcher", "shift_lead", "viewer"],
     }
     assert (await client.get("/static/map/../../settings.py")).status in (403, 404)
 
@@ -138,3 +144,125 @@ async def test_the_snapshot_carries_what_each_case_waits_for(client, tokens):
     assert by_id[suspended]["status"] == "suspended" and by_id[suspended]["light"] == "suspended"
     assert dt.datetime.fromisoformat(by_id[suspended]["suspended_until"]) == until
     assert by_id[suspended]["open_request"] is None and by_id[asking]["suspended_until"] is None
+
+
+@pytest.fixture
+async def on_a_clock(db_url):
+    """The service on a clock the test moves (Monday 09:00 in the city), answering 10 cases a page."""
+    clock = Clock(MONDAY_9)
+    async with workers(db_url, clock, count=1, map_page=10) as [client]:
+        yield client, clock
+
+
+def spot(n: int) -> tuple[float, float]:
+    """The n-th of a row of points in cell 1, farther apart than any category's duplicate radius."""
+    return (126.6012 + 0.0011 * n, 45.6025)
+
+
+async def act(client, case_id: str, action: str, token: str, body: dict | None = None) -> None:
+    response = await client.post(f"/api/v1/cases/{case_id}/{action}", json=body or {}, headers=bearer(token))
+    assert response.status == 200, await response.text()
+
+
+async def close(client, tokens, case_id: str) -> None:
+    await act(client, case_id, "accept", tokens["department"])
+    await act(client, case_id, "resolve", tokens["department"])
+    await act(client, case_id, "verify", tokens["inspector"], {"passed": True})
+
+
+def finished_at(feature: dict) -> dt.datetime | None:
+    at = feature["properties"]["finished_at"]
+    return dt.datetime.fromisoformat(at) if at is not None else None
+
+
+async def test_finished_since_adds_the_cases_finished_from_that_instant_to_the_open_ones(on_a_clock, tokens):
+    client, clock = on_a_clock
+    still_open = await submit(client, tokens, spot(0))
+    before = await submit(client, tokens, spot(1))
+    await act(client, before, "cancel", tokens["dispatcher"])  # 09:00: before the instant asked for
+    clock.advance(hours=1)
+    since = clock.now
+    clock.advance(minutes=5)
+    reported = await submit(client, {"inspector": tokens["channel"]}, spot(2))  # a citizen's: waits for a receiver
+    await act(client, reported, "void", tokens["receiver"], {"reason": "duplicate"})  # 10:05
+    clock.advance(minutes=5)
+    closed = await submit(client, tokens, spot(3))
+    await close(client, tokens, closed)  # 10:10
+
+    body = await snapshot(client, tokens["viewer"], finished_since=since.isoformat())
+    by_id = {f["id"]: f for f in body["features"]}
+    assert set(by_id) == {still_open, reported, closed}
+    assert [f["id"] for f in body["features"]] == [still_open, reported, closed], "the open, then as they finished"
+    assert by_id[reported]["properties"]["status"] == "voided" and by_id[closed]["properties"]["status"] == "closed"
+    assert finished_at(by_id[still_open]) is None
+    assert finished_at(by_id[reported]) == since + dt.timedelta(minutes=5)
+    assert finished_at(by_id[closed]) == since + dt.timedelta(minutes=10)
+    assert by_id[closed]["properties"]["light"] is None
+    # At or after: from the instant of the close itself, the void before it is left out.
+    exact = await snapshot(client, tokens["viewer"], finished_since=(since + dt.timedelta(minutes=10)).isoformat())
+    assert {f["id"] for f in exact["features"]} == {still_open, closed}
+    # Without it, the open cases only, as before; with status=all every case, each with its finishing instant.
+    assert [f["id"] for f in (await snapshot(client, tokens["viewer"]))["features"]] == [still_open]
+    everything = await snapshot(client, tokens["viewer"], status="all", finished_since=since.isoformat())
+    instants = {f["id"]: finished_at(f) for f in everything["features"]}
+    assert instants == {
+        still_open: None,
+        before: MONDAY_9,
+        reported: since + dt.timedelta(minutes=5),
+        closed: since + dt.timedelta(minutes=10),
+    }
+
+
+async def test_the_finished_cases_keep_to_the_callers_department_and_the_bbox(on_a_clock, tokens):
+    client, clock = on_a_clock
+    since = clock.now
+    street = await submit(client, tokens, IN_STREET_2)  # the street office's
+    city = await submit(client, tokens, IN_CELL_2)  # urban management's
+    clock.advance(minutes=1)
+    for case_id in (street, city):
+        await act(client, case_id, "cancel", tokens["dispatcher"])
+    asked = {"finished_since": since.isoformat()}
+    own = await snapshot(client, tokens["department:street_office"], **asked)
+    assert [f["id"] for f in own["features"]] == [street]
+    boxed = await snapshot(client, tokens["viewer"], bbox="126.61,45.60,126.62,45.605", **asked)
+    assert [f["id"] for f in boxed["features"]] == [city]
+    everyone = await snapshot(client, tokens["viewer"], **asked)
+    assert {f["id"] for f in everyone["features"]} == {street, city}
+
+
+async def test_a_map_of_open_and_finished_cases_streams_page_after_page_across_the_two(on_a_clock, tokens):
+    """Ten cases a page: 12 open and 13 finished come as 10 open, 2 open and 8 finished, then 5 finished."""
+    client, clock = on_a_clock
+    since = clock.now
+    batch = [report("exposed_garbage", (126.601 + i * 0.0001, 45.601)) for i in range(25)]  # never merged
+    answer = await client.post("/api/v1/reports/batch", json={"reports": batch}, headers=bearer(tokens["inspector"]))
+    assert answer.status == 200, await answer.text()
+    ids = [item["report"]["case_id"] for item in (await answer.json())["results"]]
+    for case_id in reversed(ids[12:]):  # finished in the reverse of id order: listed as they finished
+        clock.advance(minutes=1)
+        await act(client, case_id, "cancel", tokens["dispatcher"])
+    response = await client.get(
+        "/api/v1/map/cases", params={"finished_since": since.isoformat()}, headers=bearer(tokens["viewer"])
+    )
+    assert response.status == 200 and response.headers.get("Transfer-Encoding") == "chunked"
+    body = await response.json(content_type=None)
+    assert_matches(CaseFeatureCollection, body)
+    shown = [f["id"] for f in body["features"]]
+    assert shown[:12] == sorted(ids[:12]) and shown[12:] == list(reversed(ids[12:]))
+    assert all(f["properties"]["finished_at"] is None for f in body["features"][:12])
+    instants = [finished_at(f) for f in body["features"][12:]]
+    assert instants == [since + dt.timedelta(minutes=n) for n in range(1, 14)]
+
+
+async def test_finished_since_is_an_instant_with_its_offset_at_most_two_days_back(on_a_clock, tokens):
+    client, clock = on_a_clock
+    too_early = clock.now - dt.timedelta(days=2, seconds=1)
+    for given in ("2026-11-23T00:00:00", "2026-11-23", "1795000000", "yesterday", too_early.isoformat()):
+        response = await client.get(
+            "/api/v1/map/cases", params={"finished_since": given}, headers=bearer(tokens["viewer"])
+        )
+        error = (await response.json())["error"]
+        assert response.status == 422, given
+        assert error["code"] == "validation_failed" and error["details"][0]["path"] == ["finished_since"], given
+    for given in (clock.now - dt.timedelta(days=2), clock.now + dt.timedelta(hours=1)):
+        await snapshot(client, tokens["viewer"], finished_since=given.isoformat())

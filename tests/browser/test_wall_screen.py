@@ -263,31 +263,53 @@ async def test_a_case_opens_with_its_photo_and_its_history_and_hostile_text_stay
     assert screen.log.dialogs == [] and screen.log.errors == [] and screen.log.outside == []
 
 
-async def test_a_case_closed_today_stays_grey_until_the_citys_midnight_then_leaves(screen, service, tokens):
+async def test_the_days_finished_cases_stay_grey_across_a_reload_until_the_citys_midnight_then_leave(
+    screen, service, tokens
+):
+    """One case closed before a reload (the page reloaded never saw it close: the snapshot brings it
+    back), one closed after; both grey until midnight, then gone, and a reload then keeps them away."""
     await away_from_midnight()  # closed a minute before midnight would leave before the first look
     client = service.client
-    done, still_open = [await reported(client, tokens["inspector"], point=point) for point in (IN_CELL_1, IN_CELL_2)]
+    points = (IN_CELL_1, IN_CELL_2, IN_STREET_2)
+    earlier, later, still_open = [await reported(client, tokens["inspector"], point=point) for point in points]
     await open_map(screen, client, tokens["viewer"])
-    await close(client, tokens, done["case_id"])
-    await eventually(screen, f"{colour_of(done['case_id'])} === {GREY!r}", seconds=5)
-    await eventually(screen, "document.querySelector('#counters li[data-status=closed] b').textContent === '1'")
+    await close(client, tokens, earlier["case_id"])
+    await eventually(screen, f"{colour_of(earlier['case_id'])} === {GREY!r}", seconds=5)
+
+    await screen.reload()
+    await screen.wait_for_selector("#live.on", timeout=10_000)
+    await eventually(screen, f"{on_map(earlier['case_id'])} && {colour_of(earlier['case_id'])} === {GREY!r}")
+    assert await screen.evaluate(f"window.commandCenter.cases.get({earlier['case_id']!r}).properties.finished_at")
+    await close(client, tokens, later["case_id"])
+    await eventually(screen, f"{colour_of(later['case_id'])} === {GREY!r}", seconds=5)
+    await eventually(screen, "document.querySelector('#counters li[data-status=closed] b').textContent === '2'")
 
     now_ms = await screen.evaluate("Date.now()")
     now = dt.datetime.fromtimestamp(now_ms / 1000, CITY)
-    midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    midnight_ms = int(midnight.timestamp() * 1000)
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight_ms = int((day_start + dt.timedelta(days=1)).timestamp() * 1000)
     assert await screen.evaluate(f"window.commandCenter.dayEndsAt({now_ms}, 'Asia/Shanghai')") == midnight_ms
+    assert await screen.evaluate(f"window.commandCenter.dayStartsAt({now_ms}, 'Asia/Shanghai')") == int(
+        day_start.timestamp() * 1000
+    )
     to_midnight = midnight_ms - now_ms
     await jump(screen, service, to_midnight - 60_000)  # a minute before: still there, grey
     await asyncio.sleep(0.2)
-    assert await screen.evaluate(on_map(done["case_id"]))
-    assert await screen.evaluate(colour_of(done["case_id"])) == GREY
+    for case in (earlier, later):
+        assert await screen.evaluate(on_map(case["case_id"]))
+        assert await screen.evaluate(colour_of(case["case_id"])) == GREY
     await jump(screen, service, 2 * 60_000)  # a minute after, without a reload
-    await eventually(screen, f"!window.commandCenter.cases.has({done['case_id']!r})")
+    gone = " && ".join(f"!window.commandCenter.cases.has({case['case_id']!r})" for case in (earlier, later))
+    await eventually(screen, gone)
     assert await screen.evaluate(on_map(still_open["case_id"])), "an open case stays"
     await eventually(screen, "document.querySelector('#counters li[data-status=closed] b').textContent === '0'")
     await jump(screen, service, 5_000)  # the new day's figures, read a moment after midnight
     await eventually(screen, "document.getElementById('day-reported').textContent === '0'", seconds=5)
+
+    await screen.reload()  # finished yesterday: not brought back
+    await screen.wait_for_selector("#live.on", timeout=10_000)
+    await eventually(screen, on_map(still_open["case_id"]))
+    assert await screen.evaluate("window.commandCenter.cases.size") == 1
     assert screen.log.errors == [] and screen.log.outside == []
 
 
