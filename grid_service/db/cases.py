@@ -219,11 +219,13 @@ def _light_clause(filters: CaseFilter, params: list[Any]) -> str:
         limit = dt.timedelta(minutes=minutes.get(step, 0))
         instants[f"{step}_red"] = now - limit
         instants[f"{step}_yellow"] = now - limit * YELLOW_FROM
+    template = LIGHTS[filters.light or ""]
     slots: dict[str, str] = {}
     for name, value in instants.items():
-        params.append(value)
-        slots[name] = f"${len(params)}"
-    return LIGHTS[filters.light or ""].format(**slots)
+        if f"{{{name}}}" in template:  # a parameter the statement does not use has no type
+            params.append(value)
+            slots[name] = f"${len(params)}"
+    return template.format(**slots)
 
 
 def encode_cursor(case_id: uuid.UUID) -> str:

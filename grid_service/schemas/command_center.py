@@ -144,6 +144,11 @@ class MapCaseProperties(BaseModel):
     )
     supervision_due_at: dt.datetime | None = Field(description="under 督办: when the department's answer is due")
     suspended_until: dt.datetime | None = Field(description="suspended: when it resumes by itself")
+    finished_at: dt.datetime | None = Field(
+        default=None,
+        description="closed, cancelled or voided: when (null while open; the map snapshot carries it, the feed "
+        "does not)",
+    )
     event: FeedEventRead | None = Field(default=None, description="in the live feed: the event this is")
 
 

@@ -214,6 +214,7 @@ function field(f) {
     control = el("input", { id, name: f.name, type: "checkbox", checked: current.urgent });
     return el("label", { class: "inline", for: id }, control, ` ${f.label}`);
   } else control = el("input", { id, name: f.name, type: f.type, step: f.type === "number" ? "any" : null, value: f.value || null });
+  control.setAttribute("aria-label", f.label); // its name is the label's words, not its choices too
   return el("label", { for: id }, f.label, control);
 }
 

@@ -70,10 +70,14 @@ async function draw() {
   try {
     page = await api("GET", `/api/v1/cases?${apiQuery(view, params)}`);
   } catch (error) {
-    if (turn === drawing) $("filter-message").textContent = refusal(error, FIELD_NAMES);
+    if (turn !== drawing) return;
+    $("filter-message").textContent = refusal(error, FIELD_NAMES);
+    $("cases").tBodies[0].replaceChildren(); // rows of another question would mislead
+    $("next-page").hidden = true;
     return;
   }
   if (turn !== drawing) return;
+  $("filter-message").textContent = "";
   const body = $("cases").tBodies[0];
   const picked = new Set([...body.querySelectorAll("input[type=checkbox]:checked")].map((box) => box.value));
   body.replaceChildren(...page.cases.map((c) => row(c, view, picked)));

@@ -58,7 +58,7 @@ export function options(select, entries, { any = null, chosen = "" } = {}) {
   select.replaceChildren();
   if (any !== null) select.append(el("option", { value: "", text: any }));
   for (const [value, text] of entries) select.append(el("option", { value, text }));
-  select.value = chosen;
+  if (chosen !== "" || any !== null) select.value = chosen; // else the first choice stands
 }
 
 let TIME = new Intl.DateTimeFormat("zh-CN", {
