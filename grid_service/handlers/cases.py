@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from grid_service import keys
+from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import case_read as db_case_read
 from grid_service.db import cases as db_cases
 from grid_service.db.case_read import WholeCase
@@ -56,11 +57,16 @@ def _present_whole(request: web.Request, whole: WholeCase) -> dict[str, Any]:
     tz = snapshot.calendar.timezone
     now = request.app[keys.CLOCK]()
     case["checks"] = [present_check(t, snapshot.labels, tz, now) for t in whole.checks]
-    case["candidates"] = [
-        {"code": code, "name": snapshot.departments[code].name if code in snapshot.departments else code}
-        for code in routing.candidates(snapshot.rules, whole.case.category, whole.case.grid_code)
-    ]
+    case["candidates"] = _candidates(snapshot, whole.case.category, whole.case.grid_code)
     return case
+
+
+def _candidates(snapshot: ConfigSnapshot, category: str, grid_code: str | None) -> list[dict[str, str]]:
+    departments = snapshot.departments
+    return [
+        {"code": code, "name": departments[code].name if code in departments else code}
+        for code in routing.candidates(snapshot.rules, category, grid_code)
+    ]
 
 
 def action_handler(action: Action, body_model: type[BaseModel]) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -119,7 +125,10 @@ async def list_cases(request: web.Request) -> web.Response:
     more = len(rows) > query.limit
     return json_response(
         {
-            "cases": [present_case(r, snapshot, now) for r in page],
+            "cases": [
+                present_case(r, snapshot, now) | {"candidates": _candidates(snapshot, r.category, r.grid_code)}
+                for r in page
+            ],
             "next": db_cases.encode_cursor(page[-1].id) if more and page else None,
         }
     )

@@ -23,7 +23,6 @@ from grid_service.schemas import StatsQuery
 from grid_service.schemas.types import period_instant
 
 DEFAULT_PERIOD = dt.timedelta(days=30)
-_instant = period_instant
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -45,7 +44,7 @@ def _common_start(texts: list[str]) -> str:
     return shortest[:end]
 
 
-def _name(group_by: str, key: str | None, snapshot: ConfigSnapshot, streets: dict[str, str]) -> str | None:
+def group_name(group_by: str, key: str | None, snapshot: ConfigSnapshot, streets: dict[str, str]) -> str | None:
     if key is None:
         return None
     if group_by == "department":
@@ -64,8 +63,8 @@ async def stats(request: web.Request) -> web.StreamResponse:
     query = validate_query(StatsQuery, request)
     snapshot = request.app[keys.CONFIG].current
     tz = snapshot.calendar.timezone
-    end = _instant(query.end, tz) if query.end else request.app[keys.CLOCK]()
-    start = _instant(query.start, tz) if query.start else end - DEFAULT_PERIOD
+    end = period_instant(query.end, tz) if query.end else request.app[keys.CLOCK]()
+    start = period_instant(query.start, tz) if query.start else end - DEFAULT_PERIOD
     if start >= end:
         raise ValidationFailed("the period is empty", details=[field_error(["from"], "must be before to")])
     if start < EARLIEST:  # before 1970 time zones carried odd offsets (+08:05:43) that no client expects
@@ -89,8 +88,7 @@ async def stats(request: web.Request) -> web.StreamResponse:
     if query.group_by in POSITIONS:
         groups = [_person(figures) for figures in people]
     else:
-        streets = street_names(snapshot) if query.group_by == "street" else {}
-        groups = [_group(r, _name(query.group_by, r.key, snapshot, streets), snapshot.evaluation) for r in rows]
+        groups = present_groups(rows, query.group_by, snapshot)
     if "text/csv" in request.headers.get("Accept", ""):
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -118,7 +116,13 @@ async def stats(request: web.Request) -> web.StreamResponse:
 POSITIONS = ("inspector", "receiver", "dispatcher")
 
 
-def _group(r: FiguresRow, name: str | None, evaluation: EvaluationConfig) -> dict[str, Any]:
+def present_groups(rows: list[FiguresRow], group_by: str, snapshot: ConfigSnapshot) -> list[dict[str, Any]]:
+    """The groups as the API answers them: named, their rates divided as evaluation.toml says."""
+    streets = street_names(snapshot) if group_by == "street" else {}
+    return [present_group(r, group_name(group_by, r.key, snapshot, streets), snapshot.evaluation) for r in rows]
+
+
+def present_group(r: FiguresRow, name: str | None, evaluation: EvaluationConfig) -> dict[str, Any]:
     rates = evaluation.rates_of(r._asdict())
     return {
         "key": r.key,

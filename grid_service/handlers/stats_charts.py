@@ -17,8 +17,9 @@ from grid_service.db import stats_daily
 from grid_service.db.rows import FiguresRow
 from grid_service.errors import ValidationFailed, field_error
 from grid_service.handlers.common import connection, json_response, principal, validate_query
-from grid_service.handlers.stats import DEFAULT_PERIOD, EARLIEST, _group, _instant, _name, street_names
+from grid_service.handlers.stats import DEFAULT_PERIOD, EARLIEST, group_name, present_groups
 from grid_service.schemas.stats_charts import MAX_DAYS, ChartQuery, DailyQuery, RatesChartQuery
+from grid_service.schemas.types import period_instant
 
 DAILY_DAYS = 30
 TOP_CATEGORIES = 10
@@ -38,8 +39,8 @@ def _period(
     """[start, end) as /api/v1/stats reads it: a date is the city's midnight; a missing start is
     30 days before the end."""
     tz = request.app[keys.CONFIG].current.calendar.timezone
-    until = _instant(end, tz) if end else default_end
-    since = _instant(start, tz) if start else until - DEFAULT_PERIOD
+    until = period_instant(end, tz) if end else default_end
+    since = period_instant(start, tz) if start else until - DEFAULT_PERIOD
     if since >= until:
         raise ValidationFailed("the period is empty", details=[field_error(["from"], "must be before to")])
     if since < EARLIEST:
@@ -118,11 +119,10 @@ async def rates_svg(request: web.Request) -> web.StreamResponse:
     async with heavy.slot(principal(request).token_id), heavy.turn(), connection(request) as conn:
         raw = await db_stats.figures(conn, start=since, end=until, group_by=group_by, adjusted=False)
         adjusted = await db_stats.figures(conn, start=since, end=until, group_by=group_by, adjusted=True)
-    streets = street_names(snapshot) if query.group_by == "street" else {}
 
     def shown(rows: list[FiguresRow]) -> dict[str | None, dict[str, Any]]:
         # The groups as /api/v1/stats answers them (names, rates as evaluation.toml divides them).
-        return {r.key: _group(r, _name(query.group_by, r.key, snapshot, streets), snapshot.evaluation) for r in rows}
+        return {group["key"]: group for group in present_groups(rows, query.group_by, snapshot)}
 
     raw_groups, adjusted_groups = shown(raw), shown(adjusted)
     groups = [
@@ -146,5 +146,5 @@ async def categories_svg(request: web.Request) -> web.StreamResponse:
     heavy = request.app[keys.HEAVY_READS]
     async with heavy.slot(principal(request).token_id), heavy.turn(), connection(request) as conn:
         top = await stats_daily.top_categories(conn, start=since, end=until, limit=TOP_CATEGORIES)
-    counts = [(_name("category", row.category, snapshot, {}) or row.category, row.reported) for row in top]
+    counts = [(group_name("category", row.category, snapshot, {}) or row.category, row.reported) for row in top]
     return _svg(charts.categories(counts, _period_words(since, until, snapshot.calendar.timezone)))

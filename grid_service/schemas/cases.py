@@ -90,14 +90,15 @@ class CaseSummary(BaseModel):
     extensions: int = Field(description="extensions approved")
     ruled_department: str | None = Field(description="the department a ruling (仲裁) bound to it")
     supervision_due_at: dt.datetime | None = Field(description="when the department's answer to its 督办 is due")
+    candidates: list[CodeName] = Field(
+        default_factory=list,
+        description="in case lists and a case read: the departments the routing rules name for its category and "
+        "cell, the most fitting first (what a dispatcher chooses among)",
+    )
 
 
 class CaseRead(CaseSummary):
     checks: list[CheckRead] = Field(description="the case's check tasks (核实, 核查), oldest first")
-    candidates: list[CodeName] = Field(
-        description="the departments the routing rules name for its category and cell, the most fitting first "
-        "(what a dispatcher chooses among)"
-    )
     reports: list[ReportRead]
     history: list[EventRead]
 

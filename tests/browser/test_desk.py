@@ -93,7 +93,13 @@ async def status_of(db, case_id: str) -> str:
 
 
 async def open_case(page, case_no: str) -> None:
-    await page.get_by_role("link", name=case_no, exact=True).click()
+    link = page.get_by_role("link", name=case_no, exact=True)
+    try:
+        await link.wait_for(timeout=10_000)
+    except Exception as exc:  # say what the page showed instead
+        shown = await page.locator("main").inner_text()
+        raise AssertionError(f"no link {case_no} at {page.url}: {shown[:800]!r}; errors {page.log.errors}") from exc
+    await link.click()
     await page.get_by_role("heading", name=f"{case_no} ·").wait_for()
 
 

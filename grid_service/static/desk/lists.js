@@ -105,6 +105,9 @@ function row(c, view, picked) {
     c.deadline_at ? when(c.deadline_at) : c.step_due_at ? `环节 ${when(c.step_due_at)}` : "—";
   const waiting = [];
   if (c.pending_reason) waiting.push(PENDING[c.pending_reason] || c.pending_reason);
+  if (["pending_dispatch", "arbitration"].includes(c.status) && c.candidates.length) {
+    waiting.push(`可派：${c.candidates.map((d) => d.name).join("、")}`);
+  }
   if (c.open_request) waiting.push(REQUEST[c.open_request.kind] || c.open_request.kind);
   if (c.supervision_due_at) waiting.push(`督办回复 ${when(c.supervision_due_at)}`);
   if (c.rework_count) waiting.push(`返工 ${c.rework_count}`);
