@@ -47,7 +47,8 @@ UPDATE cases SET status = 'pending_dispatch', pending_reason = 'no_rule', depart
                  deadline_at = NULL, warn_at = NULL, step_since = created_at
  WHERE case_no LIKE 'O%' AND right(case_no, 1) IN ('0', '2', '4', '6', '8')
 """
-DRAWN = "(rows) => document.body.dataset.listed && document.querySelectorAll('#cases tbody tr').length === rows"
+DRAWN = """(rows) => !!document.body && !!document.body.dataset.listed
+    && document.querySelectorAll('#cases tbody tr').length === rows"""
 # One action as a person takes it: tick the first case, click 签收所选, until its row is gone.
 ACT = """async () => {
     const row = document.querySelector('#cases tbody tr');
@@ -69,7 +70,7 @@ BARE = """async ([path, method]) => {
     await response.text();
     return [performance.now() - started, response.status];
 }"""
-STATS_DRAWN = """(month) => document.body.dataset.stats === month
+STATS_DRAWN = """(month) => !!document.body && document.body.dataset.stats === month
     && [...document.querySelectorAll('.charts img')].length === 3
     && [...document.querySelectorAll('.charts img')].every((image) => image.complete && image.naturalWidth > 0)
     && document.querySelector('#heat') && document.querySelector('#heat').dataset.cells > 0"""

@@ -11,6 +11,7 @@ from typing import Any
 
 from grid_service.db.pool import Conn
 from grid_service.db.rows import CaseView, Disputes, LockedCase, many, one
+from grid_service.domain.states import FINISHED, OPEN
 from grid_service.domain.steps import YELLOW_FROM
 from grid_service.errors import NotFound
 from grid_service.schemas import parse_bbox
@@ -109,7 +110,6 @@ LIST_CASES = (
 )
 # Filter clauses: constants with a numbered placeholder slot; values always travel as parameters.
 CLAUSES = {
-    "statuses": "c.status = ANY(${n}::text[])",
     "category": "c.category = ${n}",
     "department": "c.department = ${n}",
     "grid_prefix": "starts_with(c.grid_code, ${n})",
@@ -125,6 +125,10 @@ CLAUSES = {
     "before_id": "c.id < ${n}",
 }
 OVERDUE = "(c.status IN ('dispatched', 'in_progress') AND coalesce(c.deadline_at <= ${n}, false))"
+# The partial indexes of the workbench's lists (migration 0025) hold the cases not finished.
+FINISHED_STATUSES = frozenset(status.value for status in FINISHED)
+OPEN_STATUSES = frozenset(status.value for status in OPEN)
+OPEN_ONLY = "c.status NOT IN ({})".format(", ".join(f"'{status}'" for status in sorted(FINISHED_STATUSES)))
 ANY_OPEN_REQUEST = "c.open_request IS NOT NULL"
 SUPERVISED = "c.supervision_due_at IS NOT NULL"
 REWORKED = "c.rework_count > 0"
@@ -210,6 +214,18 @@ class CaseFilter:
         )
 
 
+def _status_clauses(statuses: list[str], params: list[Any]) -> list[str]:
+    """One status as an equality, several as ANY; and, when all are open, the open cases' own
+    predicate written out, so that the planner may read the lists' partial indexes newest first."""
+    if set(statuses) == OPEN_STATUSES:  # every open case: the predicate alone, read newest first
+        return [OPEN_ONLY]
+    params.append(statuses[0] if len(statuses) == 1 else statuses)
+    clauses = [f"c.status = ${len(params)}" if len(statuses) == 1 else f"c.status = ANY(${len(params)}::text[])"]
+    if not set(statuses) & FINISHED_STATUSES:
+        clauses.append(OPEN_ONLY)
+    return clauses
+
+
 def _light_clause(filters: CaseFilter, params: list[Any]) -> str:
     """The condition for the filter's light, its instants appended to ``params``."""
     minutes = filters.step_minutes or {}
@@ -242,6 +258,8 @@ async def list_cases(conn: Conn, filters: CaseFilter, *, limit: int) -> list[Cas
     """Newest first (ids are time-ordered), at most ``limit`` rows."""
     clauses: list[str] = []
     params: list[Any] = []
+    if filters.statuses is not None:
+        clauses.extend(_status_clauses(filters.statuses, params))
     for name, template in CLAUSES.items():
         value = getattr(filters, name)
         if value is not None:

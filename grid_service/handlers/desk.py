@@ -59,6 +59,7 @@ async def desk_settings(request: web.Request) -> web.Response:
         "actions": _actions(),
         "pages": {page: sorted(r.value for r in roles.get(route) or ()) for page, route in PAGES.items()},
         "event_types": [t.value for t in EventType],
+        "max_extensions": snapshot.disputes.max_extensions,
         "labels": {"check_report": snapshot.labels.check_report, "check_result": snapshot.labels.check_result},
     }
     return json_response(body)

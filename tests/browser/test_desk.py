@@ -342,7 +342,7 @@ async def test_refusals_are_said_in_chinese_where_the_person_acted_and_nothing_i
     await clerk.get_by_label("上报自").fill("2026-12-02")
     await clerk.get_by_label("上报至").fill("2026-12-01")
     await clerk.get_by_role("button", name="查询", exact=True).click()
-    assert "须早于" in (await clerk.locator("#filter-message").text_content() or "")
+    assert "不能晚于" in (await clerk.locator("#filter-message").text_content() or "")
     assert refused_loads(clerk.log.errors) == [] and clerk.log.dialogs == []
 
 

@@ -3,10 +3,10 @@
 // (desk/settings.json says which). Each action is one request to the API; a refusal is shown in words
 // where the person acted, and nothing is changed.
 import { api } from "/app/static/api.js";
-import { desk, mayAct } from "/desk/static/desk.js";
+import { desk, mayAct, signedOut } from "/desk/static/desk.js";
 import {
-  $, el, options, refusal, when, EVENT, FAULT, LEVEL, LIGHT, PENDING, REJECT_REASON, REQUEST, SOURCE, STATUS,
-  SUSPENSION_REASON, VOID_REASON,
+  $, el, options, refusal, when, EVENT, FAULT, LEVEL, LIGHT, OUTCOME, PENDING, REJECT_REASON, REQUEST, SOURCE,
+  STATUS, SUSPENSION_REASON, TASK_STATUS, VOID_REASON,
 } from "/desk/static/words.js";
 
 let current = null; // the case shown, as last read
@@ -31,6 +31,8 @@ export async function refreshCase() {
   try {
     c = await api("GET", `/api/v1/cases/${encodeURIComponent(id)}`);
   } catch (error) {
+    if (current.id !== id) return;
+    if (error.status === 401) return signedOut("登录已过期，请重新登录");
     $("case-title").textContent = error.status === 404 ? "案件不存在或无权查看" : "读取失败";
     for (const part of ["case-facts", "actions", "case-reports", "case-checks", "case-history", "case-routing"]) {
       $(part).replaceChildren();
@@ -72,20 +74,26 @@ function draw(c) {
   $("case-reports").replaceChildren(...c.reports.map(reportItem));
   $("case-checks").replaceChildren(
     ...(c.checks.length ? c.checks.map((t) => el("li", {
-      text: `${t.label}：${t.status === "open" ? "进行中" : "已完成"}${t.outcome ? "（" + t.outcome + "）" : ""}，` +
+      text: `${t.label}：${TASK_STATUS[t.status] || t.status}${t.outcome ? "（" + (OUTCOME[t.outcome] || t.outcome) + "）" : ""}，` +
         `${t.assigned_to || "受理员队列"}，期限 ${when(t.due_at)}`,
     })) : [el("li", { text: "无" })]),
   );
   $("case-history").replaceChildren(...c.history.map(historyItem));
   const routing = [];
   if (c.pending_reason) routing.push(`待派遣原因：${PENDING[c.pending_reason] || c.pending_reason}`);
-  if (c.routing_rule) {
-    routing.push(`规则 #${c.routing_rule.id ?? ""}：类别 ${c.routing_rule.category ?? "*"}，区域 ${c.routing_rule.area || "全区"} → ${c.routing_rule.department ?? ""}`);
-  }
+  const rule = c.routing_rule;
+  if (rule && rule.id !== undefined && rule.id !== null) {
+    routing.push(`规则 #${rule.id}：类别 ${rule.category ?? "*"}，区域 ${rule.area || "全区"} → ${departmentName(rule.department)}`);
+  } else if (rule) routing.push(`人工派遣 → ${departmentName(rule.department || (c.department && c.department.code))}`);
   if (c.candidates.length) routing.push(`可选部门：${c.candidates.map((d) => d.name).join("、")}`);
-  if (c.ruled_department) routing.push(`裁定部门：${c.ruled_department}`);
+  if (c.ruled_department) routing.push(`裁定部门：${departmentName(c.ruled_department)}`);
   $("case-routing").textContent = routing.join("；") || "—";
   drawMap(c);
+}
+
+function departmentName(code) {
+  const found = desk.departments.find((d) => d.code === code);
+  return found ? found.name : code || "—";
 }
 
 function photos(ids) {
@@ -147,17 +155,42 @@ function drawMap(c) {
 // The actions: each with its button's name (the contract's accessible names), who may take it from
 // which status (the service's rule), when else it applies, and the fields of its form.
 const note = (required = false) => ({ name: "note", label: required ? "说明（必填）" : "说明", type: "textarea", required });
+// What else the service checks before it takes a request or a decision, read from the case and its
+// history, so that a button is offered only where the service would accept it.
+function standing(c) {
+  const history = c.history || [];
+  const resolved = history.filter((e) => e.type === "case.resolved").pop();
+  const suspended = history.some((e) => e.type === "case.suspension_decided" && e.data && e.data.approve);
+  return {
+    beforeDeadline: !c.deadline_at || new Date(c.deadline_at) > new Date(),
+    extensionsLeft: c.extensions < desk.settings.max_extensions,
+    suspendedBefore: suspended,
+    closedLate: Boolean(resolved && resolved.data && resolved.data.on_time === false),
+    appealed: history.some((e) => e.type === "case.appealed"),
+  };
+}
+
+function mayDecide(c) {
+  const open = c.open_request;
+  const role = desk.user.role;
+  if (role === "admin") return true;
+  if (open.kind === "appeal") return (open.stage || "dispatcher") === role; // the dispatcher, then the shift lead
+  if (open.kind === "extension" && role === "dispatcher") return c.extensions < 1; // a second: the shift lead's
+  return true;
+}
+
 function actionsFor(c) {
   const open = c.open_request;
+  const now = standing(c);
   const decide = { extension: "extension/decide", suspension: "suspension/decide", appeal: "appeal/review" };
   const list = [
     { action: "accept", label: "签收", direct: true },
-    { action: "resolve", label: "办结", fields: [note(), { name: "public_reply", label: "对公众的答复", type: "textarea" }, { name: "media", label: "处置后照片", type: "photos" }] },
+    { action: "resolve", label: "办结", fields: [note(), { name: "public_reply", label: "对公众的答复", type: "textarea", max: 500 }, { name: "media", label: "处置后照片", type: "photos" }] },
     { action: "reject", label: "回退", fields: [{ name: "reason", label: "回退原因", type: "select", choices: REJECT_REASON }, note(true), { name: "media", label: "证据照片", type: "photos" }] },
-    { action: "extension", label: "申请延期", when: !open, fields: [{ name: "reason", label: "延期理由", type: "textarea", required: true }, { name: "hours", label: "延期时长（小时，不填为一个原时限）", type: "number" }] },
-    { action: "suspension", label: "申请挂账", when: !open, fields: [{ name: "until", label: "挂账至", type: "datetime-local", required: true }, { name: "reason", label: "挂账原因", type: "select", choices: SUSPENSION_REASON }, note(true)] },
+    { action: "extension", label: "申请延期", when: !open && now.beforeDeadline && now.extensionsLeft, fields: [{ name: "reason", label: "延期理由", type: "textarea", required: true }, { name: "hours", label: "延期时长（小时，不填为一个原时限）", type: "number" }] },
+    { action: "suspension", label: "申请挂账", when: !open && !now.suspendedBefore, fields: [{ name: "until", label: "挂账至", type: "datetime-local", required: true }, { name: "reason", label: "挂账原因", type: "select", choices: SUSPENSION_REASON }, note(true)] },
     { action: "supervise/reply", label: "回复督办", when: Boolean(c.supervision_due_at), fields: [note(true)] },
-    { action: "appeal", label: "超时申诉", when: !open, fields: [note(true), { name: "media", label: "证明材料照片", type: "photos" }] },
+    { action: "appeal", label: "超时申诉", when: !open && now.closedLate && !now.appealed, fields: [note(true), { name: "media", label: "证明材料照片", type: "photos" }] },
     { action: "file", label: "立案", fields: [{ name: "category", label: "类别", type: "category" }, { name: "condition", label: "立案条件", type: "condition" }, { name: "urgent", label: "紧急", type: "checkbox" }, note()] },
     { action: "void", label: "作废", fields: [{ name: "reason", label: "作废原因", type: "select", choices: VOID_REASON }, note()] },
     { action: "request-check", label: `发起${desk.settings.labels.check_report}`, fields: [note()] },
@@ -167,7 +200,7 @@ function actionsFor(c) {
     { action: "resume", label: "恢复办理", fields: [note()] },
     { action: "cancel", label: "撤销", fields: [note()] },
   ];
-  if (open && decide[open.kind]) {
+  if (open && decide[open.kind] && mayDecide(c)) {
     for (const [approve, label] of [[true, "批准"], [false, "驳回"]]) {
       list.push({ action: decide[open.kind], label, approve, fields: [note()] });
     }
@@ -196,7 +229,7 @@ function closeForm() {
 function field(f) {
   const id = `f-${f.name}`;
   let control;
-  if (f.type === "textarea") control = el("textarea", { id, name: f.name, rows: "3", maxlength: "2000" });
+  if (f.type === "textarea") control = el("textarea", { id, name: f.name, rows: "3", maxlength: String(f.max || 2000) });
   else if (f.type === "select") {
     control = el("select", { id, name: f.name });
     options(control, Object.entries(f.choices));
@@ -258,8 +291,10 @@ function openForm(a) {
       $("action-message").textContent = problem;
       return;
     }
+    setBusy(true); // one click, one action: photos upload before the action is sent
     const body = await bodyOf(a, form);
-    if (body) submit(a, body);
+    if (body) await submit(a, body);
+    else setBusy(false);
   };
   (form.querySelector("select, textarea, input") || form).focus();
 }
@@ -270,7 +305,11 @@ function checkForm(a, form) {
     const control = form.elements[f.name];
     const value = control && control.type !== "file" && control.type !== "checkbox" ? String(control.value).trim() : "";
     if (f.required && !value) return `请填写${f.label.replace("（必填）", "")}`;
-    if (f.type === "number" && value && !(Number(value) > 0)) return `${f.label}须为大于 0 的数字`;
+    if (f.type === "number" && value && !(Number(value) > 0 && Number(value) <= 8784)) {
+      return `${f.label}须为大于 0、不超过 8784 的数字`;
+    }
+    if (f.type === "textarea" && value.length > (f.max || 2000)) return `${f.label}最多 ${f.max || 2000} 字`;
+    if (f.type === "datetime-local" && value && new Date(value) <= new Date()) return `${f.label}须晚于现在`;
     if (f.type === "department" && !value) return `请选择${f.label}`;
     if (f.type === "datetime-local" && value && Number.isNaN(new Date(value).getTime())) return `${f.label}不是有效的时间`;
     if (f.type === "photos" && control.files.length > 20) return "照片最多 20 张";
@@ -324,7 +363,7 @@ async function submit(a, body) {
   const message = $("action-message");
   message.classList.remove("done");
   message.textContent = "";
-  for (const button of document.querySelectorAll("#actions button, #action-form button")) button.disabled = true;
+  setBusy(true);
   try {
     const after = await api("POST", `/api/v1/cases/${current.id}/${a.action}`, body);
     closeForm();
@@ -333,9 +372,14 @@ async function submit(a, body) {
     current = after;
     draw(after);
   } catch (error) {
+    if (error.status === 401) return signedOut("登录已过期，请重新登录");
     const names = Object.fromEntries((a.fields || []).map((f) => [f.name, f.label.replace("（必填）", "")]));
     message.textContent = refusal(error, names);
   } finally {
-    for (const button of document.querySelectorAll("#actions button, #action-form button")) button.disabled = false;
+    setBusy(false);
   }
+}
+
+function setBusy(busy) {
+  for (const button of document.querySelectorAll("#actions button, #action-form button")) button.disabled = busy;
 }

@@ -27,7 +27,7 @@ const VIEWS = [
 ];
 const FIRST = { department: "inbox", receiver: "reported", dispatcher: "pending", shift_lead: "pending" };
 
-export const desk = { user: null, settings: null, categories: [], departments: [], views: [] };
+export const desk = { user: null, settings: null, categories: [], departments: [], views: [], lastList: "" };
 
 export function mayAct(action, status) {
   const rule = desk.settings.actions[action];
@@ -88,7 +88,23 @@ function buildNav() {
 // The live feed: any change to a case the person may see refreshes the list or the case shown. The
 // feed scopes itself (a department's clerk hears only of its department's cases).
 let feed = null;
-let pending = null;
+let timer = null;
+let listDirty = false;
+const casesDirty = new Set();
+const REFRESH_MS = 150; // events closer together than this are drawn once, never dropped
+
+function refreshSoon() {
+  if (timer) return;
+  timer = setTimeout(() => {
+    timer = null;
+    if (!$("case-view").hidden) {
+      if (casesDirty.has(currentCase())) refreshCase();
+    } else if (!$("list-view").hidden && listDirty) refreshList();
+    listDirty = false;
+    casesDirty.clear();
+  }, REFRESH_MS);
+}
+
 function listen() {
   if (feed) feed.close();
   feed = new EventSource("/api/v1/feed");
@@ -96,26 +112,42 @@ function listen() {
   feed.onopen = () => {
     live.textContent = "实时";
     live.classList.remove("off");
+    // What changed between the page's first read and the feed (re)connecting is read again.
+    listDirty = true;
+    if (currentCase()) casesDirty.add(currentCase());
+    refreshSoon();
   };
   feed.onerror = () => {
     live.textContent = "重新连接…";
     live.classList.add("off");
+    sessionHolds();
   };
   const changed = (message) => {
-    let caseId = null;
     try {
-      caseId = JSON.parse(message.data).id;
+      casesDirty.add(JSON.parse(message.data).id);
     } catch {
-      caseId = null;
+      // a frame that is not a case: the list is read again all the same
     }
-    clearTimeout(pending);
-    pending = setTimeout(() => {
-      if (!$("case-view").hidden) {
-        if (caseId === currentCase()) refreshCase();
-      } else if (!$("list-view").hidden) refreshList();
-    }, 100);
+    listDirty = true;
+    refreshSoon();
   };
   for (const type of desk.settings.event_types) feed.addEventListener(type, changed);
+}
+
+// A feed that drops may mean the session ended (signed out elsewhere, expired): say so.
+async function sessionHolds() {
+  try {
+    await api("GET", "/api/v1/session");
+  } catch (error) {
+    if (error.status === 401) signedOut("登录已过期，请重新登录");
+  }
+}
+
+export function signedOut(message) {
+  if (feed) feed.close();
+  feed = null;
+  csrf.set(null);
+  showSignIn(message);
 }
 
 async function enter(user) {
@@ -168,11 +200,14 @@ function bind() {
     } catch {
       // ended already: signed out here all the same
     }
-    csrf.set(null);
-    if (feed) feed.close();
-    showSignIn("已退出");
+    signedOut("已退出");
   });
   window.addEventListener("popstate", () => desk.user && route());
+  $("back").addEventListener("click", (event) => {
+    event.preventDefault(); // back to the list the case was opened from, its filters and page kept
+    history.pushState(null, "", `/desk/${desk.lastList || ""}`);
+    route();
+  });
 }
 
 async function start() {

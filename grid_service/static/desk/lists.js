@@ -2,7 +2,7 @@
 // newest first, a page of PAGE at a time by the API's keyset cursor, so a list of 10,000 open cases
 // reads and draws one page. A department's inbox signs for one or many cases at once.
 import { api } from "/app/static/api.js";
-import { desk, go, mayAct } from "/desk/static/desk.js";
+import { desk, go, mayAct, signedOut } from "/desk/static/desk.js";
 import { $, el, options, refusal, when, LIGHT, PENDING, REQUEST, SOURCE, STATUS } from "/desk/static/words.js";
 
 const PAGE = 50;
@@ -20,13 +20,21 @@ function apiQuery(view, params) {
   const chosen = filtersFrom(params);
   const query = { ...view.query, limit: String(PAGE) };
   if (view.statusFilter) query.status = chosen.status === undefined ? "open" : chosen.status;
-  for (const name of ["case_no", "category", "department", "light", "source", "since", "until"]) {
+  for (const name of ["case_no", "category", "department", "light", "source", "since"]) {
     if (chosen[name]) query[name] = chosen[name];
   }
+  if (chosen.until) query.until = dayAfter(chosen.until); // 上报至 includes its day
+  if (chosen.case_no && view.statusFilter) delete query.status; // a number is looked up whatever its status
   if (chosen.street) query.grid = chosen.street;
   if (params.get("after")) query.after = params.get("after");
   if (query.status === "all") delete query.status;
   return new URLSearchParams(query).toString();
+}
+
+function dayAfter(date) {
+  const day = new Date(`${date}T00:00:00Z`);
+  day.setUTCDate(day.getUTCDate() + 1);
+  return day.toISOString().slice(0, 10);
 }
 
 function fillFilters(view, params) {
@@ -49,6 +57,7 @@ function fillFilters(view, params) {
 
 export function showList(view, params) {
   shown = { view, params };
+  desk.lastList = location.search;
   $("list-view").hidden = false;
   $("list-title").textContent = view.title;
   $("filter-message").textContent = "";
@@ -71,6 +80,7 @@ async function draw() {
     page = await api("GET", `/api/v1/cases?${apiQuery(view, params)}`);
   } catch (error) {
     if (turn !== drawing) return;
+    if (error.status === 401) return signedOut("登录已过期，请重新登录");
     $("filter-message").textContent = refusal(error, FIELD_NAMES);
     $("cases").tBodies[0].replaceChildren(); // rows of another question would mislead
     $("next-page").hidden = true;
@@ -147,7 +157,7 @@ function chosenFilters() {
 
 function check(chosen) {
   if (chosen.case_no && !/^[0-9A-Za-z-]{1,32}$/.test(chosen.case_no)) return "案件编号只含数字、字母和连字符";
-  if (chosen.since && chosen.until && chosen.since >= chosen.until) return "“上报自”须早于“上报至”";
+  if (chosen.since && chosen.until && chosen.since > chosen.until) return "“上报自”不能晚于“上报至”";
   return "";
 }
 

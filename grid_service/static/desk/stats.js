@@ -152,7 +152,8 @@ async function drawHeat(figures) {
       return { color: "#7f1d1d", weight: 1, fillColor: "#dc2626", fillOpacity: n ? 0.15 + 0.7 * (n / most) : 0.02 };
     },
     onEachFeature: (feature, layer) => {
-      layer.bindTooltip(`${feature.properties.name}：${counts.get(feature.properties.code) || 0} 件`);
+      // A node, not a string: Leaflet puts a string in as HTML.
+      layer.bindTooltip(el("span", { text: `${feature.properties.name}：${counts.get(feature.properties.code) || 0} 件` }));
     },
   }).addTo(heat);
   box.dataset.cells = String(cells.features.length);

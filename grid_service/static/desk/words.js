@@ -18,6 +18,8 @@ export const VOID_REASON = { duplicate: "重复上报", not_found: "现场未发
 export const SUSPENSION_REASON = { funding: "资金", season: "季节", engineering: "工程", legal: "法律", other: "其他" };
 export const FAULT = { dispatcher: "派遣有误（调度）", department: "部门责任", none: "无责" };
 export const LEVEL = { urge: "催办", supervise: "督办", listed: "挂牌督办" };
+export const OUTCOME = { confirmed: "属实", not_found: "不属实", passed: "通过", failed: "不通过" };
+export const TASK_STATUS = { open: "进行中", done: "已完成", cancelled: "已取消" };
 export const REQUEST = { extension: "延期申请", suspension: "挂账申请", appeal: "超时申诉" };
 export const ROLE = {
   department: "部门", receiver: "受理员", dispatcher: "派遣员", shift_lead: "值班长", viewer: "查看", admin: "管理员",
@@ -36,7 +38,8 @@ export const EVENT = {
 };
 // What the service's 4xx codes mean to the person who acted (the service's own message follows).
 export const ERROR = {
-  409: "案件状态已变化，无法执行此操作", 403: "无权执行此操作", 404: "案件不存在或无权查看",
+  401: "登录已过期，请重新登录", 409: "案件状态已变化，无法执行此操作", 403: "无权执行此操作",
+  413: "文件过大", 415: "文件类型不支持（须为 JPEG、PNG 或 WebP 照片）", 404: "案件不存在或无权查看",
   422: "填写的内容有误", 429: "操作过于频繁，请稍后再试", 503: "服务暂时不可用，请稍后再试",
 };
 
