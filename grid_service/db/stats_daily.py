@@ -70,6 +70,16 @@ SELECT c.category, count(*) AS reported
 """
 
 
+# The cases reported in [$1, $2) per grid cell (the heat map): by the creation index, as above.
+CELL_COUNTS = """
+SELECT c.grid_code AS code, count(*) AS reported
+  FROM cases c
+ WHERE c.created_at >= $1 AND c.created_at < $2 AND c.grid_code IS NOT NULL
+ GROUP BY c.grid_code
+ ORDER BY 1
+"""
+
+
 async def daily(conn: Conn, *, start: dt.datetime, end: dt.datetime, timezone: ZoneInfo) -> list[DayCounts]:
     """Every calendar day (in ``timezone``) that [start, end) touches, with what happened in it
     within [start, end): the first and last days count only their part inside the period."""
@@ -80,3 +90,7 @@ async def daily(conn: Conn, *, start: dt.datetime, end: dt.datetime, timezone: Z
 
 async def top_categories(conn: Conn, *, start: dt.datetime, end: dt.datetime, limit: int) -> list[CategoryCount]:
     return many(CategoryCount, await conn.fetch(TOP_CATEGORIES, start, end, limit))
+
+
+async def cell_counts(conn: Conn, *, start: dt.datetime, end: dt.datetime) -> list[tuple[str, int]]:
+    return [(r["code"], r["reported"]) for r in await conn.fetch(CELL_COUNTS, start, end)]

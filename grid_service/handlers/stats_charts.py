@@ -148,3 +148,21 @@ async def categories_svg(request: web.Request) -> web.StreamResponse:
         top = await stats_daily.top_categories(conn, start=since, end=until, limit=TOP_CATEGORIES)
     counts = [(group_name("category", row.category, snapshot, {}) or row.category, row.reported) for row in top]
     return _svg(charts.categories(counts, _period_words(since, until, snapshot.calendar.timezone)))
+
+
+async def cells(request: web.Request) -> web.StreamResponse:
+    """The cases reported per cell in the period, for the heat map: the creation index alone, where
+    the figures by cell (GET /api/v1/stats?group_by=grid) judge a whole cohort."""
+    query = validate_query(ChartQuery, request)
+    since, until = _period(request, query.start, query.end, request.app[keys.CLOCK]())
+    tz = request.app[keys.CONFIG].current.calendar.timezone
+    heavy = request.app[keys.HEAVY_READS]
+    async with heavy.slot(principal(request).token_id), heavy.turn(), connection(request) as conn:
+        counts = await stats_daily.cell_counts(conn, start=since, end=until)
+    return json_response(
+        {
+            "from": since.astimezone(tz).isoformat(),
+            "to": until.astimezone(tz).isoformat(),
+            "cells": [{"code": code, "reported": reported} for code, reported in counts],
+        }
+    )

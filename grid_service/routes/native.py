@@ -122,8 +122,10 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         cases.list_cases,
         "cases.list",
         READERS,
-        "Cases, newest first, filtered by status (comma list), category, department, grid-code prefix, bbox and "
-        "overdue; keyset pagination with the returned next cursor. A department sees its own cases only.",
+        "Cases, newest first, filtered by status (comma list), category, department, grid-code prefix, bbox, "
+        "overdue, open request (a kind or any), case number, light (as shown now), source, creation period "
+        "(since, until), 督办 reply due (supervised) and rework; keyset pagination with the returned next cursor. "
+        "Each case names the routing rules' candidate departments. A department sees its own cases only.",
         CaseList,
         query=CaseListQuery,
         errors=(422, 503),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from grid_service.handlers import stats_charts
 from grid_service.routes.route import Route
 from grid_service.schemas import Role
-from grid_service.schemas.stats_charts import ChartQuery, DailyAnswer, DailyQuery, RatesChartQuery
+from grid_service.schemas.stats_charts import CellCounts, ChartQuery, DailyAnswer, DailyQuery, RatesChartQuery
 
 STATS_READERS = frozenset({Role.DISPATCHER, Role.SHIFT_LEAD, Role.VIEWER, Role.ADMIN})
 SVG = "image/svg+xml"
@@ -64,5 +64,17 @@ STATS_CHART_ROUTES: tuple[Route, ...] = (
         query=ChartQuery,
         errors=(422, 429, 503),
         content_type=SVG,
+    ),
+    Route(
+        "GET",
+        "/api/v1/stats/cells",
+        stats_charts.cells,
+        "stats.cells",
+        STATS_READERS,
+        "The cases reported (created) in the period per grid cell, for the workbench's heat map (same period "
+        "rules as the charts).",
+        CellCounts,
+        query=ChartQuery,
+        errors=(422, 429, 503),
     ),
 )

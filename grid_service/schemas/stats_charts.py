@@ -68,3 +68,14 @@ class DailyAnswer(BaseModel):
         description="every calendar day the period touches, oldest first, zeros included; the first and last "
         "count only their part inside the period"
     )
+
+
+class CellCount(BaseModel):
+    code: str = Field(description="the grid cell's code")
+    reported: int = Field(description="上报: cases created in the period in the cell")
+
+
+class CellCounts(BaseModel):
+    start: dt.datetime = Field(alias="from")
+    end: dt.datetime = Field(alias="to")
+    cells: list[CellCount] = Field(description="the cells with cases, by code")

@@ -45,18 +45,39 @@ async def lights(api, token: str) -> dict[str, str | None]:
     return {c["case_no"]: c["light"] for c in (await response.json())["cases"]}
 
 
-async def test_the_light_filter_lists_exactly_the_cases_showing_that_light(api, tokens, clock):
-    fresh = await made(api, tokens["inspector"])  # dispatched, 4 working hours or more to go
-    pending = await made(api, tokens["inspector"], point=FAR_AWAY)  # waits for dispatch: a step's light
+async def post(api, token: str, path: str, body: dict[str, Any]) -> None:
+    response = await api.post(path, json=body, headers=bearer(token))
+    assert response.status == 200, await response.text()
+
+
+async def test_the_light_filter_lists_exactly_the_cases_showing_that_light(api, db, tokens, clock):
+    await made(api, tokens["inspector"])  # dispatched on the working clock: red a month later
+    await made(api, tokens["inspector"], point=FAR_AWAY)  # waits for dispatch: its step's light
     clock.advance(days=30)
-    old_pending = await made(api, tokens["inspector"], point=FAR_AWAY)
-    clock.advance(minutes=13)  # the 15-minute dispatch step of the new one is past 80 %
-    assert fresh and pending and old_pending
-    shown = await lights(api, tokens["dispatcher"])
+    await made(api, tokens["inspector"], point=FAR_AWAY)
+    suspended = await made(api, tokens["inspector"])
+    until = (clock.now + dt.timedelta(days=3)).isoformat()
+    body = {"until": until, "reason": "funding", "note": "资金"}
+    await post(api, tokens["department"], f"/api/v1/cases/{suspended['case_id']}/suspension", body)
+    decision = {"approve": True, "note": "同意"}
+    await post(api, tokens["shift_lead"], f"/api/v1/cases/{suspended['case_id']}/suspension/decide", decision)
+    fresh = await made(api, tokens["inspector"])
+    clock.advance(minutes=13)  # the 15-minute dispatch step of the new pending case is past 80 %
+    await _same_lights(api, tokens["dispatcher"], {"green", "yellow", "red", "suspended"})
+    # At the instant a case turns yellow, the filter and the case agree.
+    clock.now = await db.fetchval("SELECT warn_at FROM cases WHERE id = $1::uuid", fresh["case_id"])
+    await _same_lights(api, tokens["dispatcher"], {"yellow", "red", "suspended"})
+    clock.now = await db.fetchval("SELECT deadline_at FROM cases WHERE id = $1::uuid", fresh["case_id"])
+    await _same_lights(api, tokens["dispatcher"], {"red", "suspended"})
+
+
+async def _same_lights(api, token: str, expected_lights: set[str]) -> None:
+    """Each light's filter lists exactly the cases showing it; ``expected_lights`` are all shown."""
+    shown = await lights(api, token)
+    assert expected_lights <= set(shown.values()), shown
     for light in ("green", "yellow", "red", "suspended"):
         expected = sorted(no for no, lit in shown.items() if lit == light)
-        assert sorted(await listed(api, tokens["dispatcher"], light=light)) == expected, light
-    assert set(shown.values()) >= {"red", "yellow"}, "the test covers more than one light"
+        assert sorted(await listed(api, token, light=light)) == expected, light
 
 
 async def test_source_period_number_and_the_kinds_of_waiting(api, tokens, clock):
@@ -80,6 +101,13 @@ async def test_source_period_number_and_the_kinds_of_waiting(api, tokens, clock)
     assert response.status == 200, await response.text()
     assert await listed(api, reader, supervised="true") == [first["case_no"]]
     assert await listed(api, reader, reworked="true") == []
+    clerk, lead = tokens["department"], tokens["shift_lead"]
+    await post(api, clerk, f"/api/v1/cases/{first['case_id']}/supervise/reply", {"note": "已安排"})
+    await post(api, clerk, f"/api/v1/cases/{first['case_id']}/accept", {})
+    await post(api, clerk, f"/api/v1/cases/{first['case_id']}/resolve", {"note": "已处理"})
+    await post(api, lead, f"/api/v1/cases/{first['case_id']}/verify", {"passed": False, "note": "未拆除"})
+    assert await listed(api, reader, reworked="true") == [first["case_no"]]
+    assert await listed(api, reader, supervised="true") == [], "answered"
 
 
 @pytest.mark.parametrize(

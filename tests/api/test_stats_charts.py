@@ -253,3 +253,23 @@ async def test_an_empty_period_is_a_chart_that_says_no_data(client, tokens):
     for path in ("/api/v1/stats/trend.svg", "/api/v1/stats/rates.svg", "/api/v1/stats/categories.svg"):
         root = await svg(client, tokens["viewer"], path, **DAY)
         assert "无数据" in texts(root), path
+
+
+async def test_the_heat_maps_counts_are_the_cases_reported_per_cell_in_the_period(clocked, tokens):
+    client, clock = clocked
+    inspector = tokens["inspector"]
+    for category, point in (
+        ("outdoor_barbecue", IN_CELL_1),
+        ("illegal_construction", IN_CELL_1),
+        ("outdoor_barbecue", IN_CELL_2),
+    ):
+        await post(client, inspector, "/api/v1/reports", report(category, point))  # three cases, not duplicates
+    clock.now = MONDAY_9 + dt.timedelta(days=2)
+    await post(client, inspector, "/api/v1/reports", report("outdoor_barbecue", IN_CELL_2))  # after the period
+    period = {"from": MONDAY_9.date().isoformat(), "to": (MONDAY_9 + dt.timedelta(days=1)).isoformat()}
+    response = await client.get("/api/v1/stats/cells", params=period, headers=bearer(tokens["viewer"]))
+    assert response.status == 200, await response.text()
+    cells = (await response.json())["cells"]
+    assert cells == [{"code": "230108001001001", "reported": 2}, {"code": "230108001001002", "reported": 1}]
+    response = await client.get("/api/v1/stats/cells", params={"from": "soon"}, headers=bearer(tokens["viewer"]))
+    assert response.status == 422

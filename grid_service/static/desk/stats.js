@@ -73,25 +73,43 @@ export async function showStats(params) {
   const trend = new URLSearchParams({ from: daysBefore(trendEnd, 30), ...(to ? { to } : {}) }).toString();
   const body = $("stats-body");
   body.replaceChildren(el("p", { text: "统计中…" }));
+  // The rates chart (two figures queries) first, beside the department's figures; the street's,
+  // as costly as those, when asked for (按街道).
   const asked = [
+    () => svg(`/api/v1/stats/rates.svg?${period}&group_by=department`),
     () => api("GET", `/api/v1/stats?${period}&group_by=department`),
     () => api("GET", `/api/v1/stats?${period}&group_by=department&adjusted=true`),
-    () => api("GET", `/api/v1/stats?${period}&group_by=street`),
-    () => api("GET", `/api/v1/stats?${period}&group_by=street&adjusted=true`),
     () => svg(`/api/v1/stats/trend.svg?${trend}`),
-    () => svg(`/api/v1/stats/rates.svg?${period}&group_by=department`),
     () => svg(`/api/v1/stats/categories.svg?${period}`),
-    () => api("GET", `/api/v1/stats?${period}&group_by=grid`),
+    () => api("GET", `/api/v1/stats/cells?${period}`),
   ];
-  const [deptRaw, deptAdj, streetRaw, streetAdj, trendSvg, ratesSvg, categoriesSvg, cells] = await inTurn(asked);
+  const results = await inTurn(asked);
   if (turn !== drawing) return;
-  const failed = [deptRaw, deptAdj, streetRaw, streetAdj, trendSvg, ratesSvg, categoriesSvg, cells].find((r) => r.error);
+  const [ratesSvg, deptRaw, deptAdj, trendSvg, categoriesSvg, cells] = results;
+  const failed = results.find((r) => r.error);
   if (failed) message.textContent = `部分统计未能读取：${refusal(failed.error)}`;
   while (blobs.length > 3) URL.revokeObjectURL(blobs.shift()); // the charts shown before these
+  const streets = el("section", { "aria-label": "按街道" }, el("h3", { text: "按街道" }));
+  const more = el("button", { type: "button", text: "按街道统计" });
+  more.addEventListener("click", async () => {
+    more.disabled = true;
+    more.textContent = "统计中…";
+    const [raw, adjusted] = await inTurn([
+      () => api("GET", `/api/v1/stats?${period}&group_by=street`),
+      () => api("GET", `/api/v1/stats?${period}&group_by=street&adjusted=true`),
+    ]);
+    if (turn !== drawing) return;
+    if (raw.error || adjusted.error) {
+      more.disabled = false;
+      more.textContent = "按街道统计";
+      message.textContent = `按街道统计未能读取：${refusal(raw.error || adjusted.error)}`;
+      return;
+    }
+    streets.replaceWith(table("按街道", raw.value, adjusted.value));
+  });
+  streets.append(more);
   body.replaceChildren(
-    el("div", { class: "stats-tables" },
-      table("按部门", deptRaw.value, deptAdj.value),
-      table("按街道", streetRaw.value, streetAdj.value)),
+    el("div", { class: "stats-tables" }, table("按部门", deptRaw.value, deptAdj.value), streets),
     el("div", { class: "charts" },
       chart("近 30 日上报、立案、结案", trendSvg.value),
       chart("结案率与按期结案率（原期与批准期）", ratesSvg.value),
@@ -131,7 +149,7 @@ function chart(title, url) {
 }
 
 async function drawHeat(figures) {
-  const counts = new Map(((figures && figures.groups) || []).map((g) => [g.key, g.reported]));
+  const counts = new Map(((figures && figures.cells) || []).map((c) => [c.code, c.reported]));
   const box = $("heat");
   if (heat) heat.remove(); // the map of the page drawn before
   heat = L.map(box, { attributionControl: false });
