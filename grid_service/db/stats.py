@@ -35,6 +35,7 @@ and returns, which a case may have many of, are counted from the period's events
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Literal
 
 from grid_service.db.pool import Conn
@@ -175,8 +176,46 @@ def _statement(group_by: str) -> str:
 STATEMENTS = {group_by: _statement(group_by) for group_by in ("department", *CASE_KEYS)}
 
 
+# Which statements counted a kept period's figures: another release's are not used.
+VERSION = hashlib.sha256("".join(STATEMENTS[g] for g in sorted(STATEMENTS)).encode()).hexdigest()[:16]
+KEPT = """
+SELECT figures FROM figures_kept
+ WHERE version = $1 AND start_at = $2 AND end_at = $3 AND group_by = $4 AND adjusted = $5
+"""
+KEEP = """
+INSERT INTO figures_kept (version, start_at, end_at, group_by, adjusted, figures) VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT DO NOTHING
+"""
+# A period is kept once it ended this long ago: events are written at their own instant, so none
+# written later can fall inside it, and the margin covers clocks of workers a little apart.
+SETTLED_AFTER = dt.timedelta(minutes=5)
+
+
 async def figures(
-    conn: Conn, *, start: dt.datetime, end: dt.datetime, group_by: GroupBy, adjusted: bool = False
+    conn: Conn,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    group_by: GroupBy,
+    adjusted: bool = False,
+    now: dt.datetime | None = None,
+) -> list[FiguresRow]:
+    """The period's figures per group. With ``now`` given and the period ended before it, they are
+    computed once and kept (figures_kept): a past period's figures never change."""
+    settled = now is not None and end <= now - SETTLED_AFTER
+    key = (VERSION, start, end, group_by, adjusted)
+    if settled:
+        kept = await conn.fetchval(KEPT, *key)
+        if kept is not None:
+            return [FiguresRow(*row) for row in kept]
+    rows = await _figures(conn, start=start, end=end, group_by=group_by, adjusted=adjusted)
+    if settled:
+        await conn.execute(KEEP, *key, [list(row) for row in rows])
+    return rows
+
+
+async def _figures(
+    conn: Conn, *, start: dt.datetime, end: dt.datetime, group_by: GroupBy, adjusted: bool
 ) -> list[FiguresRow]:
     async with conn.transaction(readonly=True):
         # The plan is costly enough for PostgreSQL to JIT-compile it, which takes longer than running it;

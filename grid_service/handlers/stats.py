@@ -80,7 +80,12 @@ async def stats(request: web.Request) -> web.StreamResponse:
             people = await db_positions.figures(conn, position, start=start, end=end)
         else:
             rows = await db_stats.figures(
-                conn, start=start, end=end, group_by=cast(db_stats.GroupBy, query.group_by), adjusted=query.adjusted
+                conn,
+                start=start,
+                end=end,
+                group_by=cast(db_stats.GroupBy, query.group_by),
+                adjusted=query.adjusted,
+                now=request.app[keys.CLOCK](),
             )
     headings = _headings(query.group_by, snapshot.labels)
     if query.group_by not in POSITIONS:  # the composite scores, each under its own code

@@ -117,8 +117,9 @@ async def rates_svg(request: web.Request) -> web.StreamResponse:
     group_by = cast(db_stats.GroupBy, query.group_by)
     heavy = request.app[keys.HEAVY_READS]
     async with heavy.slot(principal(request).token_id), heavy.turn(), connection(request) as conn:
-        raw = await db_stats.figures(conn, start=since, end=until, group_by=group_by, adjusted=False)
-        adjusted = await db_stats.figures(conn, start=since, end=until, group_by=group_by, adjusted=True)
+        now = request.app[keys.CLOCK]()
+        raw = await db_stats.figures(conn, start=since, end=until, group_by=group_by, adjusted=False, now=now)
+        adjusted = await db_stats.figures(conn, start=since, end=until, group_by=group_by, adjusted=True, now=now)
 
     def shown(rows: list[FiguresRow]) -> dict[str | None, dict[str, Any]]:
         # The groups as /api/v1/stats answers them (names, rates as evaluation.toml divides them).

@@ -273,3 +273,25 @@ async def test_the_heat_maps_counts_are_the_cases_reported_per_cell_in_the_perio
     assert cells == [{"code": "230108001001001", "reported": 2}, {"code": "230108001001002", "reported": 1}]
     response = await client.get("/api/v1/stats/cells", params={"from": "soon"}, headers=bearer(tokens["viewer"]))
     assert response.status == 422
+
+
+async def test_a_settled_periods_figures_are_kept_and_an_open_one_is_not(clocked, tokens, db):
+    client, clock = clocked
+    await post(client, tokens["inspector"], "/api/v1/reports", report("outdoor_barbecue", IN_CELL_1))
+    ended = {"from": MONDAY_9.date().isoformat(), "to": (MONDAY_9.date() + dt.timedelta(days=1)).isoformat()}
+    running = {"from": MONDAY_9.date().isoformat()}  # to now
+
+    async def figures(params):
+        response = await client.get("/api/v1/stats", params=params, headers=bearer(tokens["viewer"]))
+        assert response.status == 200, await response.text()
+        return (await response.json())["groups"]
+
+    before_end = await figures(ended)
+    assert await db.fetchval("SELECT count(*) FROM figures_kept") == 0, "not ended yet: computed, not kept"
+    await figures(running)
+    clock.now = MONDAY_9 + dt.timedelta(days=2)
+    after_end = await figures(ended)
+    assert after_end == before_end
+    assert await db.fetchval("SELECT count(*) FROM figures_kept") == 1, "ended: kept once"
+    await db.execute("UPDATE figures_kept SET figures = '[]'")  # read from where it is kept, not again
+    assert await figures(ended) == []

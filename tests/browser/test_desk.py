@@ -435,7 +435,7 @@ async def test_the_statistics_page_shows_the_api_s_figures_its_charts_and_the_he
     await until(lambda: lead.evaluate(LOADED_IMAGES, ".charts img"))
     assert await lead.locator(".charts img").count() == 3
     await until(lambda: lead.evaluate("document.querySelector('#heat').dataset.cells > 0"))
-    assert await lead.locator("#heat path.leaflet-interactive").count() > 0
+    assert await lead.locator("#heat canvas").count() > 0, "the cells drawn"
     assert lead.log.errors == [] and lead.log.outside == []
 
 

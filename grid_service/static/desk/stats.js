@@ -152,7 +152,7 @@ async function drawHeat(figures) {
   const counts = new Map(((figures && figures.cells) || []).map((c) => [c.code, c.reported]));
   const box = $("heat");
   if (heat) heat.remove(); // the map of the page drawn before
-  heat = L.map(box, { attributionControl: false });
+  heat = L.map(box, { attributionControl: false, preferCanvas: true }); // thousands of cells: one canvas
   if (desk.settings.tile_url) L.tileLayer(desk.settings.tile_url, { maxZoom: 19 }).addTo(heat);
   const b = desk.settings.bounds;
   if (b) heat.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
