@@ -73,19 +73,23 @@ export async function showStats(params) {
   const trend = new URLSearchParams({ from: daysBefore(trendEnd, 30), ...(to ? { to } : {}) }).toString();
   const body = $("stats-body");
   body.replaceChildren(el("p", { text: "统计中…" }));
-  // The rates chart (two figures queries) first, beside the department's figures; the street's,
-  // as costly as those, when asked for (按街道).
-  const asked = [
-    () => svg(`/api/v1/stats/rates.svg?${period}&group_by=department`),
+  // The department's figures first, raw and adjusted side by side; then the charts, whose rates
+  // are those same figures, kept by then for an ended month; the street's when asked for (按街道).
+  const figures = await inTurn([
     () => api("GET", `/api/v1/stats?${period}&group_by=department`),
     () => api("GET", `/api/v1/stats?${period}&group_by=department&adjusted=true`),
+  ]);
+  if (turn !== drawing) return;
+  const drawings = await inTurn([
+    () => svg(`/api/v1/stats/rates.svg?${period}&group_by=department`),
     () => svg(`/api/v1/stats/trend.svg?${trend}`),
     () => svg(`/api/v1/stats/categories.svg?${period}`),
     () => api("GET", `/api/v1/stats/cells?${period}`),
-  ];
-  const results = await inTurn(asked);
+  ]);
   if (turn !== drawing) return;
-  const [ratesSvg, deptRaw, deptAdj, trendSvg, categoriesSvg, cells] = results;
+  const [deptRaw, deptAdj] = figures;
+  const [ratesSvg, trendSvg, categoriesSvg, cells] = drawings;
+  const results = [...figures, ...drawings];
   const failed = results.find((r) => r.error);
   if (failed) message.textContent = `部分统计未能读取：${refusal(failed.error)}`;
   while (blobs.length > 3) URL.revokeObjectURL(blobs.shift()); // the charts shown before these
