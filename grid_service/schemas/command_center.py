@@ -183,7 +183,9 @@ class CellFeatureCollection(BaseModel):
     features: list[CellFeature]
 
 
-class StatsQuery(_In):
+class PeriodQuery(_In):
+    """A period as the statistics take it: from, and to (excluded), by default the 30 days to now."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     start: PeriodEnd | None = Field(
@@ -196,6 +198,9 @@ class StatsQuery(_In):
         alias="to",
         description="end of the period, excluded (a date is midnight in the city); default: now",
     )
+
+
+class StatsQuery(PeriodQuery):
     group_by: Literal["department", "category", "street", "grid", "source", "inspector", "receiver", "dispatcher"] = (
         "department"
     )

@@ -8,23 +8,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from grid_service.schemas.types import PeriodEnd, _In
+from grid_service.schemas.command_center import PeriodQuery
+from grid_service.schemas.types import PeriodEnd
 
 MAX_DAYS = 366
 
 
-class DailyQuery(_In):
+class DailyQuery(PeriodQuery):
     """A period of whole days by default: the 30 ending today in the city."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    start: PeriodEnd | None = Field(
-        default=None,
-        alias="from",
-        description="start of the period (a date is midnight in the city); default: 30 days before to",
-    )
     end: PeriodEnd | None = Field(
         default=None,
         alias="to",
@@ -33,21 +27,8 @@ class DailyQuery(_In):
     )
 
 
-class ChartQuery(_In):
+class ChartQuery(PeriodQuery):
     """A period as GET /api/v1/stats takes it, by default the same (the 30 days to now)."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    start: PeriodEnd | None = Field(
-        default=None,
-        alias="from",
-        description="start of the period (a date is midnight in the city); default: 30 days before to",
-    )
-    end: PeriodEnd | None = Field(
-        default=None,
-        alias="to",
-        description="end of the period, excluded (a date is midnight in the city); default: now",
-    )
 
 
 class RatesChartQuery(ChartQuery):

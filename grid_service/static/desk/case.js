@@ -4,6 +4,7 @@
 // where the person acted, and nothing is changed.
 import { api } from "/app/static/api.js";
 import { desk, mayAct, signedOut } from "/desk/static/desk.js";
+import { baseMap } from "/desk/static/maps.js";
 import {
   $, el, options, refusal, when, EVENT, FAULT, LEVEL, LIGHT, OUTCOME, PENDING, REJECT_REASON, REQUEST, SOURCE,
   STATUS, SUSPENSION_REASON, TASK_STATUS, VOID_REASON,
@@ -127,8 +128,7 @@ function historyItem(e) {
 
 function drawMap(c) {
   if (!map) {
-    map = L.map("case-map", { attributionControl: false });
-    if (desk.settings.tile_url) L.tileLayer(desk.settings.tile_url, { maxZoom: 19 }).addTo(map);
+    map = baseMap("case-map");
   }
   for (const layer of layers) layer.remove();
   layers = [];

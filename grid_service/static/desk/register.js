@@ -3,6 +3,7 @@
 // picked on the map or typed; the report's id is made once per form, so a double click registers once.
 import { api } from "/app/static/api.js";
 import { desk, go } from "/desk/static/desk.js";
+import { baseMap, showGrid } from "/desk/static/maps.js";
 import { $, el, options, refusal } from "/desk/static/words.js";
 
 let map = null;
@@ -17,11 +18,8 @@ export function showRegister() {
     options(form.elements.category, desk.categories.map((k) => [k.code, k.name]), { any: "请选择" });
   }
   if (!map) {
-    map = L.map("register-map", { attributionControl: false });
-    if (desk.settings.tile_url) L.tileLayer(desk.settings.tile_url, { maxZoom: 19 }).addTo(map);
-    const b = desk.settings.bounds;
-    if (b) map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
-    else map.setView([0, 0], 2);
+    map = baseMap("register-map");
+    showGrid(map);
     map.on("click", (event) => place(event.latlng.lng, event.latlng.lat));
   } else map.invalidateSize();
 }

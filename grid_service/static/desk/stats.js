@@ -4,7 +4,8 @@
 // 导出通报, the monthly bulletin as a spreadsheet or a document. The statistics are heavy reads, of
 // which a person may have two in flight: they are asked two at a time.
 import { api } from "/app/static/api.js";
-import { desk, go } from "/desk/static/desk.js";
+import { go } from "/desk/static/desk.js";
+import { baseMap, showGrid } from "/desk/static/maps.js";
 import { $, el, refusal, today } from "/desk/static/words.js";
 
 const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -156,11 +157,8 @@ async function drawHeat(figures) {
   const counts = new Map(((figures && figures.cells) || []).map((c) => [c.code, c.reported]));
   const box = $("heat");
   if (heat) heat.remove(); // the map of the page drawn before
-  heat = L.map(box, { attributionControl: false, preferCanvas: true }); // thousands of cells: one canvas
-  if (desk.settings.tile_url) L.tileLayer(desk.settings.tile_url, { maxZoom: 19 }).addTo(heat);
-  const b = desk.settings.bounds;
-  if (b) heat.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
-  else heat.setView([0, 0], 2);
+  heat = baseMap(box, { preferCanvas: true }); // thousands of cells: one canvas
+  showGrid(heat);
   let cells;
   try {
     cells = await api("GET", "/api/v1/grids");
