@@ -60,6 +60,7 @@ async def desk_settings(request: web.Request) -> web.Response:
         "pages": {page: sorted(r.value for r in roles.get(route) or ()) for page, route in PAGES.items()},
         "event_types": [t.value for t in EventType],
         "max_extensions": snapshot.disputes.max_extensions,
+        "heavy_reads_at_once": request.app[keys.SETTINGS].heavy_reads_per_caller,  # the statistics' pace
         "labels": {"check_report": snapshot.labels.check_report, "check_result": snapshot.labels.check_result},
     }
     return json_response(body)
