@@ -9,6 +9,9 @@ from grid_service.schemas import Role
 from grid_service.schemas.stats_charts import CellCounts, ChartQuery, DailyAnswer, DailyQuery, RatesChartQuery
 
 STATS_READERS = frozenset({Role.DISPATCHER, Role.SHIFT_LEAD, Role.VIEWER, Role.ADMIN})
+# The daily flow, the trend, the categories and the cells are bounded index reads (a period of at most
+# 366 days, read by the instants' indexes), not heavy reads: only the rates chart, which judges the
+# cohort as GET /api/v1/stats does, takes a heavy-read slot.
 SVG = "image/svg+xml"
 
 STATS_CHART_ROUTES: tuple[Route, ...] = (
@@ -24,7 +27,7 @@ STATS_CHART_ROUTES: tuple[Route, ...] = (
         "counts with. Default: the 30 days ending today; at most 366 days (422 beyond).",
         DailyAnswer,
         query=DailyQuery,
-        errors=(422, 429, 503),
+        errors=(422, 503),
     ),
     Route(
         "GET",
@@ -36,7 +39,7 @@ STATS_CHART_ROUTES: tuple[Route, ...] = (
         "over the days, with axes, a legend with each line's total and a y scale at round ticks; 无数据 when "
         "nothing happened.",
         query=DailyQuery,
-        errors=(422, 429, 503),
+        errors=(422, 503),
         content_type=SVG,
     ),
     Route(
@@ -62,7 +65,7 @@ STATS_CHART_ROUTES: tuple[Route, ...] = (
         "of horizontal bars, each with the category's name and count. Default period: as /api/v1/stats; 无数据 "
         "when nothing was reported.",
         query=ChartQuery,
-        errors=(422, 429, 503),
+        errors=(422, 503),
         content_type=SVG,
     ),
     Route(
@@ -75,6 +78,6 @@ STATS_CHART_ROUTES: tuple[Route, ...] = (
         "rules as the charts).",
         CellCounts,
         query=ChartQuery,
-        errors=(422, 429, 503),
+        errors=(422, 503),
     ),
 )

@@ -73,22 +73,27 @@ export async function showStats(params) {
   const trend = new URLSearchParams({ from: daysBefore(trendEnd, 30), ...(to ? { to } : {}) }).toString();
   const body = $("stats-body");
   body.replaceChildren(el("p", { text: "统计中…" }));
-  // The department's figures first, raw and adjusted side by side; then the charts, whose rates
-  // are those same figures, kept by then for an ended month; the street's when asked for (按街道).
+  // The department's figures first, raw and adjusted side by side (two heavy reads), and meanwhile
+  // the day-by-day trend, the categories and the cells (index reads, no heavy-read slot); then the
+  // rates chart, whose figures are those just counted (kept by then for an ended month), and the
+  // cells' outlines. The street's figures when asked for (按街道).
+  const light = Promise.all([
+    svg(`/api/v1/stats/trend.svg?${trend}`).then((value) => ({ value }), (error) => ({ error })),
+    svg(`/api/v1/stats/categories.svg?${period}`).then((value) => ({ value }), (error) => ({ error })),
+    api("GET", `/api/v1/stats/cells?${period}`).then((value) => ({ value }), (error) => ({ error })),
+  ]);
   const figures = await inTurn([
     () => api("GET", `/api/v1/stats?${period}&group_by=department`),
     () => api("GET", `/api/v1/stats?${period}&group_by=department&adjusted=true`),
   ]);
   if (turn !== drawing) return;
-  const drawings = await inTurn([
-    () => svg(`/api/v1/stats/rates.svg?${period}&group_by=department`),
-    () => svg(`/api/v1/stats/trend.svg?${trend}`),
-    () => svg(`/api/v1/stats/categories.svg?${period}`),
-    () => api("GET", `/api/v1/stats/cells?${period}`),
+  const [[ratesSvg, outlines], [trendSvg, categoriesSvg, cells]] = await Promise.all([
+    inTurn([() => svg(`/api/v1/stats/rates.svg?${period}&group_by=department`), () => api("GET", "/api/v1/grids")]),
+    light,
   ]);
   if (turn !== drawing) return;
+  const drawings = [ratesSvg, outlines, trendSvg, categoriesSvg, cells];
   const [deptRaw, deptAdj] = figures;
-  const [ratesSvg, trendSvg, categoriesSvg, cells] = drawings;
   const results = [...figures, ...drawings];
   const failed = results.find((r) => r.error);
   if (failed) message.textContent = `部分统计未能读取：${refusal(failed.error)}`;
@@ -121,7 +126,7 @@ export async function showStats(params) {
     el("h3", { text: "网格案件热力图（本期上报数）" }),
     el("div", { id: "heat", class: "heat", role: "img", "aria-label": "网格案件热力图" }),
   );
-  drawHeat(cells.value);
+  drawHeat(cells.value, outlines.value);
   document.body.dataset.stats = month; // drawn (for the benches and the tests)
 }
 
@@ -152,18 +157,13 @@ function chart(title, url) {
     el("figcaption", { text: title }));
 }
 
-async function drawHeat(figures) {
+function drawHeat(figures, cells) {
   const counts = new Map(((figures && figures.cells) || []).map((c) => [c.code, c.reported]));
   const box = $("heat");
   if (heat) heat.remove(); // the map of the page drawn before
   heat = baseMap(box, { preferCanvas: true }); // thousands of cells: one canvas
   showGrid(heat);
-  let cells;
-  try {
-    cells = await api("GET", "/api/v1/grids");
-  } catch {
-    return;
-  }
+  if (!cells) return; // the outlines could not be read: the figures stand without the map
   const most = Math.max(1, ...counts.values());
   L.geoJSON(cells, {
     style: (feature) => {
