@@ -168,6 +168,22 @@ async def _has(page, selector: str, text: str) -> bool:
     return text in ((await page.locator(selector).text_content()) or "")
 
 
+async def test_a_clerk_signs_for_several_cases_at_once_and_each_row_leaves_the_inbox(desk, server, db):
+    made = [await reported(server, category=category) for category in ("illegal_construction", "outdoor_barbecue")]
+    clerk = await desk("clerk")
+    for case in made:
+        await clerk.get_by_label(f"选择 {case['case_no']}").check()
+    await clerk.get_by_role("button", name="签收所选").click()
+    await until(lambda: _has(clerk, "#bulk-message", "已签收 2 件"))
+    for case in made:
+        assert await status_of(db, case["case_id"]) == "in_progress"
+        await clerk.locator(f"tr[data-case='{case['case_id']}']").wait_for(state="detached")
+    await clerk.get_by_role("link", name="在办", exact=True).click()
+    for case in made:
+        await clerk.get_by_role("link", name=case["case_no"], exact=True).wait_for()
+    assert clerk.log.errors == [] and clerk.log.dialogs == []
+
+
 async def test_a_clerk_returns_a_case_twice_and_the_shift_lead_rules_it(desk, server, db):
     made = await reported(server)
     clerk = await desk("clerk")

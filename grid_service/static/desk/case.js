@@ -34,6 +34,14 @@ export async function refreshCase() {
   } catch (error) {
     if (current.id !== id) return;
     if (error.status === 401) return signedOut("登录已过期，请重新登录");
+    if (error.status === 404 && current.case_no) {
+      // Shown a moment ago, it has left the person's hands (回退, 改派): what they saw stays, as it
+      // was, without the actions they may no longer take.
+      $("case-title").textContent = `${current.case_no} · 已移出本部门（回退或改派）`;
+      $("actions").replaceChildren(el("span", { class: "empty", text: "此案件已不由本部门办理" }));
+      closeForm();
+      return;
+    }
     $("case-title").textContent = error.status === 404 ? "案件不存在或无权查看" : "读取失败";
     for (const part of ["case-facts", "actions", "case-reports", "case-checks", "case-history", "case-routing"]) {
       $(part).replaceChildren();
@@ -138,7 +146,10 @@ function drawMap(c) {
   }
   const [lon, lat] = c.location.coordinates;
   layers.push(L.circleMarker([lat, lon], { radius: 8, color: "#1d4ed8", fillOpacity: 0.8 }).addTo(map));
-  map.setView([lat, lon], 16);
+  map.invalidateSize(); // the page may have been resized while the map was hidden
+  const again = map.shownCase === c.id; // a live refresh keeps where the person moved the map to
+  map.shownCase = c.id;
+  if (!again) map.setView([lat, lon], 16);
   if (!c.grid) return;
   const d = 0.0005;
   api("GET", `/api/v1/grids?bbox=${lon - d},${lat - d},${lon + d},${lat + d}`)
@@ -147,7 +158,7 @@ function drawMap(c) {
       if (!cell || current.id !== c.id) return;
       const outline = L.geoJSON(cell, { style: { color: "#0f766e", weight: 2, fillOpacity: 0.08 } }).addTo(map);
       layers.push(outline);
-      map.fitBounds(outline.getBounds(), { maxZoom: 17 });
+      if (!again) map.fitBounds(outline.getBounds(), { maxZoom: 17 });
     })
     .catch(() => {}); // the cell's outline is a help; the case reads without it
 }

@@ -14,6 +14,7 @@ const PEOPLE = ["department", "receiver", "dispatcher", "shift_lead", "viewer", 
 const VIEWS = [
   { id: "inbox", title: "待签收", roles: ["department", "admin"], query: { status: "dispatched" }, pick: true },
   { id: "doing", title: "在办", roles: ["department", "admin"], query: { status: "in_progress" } },
+  { id: "closed", title: "已结案", roles: ["department"], query: { status: "closed" } },
   { id: "returned", title: "返工", roles: ["department", "admin"], query: { status: "in_progress", reworked: "true" } },
   { id: "reported", title: "待受理", roles: ["receiver", "shift_lead", "admin"], query: { status: "reported" } },
   { id: "pending", title: "待派遣", roles: ["dispatcher", "shift_lead", "admin"], query: { status: "pending_dispatch" } },
@@ -212,7 +213,14 @@ function bind() {
 
 async function start() {
   bind();
-  desk.settings = await (await fetch("/desk/settings.json")).json();
+  try {
+    const answer = await fetch("/desk/settings.json");
+    if (!answer.ok) throw new Error(`HTTP ${answer.status}`);
+    desk.settings = await answer.json();
+  } catch {
+    showSignIn("工作台暂时无法打开（服务未响应），请稍后刷新页面");
+    return;
+  }
   useTimeZone(desk.settings.timezone);
   // Without a CSRF token kept, this browser has not signed in: the sign-in form, without asking.
   if (!csrf.get()) return showSignIn();
