@@ -50,6 +50,21 @@ class Settings(BaseSettings):
     map_page: int = Field(default=250, ge=10, le=50_000)  # cases per step of a map answer (small: intake interleaves)
     open311_contact: str | None = None  # who runs this endpoint, as Open311 discovery tells apps
     open311_key_service: str | None = None  # how an app obtains an api_key, as discovery tells it
+    # Production (docs/operations.md). A standby for the statistics, the bulletin, map snapshots and
+    # case lists; one further behind than read_max_lag_s is passed over for the primary.
+    read_database_url: str | None = None
+    read_max_lag_s: float = Field(default=5.0, gt=0)
+    metrics: bool = True  # GET /metrics and the counting behind it
+    metrics_allow: str = ""  # addresses or networks (comma-separated) that read /metrics without a token
+    # Requests per second each token, and each address, may keep up, and the burst on top (0: no limit).
+    token_rate_per_s: float = Field(default=50.0, ge=0)
+    token_burst: int = Field(default=200, ge=1)
+    address_rate_per_s: float = Field(default=200.0, ge=0)
+    address_burst: int = Field(default=1000, ge=1)
+    feeds_per_token: int = Field(default=8, ge=1)  # live feeds open at once, across the workers
+    long_polls_per_token: int = Field(default=8, ge=1)  # parked queue long-polls at once, across the workers
+    header_timeout_s: float = Field(default=10.0, gt=0)  # a connection's request line and headers arrive within this
+    body_idle_timeout_s: float = Field(default=20.0, gt=0)  # the longest silence while a body is being sent
 
 
 def mask_url(url: str) -> str:
