@@ -7,7 +7,9 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+import asyncpg
 from aiohttp import web
 
 from grid_service import keys
@@ -18,6 +20,7 @@ from grid_service.db import config_store
 from grid_service.db.embedded import start_embedded
 from grid_service.db.migrate import migrate
 from grid_service.db.pool import create_pool
+from grid_service.db.replicas import ReadReplica
 from grid_service.flows.case_batch import CaseBatcher
 from grid_service.flows.casework import decide_guarded
 from grid_service.flows.group_commit import GroupCommitter
@@ -34,8 +37,20 @@ log = logging.getLogger(__name__)
 def database_url(settings: Settings, *, create: bool = False) -> str:
     """The configured URL, or the embedded server's (started on demand; created only if ``create``)."""
     if settings.database_url:
-        return settings.database_url
+        return writable(settings.database_url)
     return start_embedded(settings.data_dir, create=create)
+
+
+def writable(url: str) -> str:
+    """``url``, asking for the read-write server when it names several hosts and does not say which
+    kind it wants: the client library's default takes the first that answers, which may be a
+    standby (docs/replication.md)."""
+    parts = urlsplit(url)
+    hosts = parts.netloc.rpartition("@")[2]
+    if "," not in hosts or "target_session_attrs" in parse_qs(parts.query):
+        return url
+    joined = f"{parts.query}&" if parts.query else ""
+    return urlunsplit(parts._replace(query=f"{joined}target_session_attrs=read-write"))
 
 
 async def database_pool(app: web.Application) -> AsyncIterator[None]:
@@ -51,8 +66,33 @@ async def database_pool(app: web.Application) -> AsyncIterator[None]:
     app[keys.NOTIFIER] = Notifier()  # writers tell it after committing events; see event_listener
     app[keys.TOKENS] = TokenCache(settings.token_cache_s)
     app[keys.SESSIONS] = SessionCache(settings.token_cache_s)
+    replica = await _read_replica(app, pool, url)
     yield
+    if replica is not None:
+        await app[keys.LOOPS].stop("read_replica")
+        await replica.standby.close()
     await pool.close()
+
+
+async def _read_replica(app: web.Application, pool: asyncpg.Pool, url: str) -> ReadReplica | None:
+    """The standby's pool and its lag monitor, when a read URL is set. Nothing is connected yet: a
+    standby that is down delays no start and makes no worker unready (its reads go to the primary)."""
+    settings = app[keys.SETTINGS]
+    if not settings.read_database_url:
+        return None
+    shown = mask_url(settings.read_database_url)
+    log.info("reads that may lag: %s (at most %.1fs behind)", shown, settings.read_max_lag_s)
+    standby = await create_pool(settings.read_database_url, min_size=0, max_size=settings.pool_max_size)
+    replica = ReadReplica(
+        primary=pool,
+        standby=standby,
+        primary_url=url,
+        standby_url=settings.read_database_url,
+        max_lag_s=settings.read_max_lag_s,
+    )
+    app[keys.READ_REPLICA] = replica
+    app[keys.LOOPS].start("read_replica", replica.run)
+    return replica
 
 
 async def intake_writer(app: web.Application) -> AsyncIterator[None]:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from grid_service.auth import Principal, TokenCache
 from grid_service.configuration.holder import ConfigHolder
+from grid_service.db.replicas import ReadReplica
 from grid_service.flows.case_batch import CaseBatcher
 from grid_service.flows.group_commit import GroupCommitter
 from grid_service.heavy_reads import HeavyReads
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE_URL = web.AppKey("database_url", str)
 POOL = web.AppKey("pool", asyncpg.Pool)
+# Set only when a read URL is configured: the standby's pool and its lag (ReadReplica.lag_s).
+READ_REPLICA = web.AppKey("read_replica", ReadReplica)
 NOTIFIER = web.AppKey("notifier", Notifier)
 TRACKER = web.AppKey("tracker", EventTracker)
 FEED = web.AppKey("feed", FeedHub)

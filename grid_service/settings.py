@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,9 +68,17 @@ class Settings(BaseSettings):
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced, for logs."""
+    """The URL with any password replaced, for logs: in the user part, whatever the number of hosts
+    (``postgresql://user:secret@h1:5432,h2:5432/db?target_session_attrs=read-write``), and in a
+    ``password`` query parameter. Nothing else is rewritten."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    masked = url
+    if parts.password is not None:
+        credentials, _, hosts = parts.netloc.rpartition("@")  # a password may hold an unescaped @
+        user = credentials.partition(":")[0]
+        masked = masked.replace(f"//{parts.netloc}", f"//{user}:***@{hosts}", 1)
+    if parts.query:
+        items = (item.partition("=") for item in parts.query.split("&"))
+        query = "&".join(f"{name}=***" if name == "password" else f"{name}{eq}{value}" for name, eq, value in items)
+        masked = masked.replace(f"?{parts.query}", f"?{query}", 1)
+    return masked

@@ -11,7 +11,7 @@ from grid_service.bulletin import SOURCES, Month, assemble, document, spreadshee
 from grid_service.configuration.snapshot import ConfigSnapshot
 from grid_service.db import bulletin as db_bulletin
 from grid_service.errors import ValidationFailed, field_error
-from grid_service.handlers.common import connection, json_response, principal, validate_query
+from grid_service.handlers.common import json_response, principal, read_connection, validate_query
 from grid_service.handlers.stats import street_names
 from grid_service.schemas.bulletin import MonthlyQuery
 
@@ -32,7 +32,7 @@ async def monthly(request: web.Request) -> web.Response:
     async with (
         heavy.slot(principal(request).token_id),
         heavy.turn(),
-        connection(request) as conn,
+        read_connection(request) as conn,
         conn.transaction(isolation="repeatable_read", readonly=True),  # one snapshot for every table
     ):
         await conn.execute("SET LOCAL jit = off")  # as for db/stats.py: compiling costs more than running

@@ -23,6 +23,7 @@ from grid_service.handlers.common import (
     connection,
     json_response,
     principal,
+    read_connection,
     read_optional_json,
     validate,
     validate_query,
@@ -119,7 +120,7 @@ async def list_cases(request: web.Request) -> web.Response:
         step_minutes=snapshot.filing.steps.minutes,
     )
     filters = dataclasses.replace(filters, department=caller.scope(filters.department))
-    async with connection(request) as conn:
+    async with read_connection(request) as conn:  # a list may be a little behind (db/replicas.py)
         rows = await db_cases.list_cases(conn, filters, limit=query.limit + 1)
     page = rows[: query.limit]
     more = len(rows) > query.limit

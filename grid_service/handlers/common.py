@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
+import asyncpg
 import orjson
 from aiohttp import web
-from asyncpg.pool import PoolAcquireContext
+from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 from pydantic import BaseModel, ValidationError
 
 from grid_service import keys
@@ -33,6 +35,20 @@ def json_response(body: Any, status: int = 200) -> web.Response:
 def connection(request: web.Request) -> PoolAcquireContext:
     """A pooled connection for this request, waited for at most ``db_timeout_s`` (then a 503)."""
     return request.app[keys.POOL].acquire(timeout=request.app[keys.SETTINGS].db_timeout_s)
+
+
+def read_connection(
+    request: web.Request, pool: asyncpg.Pool | None = None
+) -> AbstractAsyncContextManager[PoolConnectionProxy]:
+    """A pooled connection for a read that may be a little behind (statistics, the bulletin, map
+    snapshots, case lists): the read standby's while it is close enough (db/replicas.py), else the
+    primary's. ``pool``: ``ReadReplica.pool()`` taken once for an answer made of several reads,
+    which then all read the same server."""
+    replica = request.app.get(keys.READ_REPLICA)
+    timeout = request.app[keys.SETTINGS].db_timeout_s
+    if replica is None:
+        return request.app[keys.POOL].acquire(timeout=timeout)
+    return replica.connection(timeout=timeout, pool=pool)
 
 
 def error_response(request: web.Request, error: ApiError, status: int) -> web.Response:

@@ -1,4 +1,5 @@
-"""/healthz (the process answers) and /readyz (database reachable, configuration and grid loaded)."""
+"""/healthz (the process answers) and /readyz (database reachable, configuration and grid loaded; the read
+standby's lag, when there is one, shown but never a reason to be unready)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as exc:  # any failure here is "not ready", reported, never raised
         checks["database"] = f"unavailable: {type(exc).__name__}"
         ready = False
+    replica = request.app.get(keys.READ_REPLICA)
+    if replica is not None:  # said, never a reason to be unready: its reads go to the primary meanwhile
+        checks["read_replica"] = replica.status()
     stalled = request.app[keys.LOOPS].problems()
     if stalled:  # a worker whose feed, queue tracker or deadline watch is not running is not ready
         checks["loops"] = stalled

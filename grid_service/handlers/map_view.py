@@ -19,7 +19,7 @@ from grid_service.db import map as db_map
 from grid_service.db.failures import DATABASE_DOWN
 from grid_service.domain.lights import FINISHED, RUNNING
 from grid_service.errors import ValidationFailed, field_error
-from grid_service.handlers.common import connection, principal, validate_query
+from grid_service.handlers.common import principal, read_connection, validate_query
 from grid_service.presenters import map_feature
 from grid_service.schemas import EventType, MapCasesQuery, parse_bbox
 
@@ -85,6 +85,10 @@ async def map_cases(request: web.Request) -> web.StreamResponse:
     since = finished_since_of(query, request.app[keys.CLOCK]())
     limit = settings.map_page
     heavy = request.app[keys.HEAVY_READS]
+    # Every read of the answer on one server: pages read on a standby behind the primary that gave
+    # seq would miss events the client will not be sent again.
+    replica = request.app.get(keys.READ_REPLICA)
+    server = replica.pool() if replica is not None else None
     async with heavy.slot(caller.token_id):
 
         async def page(start: Position) -> tuple[bytes, Position | None]:
@@ -92,7 +96,7 @@ async def map_cases(request: web.Request) -> web.StreamResponse:
             async with heavy.turn():
                 rows: list[db_map.MapRow | db_map.FinishedRow] = []
                 following: Position | None = None
-                async with connection(request) as conn:
+                async with read_connection(request, server) as conn:
                     if not start.finished:
                         rows += await db_map.map_cases(
                             conn,
@@ -124,7 +128,7 @@ async def map_cases(request: web.Request) -> web.StreamResponse:
                 text = b",".join(orjson.dumps(feature(row, snapshot, now)) for row in rows)
             return text, following
 
-        async with connection(request) as conn:
+        async with read_connection(request, server) as conn:
             # Found before the cases are read: every event up to seq is committed, so reflected in them,
             # and a client that follows the feed after seq misses nothing (later ones arrive twice, harmlessly).
             seq = await db_feed.live_position(conn, settle=dt.timedelta(seconds=settings.event_gap_settle_s))

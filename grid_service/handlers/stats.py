@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from contextlib import AbstractAsyncContextManager
 from typing import Any, cast
 
 from aiohttp import web
+from asyncpg.pool import PoolConnectionProxy
 
 from grid_service import keys
 from grid_service.configuration.evaluation import EvaluationConfig
@@ -18,7 +20,7 @@ from grid_service.db import positions as db_positions
 from grid_service.db import stats as db_stats
 from grid_service.db.rows import FiguresRow, InspectorFigures, ReceiverFigures
 from grid_service.errors import ValidationFailed, field_error
-from grid_service.handlers.common import connection, json_response, principal, validate_query
+from grid_service.handlers.common import connection, json_response, principal, read_connection, validate_query
 from grid_service.schemas import StatsQuery
 from grid_service.schemas.types import period_instant
 
@@ -70,11 +72,9 @@ async def stats(request: web.Request) -> web.StreamResponse:
     if start < EARLIEST:  # before 1970 time zones carried odd offsets (+08:05:43) that no client expects
         raise ValidationFailed("the period starts too early", details=[field_error(["from"], "must be after 1970")])
     heavy = request.app[keys.HEAVY_READS]
-    async with (
-        heavy.slot(principal(request).token_id),
-        heavy.turn(),
-        connection(request) as conn,
-    ):
+    # (the people's figures are never kept: computed at every asking, on the read standby if any)
+    reading = read_connection(request) if query.group_by in POSITIONS else figures_connection(request, end)
+    async with heavy.slot(principal(request).token_id), heavy.turn(), reading as conn:
         if query.group_by in POSITIONS:
             position = cast(db_positions.Position, query.group_by)
             people = await db_positions.figures(conn, position, start=start, end=end)
@@ -119,6 +119,16 @@ async def stats(request: web.Request) -> web.StreamResponse:
 
 
 POSITIONS = ("inspector", "receiver", "dispatcher")
+
+
+def figures_connection(request: web.Request, end: dt.datetime) -> AbstractAsyncContextManager[PoolConnectionProxy]:
+    """Where a period's figures are read: a period that has settled is computed once and kept
+    (db/stats.py figures_kept), which writes, so it is read on the primary, where after its first
+    reading it is one lookup; a period still open is computed at every asking, on the read standby
+    when there is one."""
+    if end <= request.app[keys.CLOCK]() - db_stats.SETTLED_AFTER:
+        return connection(request)
+    return read_connection(request)
 
 
 def present_groups(rows: list[FiguresRow], group_by: str, snapshot: ConfigSnapshot) -> list[dict[str, Any]]:

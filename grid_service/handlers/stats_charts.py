@@ -16,8 +16,8 @@ from grid_service.db import stats as db_stats
 from grid_service.db import stats_daily
 from grid_service.db.rows import FiguresRow
 from grid_service.errors import ValidationFailed, field_error
-from grid_service.handlers.common import connection, json_response, principal, validate_query
-from grid_service.handlers.stats import DEFAULT_PERIOD, EARLIEST, group_name, present_groups
+from grid_service.handlers.common import json_response, principal, read_connection, validate_query
+from grid_service.handlers.stats import DEFAULT_PERIOD, EARLIEST, figures_connection, group_name, present_groups
 from grid_service.schemas.stats_charts import MAX_DAYS, ChartQuery, DailyQuery, RatesChartQuery
 from grid_service.schemas.types import period_instant
 
@@ -70,7 +70,7 @@ def _days_period(request: web.Request, query: DailyQuery) -> tuple[dt.datetime, 
 
 async def _days(request: web.Request, since: dt.datetime, until: dt.datetime) -> list[stats_daily.DayCounts]:
     tz = request.app[keys.CONFIG].current.calendar.timezone
-    async with connection(request) as conn:  # a bounded index read, not a heavy one
+    async with read_connection(request) as conn:  # a bounded index read, not a heavy one
         return await stats_daily.daily(conn, start=since, end=until, timezone=tz)
 
 
@@ -115,7 +115,7 @@ async def rates_svg(request: web.Request) -> web.StreamResponse:
     snapshot = request.app[keys.CONFIG].current
     group_by = cast(db_stats.GroupBy, query.group_by)
     heavy = request.app[keys.HEAVY_READS]
-    async with heavy.slot(principal(request).token_id), heavy.turn(), connection(request) as conn:
+    async with heavy.slot(principal(request).token_id), heavy.turn(), figures_connection(request, until) as conn:
         now = request.app[keys.CLOCK]()
         raw = await db_stats.figures(conn, start=since, end=until, group_by=group_by, adjusted=False, now=now)
         adjusted = await db_stats.figures(conn, start=since, end=until, group_by=group_by, adjusted=True, now=now)
@@ -143,7 +143,7 @@ async def categories_svg(request: web.Request) -> web.StreamResponse:
     query = validate_query(ChartQuery, request)
     since, until = _period(request, query.start, query.end, request.app[keys.CLOCK]())
     snapshot = request.app[keys.CONFIG].current
-    async with connection(request) as conn:  # a bounded index read, not a heavy one
+    async with read_connection(request) as conn:  # a bounded index read, not a heavy one
         top = await stats_daily.top_categories(conn, start=since, end=until, limit=TOP_CATEGORIES)
     counts = [(group_name("category", row.category, snapshot, {}) or row.category, row.reported) for row in top]
     return _svg(charts.categories(counts, _period_words(since, until, snapshot.calendar.timezone)))
@@ -155,7 +155,7 @@ async def cells(request: web.Request) -> web.StreamResponse:
     query = validate_query(ChartQuery, request)
     since, until = _period(request, query.start, query.end, request.app[keys.CLOCK]())
     tz = request.app[keys.CONFIG].current.calendar.timezone
-    async with connection(request) as conn:  # a bounded index read, not a heavy one
+    async with read_connection(request) as conn:  # a bounded index read, not a heavy one
         counts = await stats_daily.cell_counts(conn, start=since, end=until)
     return json_response(
         {
