@@ -126,7 +126,11 @@ async def until_listening(process: subprocess.Popen[bytes], port: int, root: Pat
 @pytest.fixture
 async def proxied(nginx_bin: str, db_url: str, tmp_path: Path) -> AsyncIterator[Proxied]:
     """The service (in this process, GRID_SERVICE_BEHIND_PROXY on) and nginx in front of it."""
-    server = TestServer(create_app(settings_for(db_url, behind_proxy=True)), host="127.0.0.1", port=free_port())
+    settings = settings_for(db_url, behind_proxy=True)
+    # As `serve` runs it: a connection that brings no request within header_timeout_s is closed.
+    server = TestServer(
+        create_app(settings), host="127.0.0.1", port=free_port(), keepalive_timeout=settings.header_timeout_s
+    )
     await server.start_server()
     try:
         client_ssl = self_signed(tmp_path)
@@ -291,4 +295,8 @@ def test_the_timeouts_and_the_body_limit_fit_the_service():
     limit = _directive(config, "client_max_body_size")
     assert limit.endswith("m") and int(limit[:-1]) * 1024 * 1024 > PHOTO_MAX_BYTES + 1024
     assert _seconds(_directive(config, "client_header_timeout")) <= defaults.header_timeout_s
+    upstream = re.search(r"upstream grid_service \{(.*?)\}", config, re.DOTALL).group(1)  # type: ignore[union-attr]
+    assert _seconds(_directive(upstream, "keepalive_timeout")) < defaults.header_timeout_s, (
+        "nginx closes idle ones first"
+    )
     assert "proxy_hide_header" not in config and "proxy_cache " not in config.replace("proxy_cache off", "")
