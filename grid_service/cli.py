@@ -16,8 +16,9 @@ from aiohttp import web
 
 from geo.generate import generate_cells
 from geo.io import GridFileError, cells_to_geojson, load_boundary
+from grid_service import metrics
 from grid_service.accounts import BadAccount, checked_grids, checked_username, hash_password, new_password
-from grid_service.app import create_app
+from grid_service.app import create_app, server_options
 from grid_service.auth import hash_token, new_token
 from grid_service.configuration.files import ConfigError, read_config_dir
 from grid_service.configuration.follow import ensure_configuration
@@ -29,6 +30,7 @@ from grid_service.db.embedded import NoEmbeddedDatabase
 from grid_service.db.migrate import NoMigrations, migrate
 from grid_service.db.pool import connect
 from grid_service.demo import Demo, DemoError, DemoTokens, with_short_limits
+from grid_service.limits import SharedCounts
 from grid_service.logs import configure_logging
 from grid_service.schemas import Role, Source
 from grid_service.sessions import DEVICE_CODE_S, issue_device_code
@@ -332,12 +334,21 @@ def serve(settings: Settings) -> None:
     """Run the service. With --workers N, N processes share one listening port."""
     _check_port(settings.host, settings.port)
     if settings.workers == 1:
-        _run_worker(settings, reuse_port=False)
+        _run_worker(settings, None, 0)
         return
     url = database_url(settings, create=True)  # the embedded server, if any, belongs to this parent process
     worker_settings = settings.model_copy(update={"database_url": url})
     asyncio.run(_prepare_database(worker_settings))
-    Supervisor(settings.workers, _run_worker, (worker_settings, True)).run()
+    shared = SharedCounts(settings.workers)  # the limits' counts, shared by the workers
+    if settings.metrics:
+        metrics.prepare_workers()  # before the workers start: they inherit where to write
+
+    def worker_ended(slot: int, pid: int | None) -> None:
+        shared.forget_worker(slot)  # the feeds and long-polls it held ended with it
+        if settings.metrics and pid is not None:
+            metrics.worker_died(pid)
+
+    Supervisor(settings.workers, _run_worker, (worker_settings, shared), on_end=worker_ended).run()
 
 
 def _check_port(host: str, port: int) -> None:
@@ -363,17 +374,19 @@ async def _prepare_database(settings: Settings) -> None:
     await _with_db(settings, ensure_config)
 
 
-def _run_worker(settings: Settings, reuse_port: bool) -> None:
+def _run_worker(settings: Settings, shared: SharedCounts | None, slot: int) -> None:
+    """One worker; ``shared`` (the limits' counts) and its ``slot`` when supervised, None when alone."""
     configure_logging(settings.log_level)
-    if reuse_port:  # a supervised worker: it ends with its parent
+    if shared is not None:  # a supervised worker: it ends with its parent
         stop_with_parent()
-    app = create_app(settings)
+    app = create_app(settings, shared=shared, worker_row=slot)
     web.run_app(
         app,
         host=settings.host,
         port=settings.port,
-        reuse_port=reuse_port,
+        reuse_port=shared is not None,
         access_log=None,
+        **server_options(settings),
         print=lambda _: print(
             f"grid-service listening on http://{settings.host}:{settings.port} (API under /api/v1)", flush=True
         ),

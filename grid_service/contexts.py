@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import asyncpg
 from aiohttp import web
 
-from grid_service import keys
+from grid_service import keys, metrics
 from grid_service.auth import TokenCache
 from grid_service.configuration.follow import ensure_configuration, follow_configuration
 from grid_service.configuration.holder import ConfigHolder
@@ -105,6 +105,7 @@ async def intake_writer(app: web.Application) -> AsyncIterator[None]:
         max_items=settings.intake_chunk,
         max_in_flight=settings.intake_in_flight,
         on_commit=app[keys.NOTIFIER].published,
+        on_batch=metrics.observe_batch if settings.metrics else None,
     )
     app[keys.INTAKE] = committer
     casework = CaseBatcher(

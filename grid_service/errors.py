@@ -52,9 +52,19 @@ class ValidationFailed(ApiError):
     status, code = 422, "validation_failed"
 
 
+class RequestTimeout(ApiError):
+    status, code = 408, "request_timeout"
+
+
 class TooManyRequests(ApiError):
     status, code = 429, "too_many_requests"
     retry_after_s = 1
+    limit: str | None = None  # a per-caller limit (limits.py) refused it: which one
+
+    def __init__(self, message: str, *, retry_after_s: int = 1, limit: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after_s = retry_after_s
+        self.limit = limit
 
 
 class DatabaseUnavailable(ApiError):

@@ -13,14 +13,18 @@ from aiohttp import web
 from grid_service.auth import Principal, TokenCache
 from grid_service.configuration.holder import ConfigHolder
 from grid_service.db.replicas import ReadReplica
+from grid_service.errors import TooManyRequests
 from grid_service.flows.case_batch import CaseBatcher
 from grid_service.flows.group_commit import GroupCommitter
 from grid_service.heavy_reads import HeavyReads
+from grid_service.limits import Limits
 from grid_service.live.deadline_watch import DeadlineWatch
 from grid_service.live.feed import FeedHub
 from grid_service.live.loops import Loops
 from grid_service.live.notifier import Notifier
+from grid_service.live.sampler import MetricsSampler
 from grid_service.live.tracker import EventTracker
+from grid_service.metrics import AddressList
 from grid_service.sessions import SessionCache, SignedIn
 from grid_service.settings import Settings
 
@@ -48,8 +52,12 @@ INTAKE = web.AppKey("intake", GroupCommitter)
 CASEWORK = web.AppKey("casework", CaseBatcher)
 CLOCK: web.AppKey[Callable[[], dt.datetime]] = web.AppKey("clock")  # now(), aware; tests substitute their own
 ROUTE_TABLE: web.AppKey[RouteTable] = web.AppKey("route_table")
+LIMITS = web.AppKey("limits", Limits)  # per-caller limits, counted with the host's other workers
+METRICS_ALLOW = web.AppKey("metrics_allow", AddressList)  # who reads /metrics without a token
+SAMPLER = web.AppKey("sampler", MetricsSampler)  # set only while metrics are on
 
 # Request-scoped.
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)
 SIGNED_IN = web.RequestKey("signed_in", SignedIn)  # set when a session cookie, not a token, authenticated it
+OVER_LIMIT = web.RequestKey("over_limit", TooManyRequests)  # an intake over its rate: only retries pass

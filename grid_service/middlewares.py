@@ -1,4 +1,4 @@
-"""Request id and access log, the single error envelope, and bearer-token auth."""
+"""Request id, access log and request metrics, the single error envelope, per-caller limits, and auth."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from grid_service import keys
+from grid_service import keys, metrics
 from grid_service.auth import Principal
 from grid_service.db.failures import as_api_error
 from grid_service.errors import ApiError, DatabaseUnavailable, Forbidden, TooManyRequests, Unauthenticated
 from grid_service.handlers.common import ACCESS_TOKEN
+from grid_service.handlers.session import client_address
+from grid_service.limits import UNLIMITED_ROUTES
 from grid_service.sessions import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
 
 log = logging.getLogger("grid_service.access")
@@ -43,14 +45,20 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         response.headers["X-Request-ID"] = request_id
         return response
     finally:
-        log.info(
-            "%s %s %d %.1fms",
-            request.method,
-            request.path,
-            status,
-            (time.perf_counter() - started) * 1000,
-            extra={"request_id": request_id},
-        )
+        took = time.perf_counter() - started
+        log.info("%s %s %d %.1fms", request.method, request.path, status, took * 1000, extra={"request_id": request_id})
+        if keys.SAMPLER in request.app:  # metrics are on
+            route = _route_template(request)
+            metrics.REQUESTS.labels(route, request.method, str(status)).inc()
+            metrics.LATENCY.labels(route).observe(took)
+
+
+def _route_template(request: web.Request) -> str:
+    """The route as declared ("/api/v1/cases/{case_id}"): one series per route, whatever the ids."""
+    if request.match_info.http_exception is not None:
+        return "unmatched"
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
 
 
 @web.middleware
@@ -58,6 +66,8 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
     try:
         return await handler(request)
     except TooManyRequests as exc:
+        if exc.limit is not None and keys.SAMPLER in request.app:
+            metrics.RATE_LIMITED.labels(exc.limit).inc()
         response = _error_response(request, exc)
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
@@ -88,6 +98,20 @@ def _error_response(request: web.Request, exc: ApiError, status: int | None = No
     return request.app[keys.ROUTE_TABLE].error_response(request, exc, status or exc.status)
 
 
+# Intake over its rate still answers a retry of a report it already stored, from the store
+# (handlers/reports.py).
+INTAKE_ROUTES = frozenset({"reports.create", "reports.batch"})
+METRICS_ROUTE = "metrics"
+
+
+@web.middleware
+async def limit_addresses(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Requests per address, before anything else is spent on them (a token lookup included)."""
+    if request.match_info.route.name not in UNLIMITED_ROUTES:
+        request.app[keys.LIMITS].admit_address(client_address(request))
+    return await handler(request)
+
+
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.match_info.http_exception is not None:
@@ -99,10 +123,18 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     allowed = rules[name]
     if allowed is None:
         return await handler(request)
+    if name == METRICS_ROUTE and request.app[keys.METRICS_ALLOW].admits(client_address(request)):
+        return await handler(request)  # a scraper on an address let in without a token
     caller = await _caller(request)
     if caller.role not in allowed:
         raise Forbidden(f"role {caller.role.value} may not {request.method} {request.path}")
     request[keys.PRINCIPAL] = caller
+    try:
+        request.app[keys.LIMITS].admit_token(caller.token_id)
+    except TooManyRequests as exc:
+        if name not in INTAKE_ROUTES:
+            raise
+        request[keys.OVER_LIMIT] = exc  # the handler answers the retries among its reports
     return await handler(request)
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from grid_service.handlers.common import ACCESS_TOKEN
+from grid_service.limits import UNLIMITED_ROUTES
 from grid_service.schemas import ErrorEnvelope, Role
 from grid_service.sessions import SESSION_COOKIE
 
@@ -26,7 +27,9 @@ ERROR_TEXT = {
     413: "Body too large.",
     415: "Wrong content type.",
     422: "Validation failed; each detail carries the field path.",
-    429: "This token already has its heavy reads (map, statistics, cells) in flight; retry after Retry-After.",
+    408: "The request body stalled (nothing arrived for GRID_SERVICE_BODY_IDLE_TIMEOUT_S); send it again.",
+    429: "Past a per-caller limit: requests per token or address, feeds or long-polls open, heavy reads in "
+    "flight; retry after Retry-After.",
     503: "Database unavailable; retry after the Retry-After header.",
 }
 
@@ -115,6 +118,10 @@ def _operation(route: Route) -> dict[str, Any]:
         binary = {"schema": {"type": "string", "format": "binary"}}
         operation["requestBody"] = {"required": True, "content": {kind: binary for kind in route.raw_body}}
     codes = set(route.errors) | ({401, 403} if route.roles is not None else set())
+    if route.name not in UNLIMITED_ROUTES:
+        codes.add(429)  # the per-address limit holds everywhere, the per-token one wherever a token is read
+    if route.error_text is None and (route.body is not None or route.raw_body):
+        codes.add(408)
     for code in sorted(codes):
         content = {"application/json": {"schema": _ref(route.error_model)}}
         operation["responses"][str(code)] = {

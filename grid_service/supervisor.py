@@ -47,10 +47,20 @@ def _how(process: BaseProcess) -> str:
 
 
 class Supervisor:
-    def __init__(self, count: int, target: Callable[..., None], args: tuple[Any, ...]) -> None:
+    def __init__(
+        self,
+        count: int,
+        target: Callable[..., None],
+        args: tuple[Any, ...],
+        *,
+        on_end: Callable[[int, int | None], None] = lambda slot, pid: None,
+    ) -> None:
+        """Each worker runs ``target(*args, slot)``; ``on_end(slot, pid)`` is told when one has ended,
+        before its replacement starts in that slot."""
         self._count = count
         self._target = target
         self._args = args
+        self._on_end = on_end
         self._context = multiprocessing.get_context("spawn")
         self._workers: dict[int, tuple[BaseProcess, float]] = {}  # slot → (process, started at)
         self._quick_deaths: dict[int, int] = {}
@@ -74,13 +84,14 @@ class Supervisor:
                     self._start(slot)
 
     def _start(self, slot: int) -> None:
-        process = self._context.Process(target=self._target, args=self._args, name=f"worker-{slot}")
+        process = self._context.Process(target=self._target, args=(*self._args, slot), name=f"worker-{slot}")
         process.start()
         self._workers[slot] = (process, time.monotonic())
 
     def _ended(self, slot: int) -> None:
         process, started = self._workers.pop(slot)
         process.join()
+        self._on_end(slot, process.pid)
         if self._stopping:
             return
         lived = time.monotonic() - started

@@ -138,6 +138,8 @@ def settings_for(db_url: str, **overrides: object) -> Settings:
         "config": FIXTURE_CONFIG,
         "token_cache_s": 0.0,
         "pool_max_size": 60,
+        "token_rate_per_s": 0,  # the per-caller limits are off unless a test turns them on
+        "address_rate_per_s": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -34,6 +34,9 @@ async def start_serving(
         **os.environ,
         "GRID_SERVICE_CONFIG": str(FIXTURE_CONFIG),
         "GRID_SERVICE_LOG_LEVEL": log_level,
+        # The per-caller limits are off unless a test turns them on (load and fault tests send fast).
+        "GRID_SERVICE_TOKEN_RATE_PER_S": "0",
+        "GRID_SERVICE_ADDRESS_RATE_PER_S": "0",
         **(env or {}),
     }
     if db_url is None:

@@ -226,16 +226,15 @@ def _status_clauses(statuses: list[str], params: list[Any]) -> list[str]:
     return clauses
 
 
-def _light_clause(filters: CaseFilter, params: list[Any]) -> str:
-    """The condition for the filter's light, its instants appended to ``params``."""
-    minutes = filters.step_minutes or {}
-    now = filters.now
+def light_condition(light: str, now: dt.datetime, step_minutes: Mapping[str, float] | None, params: list[Any]) -> str:
+    """The condition for a light, its instants appended to ``params``."""
+    minutes = step_minutes or {}
     instants = {"now": now}
     for step in ("accept", "dispatch"):
         limit = dt.timedelta(minutes=minutes.get(step, 0))
         instants[f"{step}_red"] = now - limit
         instants[f"{step}_yellow"] = now - limit * YELLOW_FROM
-    template = LIGHTS[filters.light or ""]
+    template = LIGHTS[light]
     slots: dict[str, str] = {}
     for name, value in instants.items():
         if f"{{{name}}}" in template:  # a parameter the statement does not use has no type
@@ -279,7 +278,7 @@ async def list_cases(conn: Conn, filters: CaseFilter, *, limit: int) -> list[Cas
         if wanted
     ]
     if filters.light is not None:
-        clauses.append(_light_clause(filters, params))
+        clauses.append(light_condition(filters.light, filters.now, filters.step_minutes, params))
     params.append(limit)
     sql = LIST_CASES.format(where=" AND ".join(clauses) or "true", limit=f"${len(params)}")
     return many(CaseView, await conn.fetch(sql, *params))

@@ -91,6 +91,17 @@ async def stored_report(conn: Conn, *, token_id: int, client_id: str) -> StoredR
     return StoredReport(bytes(row["body_hash"]), row["response"]) if row else None
 
 
+SELECT_STORED_MANY = "SELECT client_id, body_hash, response FROM reports WHERE token_id = $1 AND client_id = ANY($2)"
+
+
+async def stored_reports(conn: Conn, *, token_id: int, client_ids: list[str]) -> dict[str, StoredReport]:
+    """The stored reports among ``client_ids`` of one token, by client_id (one index read)."""
+    if not client_ids:
+        return {}
+    rows = await conn.fetch(SELECT_STORED_MANY, token_id, client_ids)
+    return {row["client_id"]: StoredReport(bytes(row["body_hash"]), row["response"]) for row in rows}
+
+
 INTAKE_BATCH = "SELECT ord, outcome FROM intake_batch($1::intake_item[], $2::boolean[], $3::integer[], $4::text[], $5)"
 OUTCOME_CODES = {"created": 201, "replay": 200, "conflict": 409}
 # Each photo with where and when its uploader's phone says it was taken (photo_captures).

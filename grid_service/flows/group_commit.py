@@ -50,13 +50,16 @@ class GroupCommitter:
         max_items: int = 50,
         max_in_flight: int = 2,
         on_commit: Callable[[], None] = lambda: None,
+        on_batch: Callable[[int, float], None] | None = None,
     ) -> None:
         self._pool = pool
         self._on_commit = on_commit  # told after every committed transaction
+        self._on_batch = on_batch  # told each committed transaction's size and its oldest report's wait
         self._timeout = timeout
         self._max_items = max_items
         self._max_in_flight = max_in_flight
         self._pending: list[tuple[PreparedReport, asyncio.Future[Outcome]]] = []
+        self._queued_at: dict[asyncio.Future[Outcome], float] = {}  # only while on_batch is given
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: Counter[int] = Counter()  # lock keys of the transactions in flight
 
@@ -69,6 +72,9 @@ class GroupCommitter:
         part, so the first parts are being written while it prepares the rest."""
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[Outcome]] = [loop.create_future() for _ in prepared]
+        if self._on_batch is not None:
+            now = loop.time()
+            self._queued_at.update((future, now) for future in futures)
         self._pending.extend(zip(prepared, futures, strict=True))
         self._start_flushes()
         return futures
@@ -120,10 +126,12 @@ class GroupCommitter:
             outcomes = await intake(self._pool, [p for p, _ in batch], timeout=self._timeout)
         except DATABASE_DOWN as exc:
             for _, future in batch:
+                self._queued_at.pop(future, None)
                 settle(future, exc=exc)
             return
         except Exception as exc:
             if len(batch) == 1:
+                self._queued_at.pop(batch[0][1], None)
                 settle(batch[0][1], exc=exc)
                 return
             log.warning("a shared intake transaction failed; retrying its %d reports one by one", len(batch))
@@ -131,6 +139,10 @@ class GroupCommitter:
                 await self._flush([item])
             return
         self._on_commit()
+        if self._on_batch is not None:
+            queued = [self._queued_at.pop(future, None) for _, future in batch]
+            oldest = min((at for at in queued if at is not None), default=None)
+            self._on_batch(len(batch), 0.0 if oldest is None else asyncio.get_running_loop().time() - oldest)
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             settle(future, result=outcome)
 

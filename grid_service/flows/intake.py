@@ -250,6 +250,37 @@ async def _stored_answer(
     return Accepted(200, present(stored.response, snapshot.calendar.timezone))
 
 
+async def stored_answers(
+    pool: asyncpg.Pool,
+    caller: Principal,
+    reports: Sequence[ReportCreate | ForeignReport | ApiError],
+    refusal: ApiError,
+    *,
+    snapshot: ConfigSnapshot,
+    timeout: float,
+) -> list[Accepted | ApiError]:
+    """For a caller past its rate limit: each report already stored is answered as before (a phone
+    retrying after a lost answer never meets the limit), every other one gets ``refusal``."""
+    valid = [r for r in reports if not isinstance(r, ApiError)]
+    async with pool.acquire(timeout=timeout) as conn:
+        stored = await db_reports.stored_reports(
+            conn, token_id=caller.token_id, client_ids=[r.client_id for r in valid]
+        )
+    tz = snapshot.calendar.timezone
+    answers: list[Accepted | ApiError] = []
+    for report in reports:
+        found = None if isinstance(report, ApiError) else stored.get(report.client_id)
+        if isinstance(report, ApiError):
+            answers.append(report)
+        elif found is None:
+            answers.append(refusal)
+        elif found.body_hash != body_hash(report):
+            answers.append(conflict_error(report.client_id))
+        else:
+            answers.append(Accepted(200, present(found.response, tz)))
+    return answers
+
+
 async def accept_reports(
     committer: GroupCommitter,
     pool: asyncpg.Pool,

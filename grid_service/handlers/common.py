@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from grid_service.errors import (
     ApiError,
     MalformedRequest,
     PayloadTooLarge,
+    RequestTimeout,
     UnsupportedMediaType,
     ValidationFailed,
     field_error,
@@ -70,12 +72,23 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         raise PayloadTooLarge(f"body larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    while chunk := await request.content.readany():
+    idle_s = request.app[keys.SETTINGS].body_idle_timeout_s
+    while chunk := await _next_chunk(request, idle_s):
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"body larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _next_chunk(request: web.Request, idle_s: float) -> bytes:
+    """What arrives next of the body; 408 when the client sends nothing for ``idle_s`` (a stalled
+    upload holds a connection and a worker's memory: it is let go, and the client may send again)."""
+    try:
+        async with asyncio.timeout(idle_s):
+            return await request.content.readany()
+    except TimeoutError as exc:
+        raise RequestTimeout(f"the request body stalled: nothing arrived for {idle_s:g} s") from exc
 
 
 async def read_json(request: web.Request) -> Any:

@@ -63,6 +63,14 @@ async def feed(request: web.Request) -> web.StreamResponse:
         write=response.write,
         backlog=backlog,
     )
+    with app[keys.LIMITS].hold("feeds", caller.token_id, settings.feeds_per_token):
+        return await _stream(request, response, subscriber, area, resume)
+
+
+async def _stream(
+    request: web.Request, response: EventSourceResponse, subscriber: Subscriber, area: db_feed.Area, resume: int | None
+) -> web.StreamResponse:
+    app = request.app
     hub = app[keys.FEED]
     joined_at = await hub.subscribe(subscriber)
     try:

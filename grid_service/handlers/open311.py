@@ -7,6 +7,7 @@ error middleware in the specification's shape (see georeport/errors.py).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 
@@ -20,6 +21,8 @@ from grid_service.errors import (
     Forbidden,
     MalformedRequest,
     NotFound,
+    RequestTimeout,
+    TooManyRequests,
     UnsupportedMediaType,
     ValidationFailed,
     field_error,
@@ -158,10 +161,14 @@ async def create_request(request: web.Request) -> web.Response:
     retrying after a lost answer) gets the first one's service_request_id and stores nothing."""
     if request.content_type not in FORM_TYPES:
         raise UnsupportedMediaType("send the request form-encoded (application/x-www-form-urlencoded)")
+    idle_s = request.app[keys.SETTINGS].body_idle_timeout_s
     try:
-        form = await request.post()
+        async with asyncio.timeout(idle_s):  # a form is small: this bounds the whole of it
+            form = await request.post()
     except UnicodeDecodeError as exc:
         raise MalformedRequest("the form is not UTF-8: encode it as UTF-8") from exc
+    except TimeoutError as exc:
+        raise RequestTimeout(f"the form did not arrive within {idle_s:g} s") from exc
     settings = request.app[keys.SETTINGS]
     api_key = form.get("api_key")
     if not isinstance(api_key, str) or not api_key.strip():
@@ -169,6 +176,10 @@ async def create_request(request: web.Request) -> web.Response:
     caller = await request.app[keys.TOKENS].lookup(request.app[keys.POOL], api_key.strip(), settings.db_timeout_s)
     if caller is None or caller.role not in KEY_ROLES:
         raise Forbidden("invalid api_key: send an inspector or channel token")
+    try:
+        request.app[keys.LIMITS].admit_token(caller.token_id)
+    except TooManyRequests as exc:
+        request[keys.OVER_LIMIT] = exc  # a retry of a request already created is still answered
     fields, attributes = mapping.read_form(form)
     snapshot = request.app[keys.CONFIG].current
     category = snapshot.categories.get(fields.service_code)

@@ -75,6 +75,20 @@ async def follow_log(
     seconds; the answer is then empty, with a position past everything looked at. Polling with the
     positions returned never skips and never repeats (the horizon is safe, domain/horizon.py).
     """
+    if wait <= 0:
+        return await _follow(request, audiences, cursor, wait, read)
+    settings = request.app[keys.SETTINGS]
+    with request.app[keys.LIMITS].hold("long_polls", principal(request).token_id, settings.long_polls_per_token):
+        return await _follow(request, audiences, cursor, wait, read)
+
+
+async def _follow(
+    request: web.Request,
+    audiences: tuple[str, ...],
+    cursor: int,
+    wait: float,
+    read: Callable[[Conn, int, int], Awaitable[tuple[list[Row], int]]],
+) -> tuple[list[Row], int]:
     settings = request.app[keys.SETTINGS]
     settle = dt.timedelta(seconds=settings.event_gap_settle_s)
     tracker = request.app[keys.TRACKER]

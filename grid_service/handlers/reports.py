@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from aiohttp import web
 from pydantic import ValidationError
 
-from grid_service import keys
+from grid_service import keys, metrics
 from grid_service.auth import Principal
 from grid_service.errors import ApiError, ValidationFailed
 from grid_service.flows import intake
@@ -20,15 +20,22 @@ async def accept(
 ) -> list[intake.Accepted | ApiError]:
     """The intake flow with this worker's committer and configuration (the caller: the token's)."""
     app = request.app
-    return await intake.accept_reports(
-        app[keys.INTAKE],
-        app[keys.POOL],
-        caller or principal(request),
-        reports,
-        snapshot=app[keys.CONFIG].current,
-        now=app[keys.CLOCK](),
-        timeout=app[keys.SETTINGS].db_timeout_s,
+    caller = caller or principal(request)
+    snapshot = app[keys.CONFIG].current
+    timeout = app[keys.SETTINGS].db_timeout_s
+    over_limit = request.get(keys.OVER_LIMIT)
+    if over_limit is not None:  # past its rate: a retry of a stored report is answered, nothing new is written
+        return await intake.stored_answers(
+            app[keys.POOL], caller, reports, over_limit, snapshot=snapshot, timeout=timeout
+        )
+    answers = await intake.accept_reports(
+        app[keys.INTAKE], app[keys.POOL], caller, reports, snapshot=snapshot, now=app[keys.CLOCK](), timeout=timeout
     )
+    if keys.SAMPLER in app:  # metrics are on
+        for report, answer in zip(reports, answers, strict=True):
+            if isinstance(answer, intake.Accepted) and answer.status_code == 201 and not isinstance(report, ApiError):
+                metrics.REPORTS.labels(intake.source_of(caller, report.source).value).inc()
+    return answers
 
 
 async def create_report(request: web.Request) -> web.Response:

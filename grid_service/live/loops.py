@@ -14,6 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from grid_service import metrics
+
 log = logging.getLogger(__name__)
 
 FIRST_BACKOFF_S = 0.1
@@ -51,6 +53,9 @@ class Loops:
     def state(self, name: str) -> LoopState:
         return self._states[name]
 
+    def names(self) -> list[str]:
+        return list(self._states)
+
     def problems(self) -> dict[str, str]:
         """The loops that are not running as they should, and why."""
         found = {}
@@ -86,5 +91,6 @@ class Loops:
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
             state.failure = reason
             state.restarts += 1
+            metrics.LOOP_RESTARTS.labels(state.name).inc()
             log.warning("loop %s failed (%s); running it again in %.1fs", state.name, reason, backoff)
             await asyncio.sleep(backoff)

@@ -13,6 +13,7 @@ from grid_service.handlers import (
     health,
     map_view,
     media,
+    metrics,
     openapi,
     queue,
     reports,
@@ -81,6 +82,18 @@ NATIVE_ROUTES: tuple[Route, ...] = (
         "GET", "/readyz", health.readyz, "readyz", None, "Database reachable and grid loaded.", Health, errors=(503,)
     ),
     Route("GET", "/openapi.json", openapi.document, "openapi", None, "This OpenAPI 3.1 document."),
+    Route(
+        "GET",
+        "/metrics",
+        metrics.scrape,
+        "metrics",
+        frozenset({Role.ADMIN}),
+        "Prometheus metrics of every worker, in the text format: requests, latency, intake, open cases, feeds, "
+        "long-polls, the pool, the event log's readers, the background loops, limits. An admin token, or an "
+        "address in GRID_SERVICE_METRICS_ALLOW; 404 when metrics are off.",
+        errors=(401, 403, 404, 503),
+        content_type="text/plain",
+    ),
     Route(
         "POST",
         "/api/v1/reports",

@@ -96,7 +96,7 @@ OPEN311_ROUTES: tuple[Route, ...] = (
         "answers the same service_request_id and stores nothing.",
         open311.CreatedRequests,
         open311.FormatPath,
-        (400, 403, 404, 503),
+        (400, 403, 404, 429, 503),
         body=Open311Form,
         body_type="application/x-www-form-urlencoded",
     ),
