@@ -20,7 +20,7 @@ from grid_service.db import config_store
 from grid_service.db.embedded import start_embedded
 from grid_service.db.migrate import migrate
 from grid_service.db.pool import create_pool
-from grid_service.db.replicas import ReadReplica
+from grid_service.db.replicas import ReadReplica, host_order
 from grid_service.flows.case_batch import CaseBatcher
 from grid_service.flows.casework import decide_guarded
 from grid_service.flows.group_commit import GroupCommitter
@@ -57,7 +57,9 @@ async def database_pool(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     url = await asyncio.to_thread(functools.partial(database_url, settings, create=True))  # serve creates it
     log.info("database %s", mask_url(url))
-    pool = await create_pool(url, min_size=settings.pool_min_size, max_size=settings.pool_max_size)
+    # Host by host (db/replicas.py HostOrder): a dead first host must not hold every new connection.
+    connector = host_order(url).connect
+    pool = await create_pool(url, min_size=settings.pool_min_size, max_size=settings.pool_max_size, connect=connector)
     async with pool.acquire() as conn:
         await conn.fetchval("SELECT 1")  # fail fast before listening
         await migrate(conn)
@@ -82,7 +84,12 @@ async def _read_replica(app: web.Application, pool: asyncpg.Pool, url: str) -> R
         return None
     shown = mask_url(settings.read_database_url)
     log.info("reads that may lag: %s (at most %.1fs behind)", shown, settings.read_max_lag_s)
-    standby = await create_pool(settings.read_database_url, min_size=0, max_size=settings.pool_max_size)
+    standby = await create_pool(
+        settings.read_database_url,
+        min_size=0,
+        max_size=settings.pool_max_size,
+        connect=host_order(settings.read_database_url).connect,
+    )
     replica = ReadReplica(
         primary=pool,
         standby=standby,

@@ -29,11 +29,11 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from grid_service.db.pool import connect
 from grid_service.errors import DatabaseUnavailable
 
 if TYPE_CHECKING:
@@ -58,7 +58,8 @@ SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_curr
 """
 SYSTEM_IDENTIFIER = "SELECT system_identifier FROM pg_control_system()"
 
-# A failure to obtain a standby connection (not a query's failure): the read is given the primary.
+
+# A failure to connect (not a query's failure): the next host is tried, a read is given the primary.
 UNREACHABLE: tuple[type[BaseException], ...] = (
     OSError,
     asyncpg.PostgresConnectionError,
@@ -66,6 +67,64 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
     asyncpg.InternalClientError,
     asyncpg.exceptions.OperatorInterventionError,
 )
+
+CONNECT_FAILED: tuple[type[BaseException], ...] = (*UNREACHABLE, TimeoutError)
+
+
+def single_host_urls(url: str) -> list[str]:
+    """One URL per host of ``url`` (``postgresql://u@h1:5432,h2:5432/db?…``), in order, each with
+    the same user, database and parameters; a URL of one host is returned as it is."""
+    parts = urlsplit(url)
+    credentials, at, hosts = parts.netloc.rpartition("@")
+    if "," not in hosts:
+        return [url]
+    return [urlunsplit(parts._replace(netloc=f"{credentials}{at}{host}")) for host in hosts.split(",")]
+
+
+class HostOrder:
+    """Connects to the hosts of a URL one at a time, each given ``per_host_s``, the host that last
+    took a connection first.
+
+    The client library gives all the hosts of a URL one timeout together, so a host that accepts
+    nothing (a dead machine whose address drops packets, a hung server) would use it all up and
+    the next host would never be tried. And after a failover every new connection would first wait
+    on the dead primary: the host that answered last is tried first instead. With
+    target_session_attrs=read-write in the URL a standby refuses the connection, and the next host
+    is tried."""
+
+    def __init__(self, url: str, *, per_host_s: float) -> None:
+        self.urls = single_host_urls(url)
+        self.per_host_s = per_host_s
+        self._last = 0
+
+    async def connect(self, dsn: str | None = None, **kwargs: Any) -> Any:
+        """``asyncpg.connect``'s arguments, but for ``dsn`` (the pool passes the URL again) and
+        ``timeout``, which is per host."""
+        kwargs.pop("timeout", None)
+        last_error: BaseException | None = None
+        order = [*range(self._last, len(self.urls)), *range(self._last)]
+        for index in order:
+            try:
+                conn = await asyncpg.connect(self.urls[index], timeout=self.per_host_s, **kwargs)
+            except CONNECT_FAILED as exc:
+                last_error = exc
+                continue
+            self._last = index
+            return conn
+        assert last_error is not None  # there is at least one URL
+        raise last_error
+
+
+_ORDERS: dict[str, HostOrder] = {}
+
+
+def host_order(url: str) -> HostOrder:
+    """The worker's one HostOrder for ``url``: what one connection learnt (which host took it)
+    serves the pool's next connection, the LISTEN connection's and the lag monitor's."""
+    order = _ORDERS.get(url)
+    if order is None:
+        order = _ORDERS[url] = HostOrder(url, per_host_s=CONNECT_TIMEOUT_S)
+    return order
 
 
 def lag_behind(samples: deque[tuple[float, int]], replayed: int, now: float) -> float:
@@ -217,7 +276,7 @@ class ReadReplica:
             _drop(standby)
 
     async def _connect(self, url: str) -> asyncpg.Connection:
-        conn = await asyncio.wait_for(connect(url), timeout=CONNECT_TIMEOUT_S)
+        conn: asyncpg.Connection = await host_order(url).connect(server_settings={"timezone": "UTC"})
         return conn
 
     def _sample(self, position: int) -> None:

@@ -22,11 +22,11 @@ from typing import Any
 
 import asyncpg
 
+from grid_service.db.replicas import host_order
 from grid_service.live.loops import LoopState
 
 CHANNEL = "grid_events"
 PUBLISH_EVERY_S = 0.01
-CONNECT_TIMEOUT_S = 5.0
 
 
 class Notifier:
@@ -76,9 +76,9 @@ async def listen(url: str, notifier: Notifier, state: LoopState) -> None:
     def on_notify(*_: Any) -> None:
         notifier.wake()
 
-    conn = await asyncpg.connect(
-        url, timeout=CONNECT_TIMEOUT_S, server_settings={"application_name": "grid-service-listener"}
-    )
+    # Host by host, each given a few seconds (db/replicas.py HostOrder): the URL may name a primary and
+    # its standbys, and after a failover the LISTEN connection must reach the promoted one.
+    conn = await host_order(url).connect(server_settings={"application_name": "grid-service-listener"})
     lost = asyncio.Event()
     conn.add_termination_listener(functools.partial(_set, lost))
     try:

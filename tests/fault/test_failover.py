@@ -19,14 +19,16 @@ from dataclasses import dataclass, field
 import aiohttp
 import asyncpg
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from grid_service.app import create_app
 from grid_service.configuration.files import read_config_dir
 from grid_service.db import config_store
 from grid_service.db.migrate import migrate
 from grid_service.db.pool import connect
 from tests.api.helpers import IN_CELL_1, report
 from tests.api.sse import EventReader
-from tests.conftest import FIXTURE_CONFIG, bearer, make_token, with_database
+from tests.conftest import FIXTURE_CONFIG, bearer, make_token, settings_for, with_database
 from tests.pg_cluster import PgCluster, have_binaries
 from tests.served import start_serving
 
@@ -60,6 +62,16 @@ class Replicated:
 async def replicated_pair(*, synchronous: bool = True) -> Replicated:
     """A primary holding the migrated service database and the fixture configuration, and a hot
     standby streaming from it (synchronous: a commit is acknowledged once the standby flushed it)."""
+    primary = await service_server()
+    standby = await asyncio.to_thread(PgCluster.standby_of, primary, name=STANDBY)
+    await asyncio.to_thread(standby.start)
+    if synchronous:
+        await asyncio.to_thread(primary.require_synchronous, STANDBY)
+    return Replicated(primary, standby)
+
+
+async def service_server() -> PgCluster:
+    """A server of the test's own holding the migrated service database and the fixture configuration."""
     primary = await asyncio.to_thread(PgCluster)
     await asyncio.to_thread(primary.start)
     admin = await asyncpg.connect(primary.url)
@@ -71,11 +83,7 @@ async def replicated_pair(*, synchronous: bool = True) -> Replicated:
         await config_store.store_bundle(conn, read_config_dir(FIXTURE_CONFIG))
     finally:
         await conn.close()
-    standby = await asyncio.to_thread(PgCluster.standby_of, primary, name=STANDBY)
-    await asyncio.to_thread(standby.start)
-    if synchronous:
-        await asyncio.to_thread(primary.require_synchronous, STANDBY)
-    return Replicated(primary, standby)
+    return primary
 
 
 @pytest.fixture
@@ -247,3 +255,43 @@ async def test_after_the_primary_dies_and_its_standby_is_promoted_the_service_fo
     finally:
         server.terminate()
         await server.wait()
+
+
+async def test_a_first_host_that_never_answers_does_not_keep_the_service_from_the_next():
+    """A host that accepts connections and then says nothing (a hung machine; one that drops
+    packets behaves alike) is given a few seconds, then the next host is tried; later connections
+    go to the host that answered first. The client library alone would spend its whole timeout,
+    60 s, on the first host and never try the next."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # never answered
+
+    silent = await asyncio.start_server(hold, "127.0.0.1", 0)
+    server = await service_server()
+    try:
+        silent_port = silent.sockets[0].getsockname()[1]
+        hosts = f"127.0.0.1:{silent_port},127.0.0.1:{server.port}"
+        url = f"postgresql://postgres@{hosts}/{DATABASE}?target_session_attrs=read-write"
+        conn = await connect(with_database(server.url, DATABASE))
+        try:
+            inspector = await make_token(conn, "inspector")
+        finally:
+            await conn.close()
+        client = TestClient(TestServer(create_app(settings_for(url, pool_min_size=4))))
+        await client.start_server()  # the pool, the LISTEN connection
+        try:
+            ready = await client.get("/readyz")
+            assert ready.status == 200, await ready.text()
+            answer = await client.post(
+                "/api/v1/reports", json=report("outdoor_barbecue", somewhere_in_cell_1()), headers=bearer(inspector)
+            )
+            assert answer.status == 201, await answer.text()
+            assert held, "the silent host was tried first"
+        finally:
+            await client.close()
+    finally:
+        silent.close()
+        for writer in held:
+            writer.close()
+        await asyncio.to_thread(server.remove)
