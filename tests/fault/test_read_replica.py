@@ -3,7 +3,8 @@ from it while it is close enough, from the primary when its replay is paused pas
 when it is down; single case reads stay on the primary; /readyz shows the lag and stays ready.
 
 A primary and a hot standby of the test's own (tests/pg_cluster.py), on loopback; every wait is
-bounded. The lag computation itself is checked without a database.
+bounded. The lag computation and the handling of URLs naming several hosts are checked without a
+database.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from grid_service.contexts import writable
 from grid_service.db.pool import connect
-from grid_service.db.replicas import lag_behind
+from grid_service.db.replicas import lag_behind, single_host_urls
+from grid_service.settings import mask_url
 from tests.conftest import bearer, make_token, with_database
 from tests.fault.test_failover import DATABASE, SERVICE_ENV, Replicated, post_report, replicated_pair
 from tests.pg_cluster import have_binaries
@@ -26,6 +29,45 @@ from tests.served import start_serving
 
 MAX_LAG_S = 4.0  # the service's read_max_lag_s here
 WAIT_S = 20.0  # bound on every wait for the monitor to see a change
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql://grid:s3cret@h1:5432,h2:5433/grid?target_session_attrs=read-write",
+            "postgresql://grid:***@h1:5432,h2:5433/grid?target_session_attrs=read-write",
+        ),
+        ("postgresql://grid:p@ss:w@h1,h2/grid", "postgresql://grid:***@h1,h2/grid"),
+        (
+            "postgresql:///grid?host=/run/postgresql&password=s3cret",
+            "postgresql:///grid?host=/run/postgresql&password=***",
+        ),
+        ("postgresql://grid@h1:5432,[::1]:5433/grid", "postgresql://grid@h1:5432,[::1]:5433/grid"),
+    ],
+)
+def test_a_logged_url_shows_every_host_and_no_password(url, shown):
+    assert mask_url(url) == shown
+
+
+def test_a_url_of_several_hosts_asks_for_the_writable_one_unless_it_says_otherwise():
+    assert writable("postgresql://g@h1,h2/grid") == "postgresql://g@h1,h2/grid?target_session_attrs=read-write"
+    assert writable("postgresql://g@h1,h2/grid?sslmode=require").endswith(
+        "?sslmode=require&target_session_attrs=read-write"
+    )
+    assert (
+        writable("postgresql://g@h1,h2/grid?target_session_attrs=any")
+        == "postgresql://g@h1,h2/grid?target_session_attrs=any"
+    )
+    assert writable("postgresql://g@h1/grid") == "postgresql://g@h1/grid"
+
+
+def test_each_host_of_a_url_gets_a_url_of_its_own():
+    assert single_host_urls("postgresql://g:pw@h1:5432,[::1]:5433/grid?target_session_attrs=read-write") == [
+        "postgresql://g:pw@h1:5432/grid?target_session_attrs=read-write",
+        "postgresql://g:pw@[::1]:5433/grid?target_session_attrs=read-write",
+    ]
+    assert single_host_urls("postgresql://g@h1/grid") == ["postgresql://g@h1/grid"]
 
 
 def test_a_standby_holding_the_newest_position_is_not_behind():
@@ -47,7 +89,7 @@ def test_a_standby_behind_every_sample_is_at_least_as_late_as_the_oldest():
     assert lag_behind(deque(), 50, now=20.0) == math.inf
 
 
-pytestmark_db = pytest.mark.skipif(not have_binaries(), reason="the PostgreSQL server binaries are not installed")
+needs_servers = pytest.mark.skipif(not have_binaries(), reason="the PostgreSQL server binaries are not installed")
 
 
 @pytest.fixture
@@ -94,7 +136,7 @@ async def reported_today(session: aiohttp.ClientSession, base: str, token: str) 
         return sum(day["reported"] for day in (await answer.json())["days"])
 
 
-@pytestmark_db
+@needs_servers
 async def test_lists_are_read_from_the_standby_until_it_falls_behind_or_goes_away(pair):
     conn = await connect(with_database(pair.primary.url, DATABASE))
     try:
