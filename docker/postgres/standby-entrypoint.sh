@@ -14,6 +14,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     PGPASSWORD="$REPLICATION_PASSWORD" pg_basebackup --host="$primary_host" --port="$primary_port" \
         --username=replicator --pgdata="$PGDATA" --wal-method=stream --slot=standby \
         --write-recovery-conf --checkpoint=fast
+    # The backup carries the primary's ALTER SYSTEM settings: its synchronous_standby_names would
+    # make this server, once promoted and with no standby of its own, wait forever on every commit.
+    sed -i '/^synchronous_standby_names/d' "$PGDATA/postgresql.auto.conf"
     chmod 0700 "$PGDATA"
 fi
 

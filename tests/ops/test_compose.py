@@ -178,6 +178,14 @@ async def test_the_scripts_make_a_synchronous_hot_standby_of_the_primary():
                     break
                 await asyncio.sleep(0.1)
             assert await standby.fetchval("SELECT n FROM acknowledged") == 1
+            # Promoted (the primary gone), it takes writes at once: it does not wait for a standby
+            # of its own that it does not have.
+            await primary.close()
+            cluster.kill()
+            assert await standby.fetchval("SELECT pg_promote(wait => true, wait_seconds => 10)") is True
+            assert await standby.fetchval("SHOW synchronous_standby_names") == ""
+            await standby.execute("INSERT INTO acknowledged VALUES (2)", timeout=5)
+            assert await standby.fetchval("SELECT sum(n) FROM acknowledged") == 3
         finally:
             await primary.close()
             await standby.close()
