@@ -196,13 +196,18 @@ def make_tokens(database_url: str, specs: list[tuple[str, str, str | None]]) -> 
 
 
 @contextlib.contextmanager
-def service(database_url: str, *, workers: int) -> Iterator[str]:
-    """`grid-service serve` with ``workers`` processes on a free port; yields its base URL."""
+def service(database_url: str, *, workers: int, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`grid-service serve` with ``workers`` processes on a free port; yields its base URL. The
+    per-caller limits are off (a bench sends far faster than one caller should) unless ``env``
+    turns them on; bench/limits.py measures them."""
     port = free_port()
     env = {
         "GRID_SERVICE_DATABASE_URL": database_url,
         "GRID_SERVICE_LOG_LEVEL": "WARNING",
         "GRID_SERVICE_POOL_MAX_SIZE": "40",
+        "GRID_SERVICE_TOKEN_RATE_PER_S": "0",
+        "GRID_SERVICE_ADDRESS_RATE_PER_S": "0",
+        **(env or {}),
     }
     command = [sys.executable, "-m", "grid_service", "serve", "--port", str(port), "--workers", str(workers)]
     with process(command, port=port, env=env):

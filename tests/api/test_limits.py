@@ -87,6 +87,13 @@ async def test_a_retry_of_a_stored_report_is_answered_past_the_limit(db_url, db,
         assert results[0]["report"] == answers[1]
         assert results[1]["error"]["code"] == "too_many_requests"
         assert await db.fetchval("SELECT count(*) FROM reports") == stored
+        only_new = await client.post(
+            "/api/v1/reports/batch", json={"reports": [report(), report()]}, headers=bearer(tokens["inspector"])
+        )
+        await assert_limited(only_new, "token")  # nothing in it was stored: refused as a whole
+        invalid = await client.post("/api/v1/reports", json={"nonsense": True}, headers=bearer(tokens["inspector"]))
+        await assert_limited(invalid, "token")  # refused before it is read as a report
+        assert await db.fetchval("SELECT count(*) FROM reports") == stored
 
 
 async def test_an_open311_retry_is_answered_past_the_limit(db_url, db, tokens) -> None:
