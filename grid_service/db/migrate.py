@@ -83,7 +83,8 @@ async def migrate(conn: Conn, directory: Path = MIGRATIONS_DIR, functions: Path 
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
         await conn.execute(CREATE_TABLE)
         await conn.execute(CREATE_FUNCTIONS_TABLE)
-    for version, path in migration_files(directory):
+    files = migration_files(directory)
+    for version, path in files:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
             applied = {r["version"] for r in await conn.fetch(SELECT_APPLIED)}
@@ -93,6 +94,16 @@ async def migrate(conn: Conn, directory: Path = MIGRATIONS_DIR, functions: Path 
             await conn.execute(INSERT_APPLIED, version, path.name)
             applied_now.append(path.name)
             log.info("applied migration %s", path.name)
+    newest = await conn.fetchval("SELECT max(version) FROM schema_migrations")
+    if newest is not None and newest > files[-1][0]:
+        # A newer release migrated this database (a rolling upgrade under way): its functions fit
+        # its schema, and an older worker putting its own back would undo them at every start.
+        log.warning(
+            "the database is at migration %04d, newer than this release's %04d: its functions are left as they are",
+            newest,
+            files[-1][0],
+        )
+        return applied_now
     for name, text in function_files(functions):
         digest = hashlib.sha256(text.encode()).hexdigest()
         async with conn.transaction():

@@ -196,3 +196,23 @@ async def test_the_intake_record_is_the_same_in_python_and_in_sql(db):
         " AND NOT a.attisdropped ORDER BY a.attnum"
     )
     assert [c["attname"] for c in columns] == list(IntakeItem._fields)
+
+
+async def test_an_older_release_leaves_a_newer_release_s_functions_alone(db, tmp_path):
+    """A rolling upgrade: the new release migrated the database and replaced a function; an old
+    worker starting (or restarted by its supervisor) must not put its own definition back."""
+    functions = tmp_path / "functions"
+    functions.mkdir()
+    (functions / "answer.sql").write_text(
+        "CREATE OR REPLACE FUNCTION answer() RETURNS int LANGUAGE sql AS 'SELECT 42';"
+    )
+    assert await migrate(db, functions=functions) == ["functions/answer.sql"]
+    newest = await db.fetchval("SELECT max(version) FROM schema_migrations")
+    await db.execute(
+        "INSERT INTO schema_migrations (version, name) VALUES ($1, 'from_a_newer_release.sql')", newest + 1
+    )
+    (functions / "answer.sql").write_text(
+        "CREATE OR REPLACE FUNCTION answer() RETURNS int LANGUAGE sql AS 'SELECT 41';"
+    )
+    assert await migrate(db, functions=functions) == []
+    assert await db.fetchval("SELECT answer()") == 42
