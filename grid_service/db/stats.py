@@ -39,7 +39,7 @@ import hashlib
 from typing import Literal
 
 from grid_service.db.pool import Conn
-from grid_service.db.rows import FiguresRow, many
+from grid_service.db.rows import FiguresRow
 
 GroupBy = Literal["department", "category", "street", "grid", "source"]
 
@@ -63,15 +63,19 @@ FACTS = FACTS_OF.format(
 # A case judged as of the end: its deadline raw (按原期: its last dispatch's) and in force (按批准期:
 # after approved extensions and resumes, none while suspended), neither once returned since its
 # last dispatch; the one $3 asks for (adjusted or not); closed; due by that deadline.
-JUDGEMENT = """
-SELECT d.raw, d.in_force, CASE WHEN $3::boolean THEN d.in_force ELSE d.raw END AS deadline,
+JUDGEMENT_BY = """
+SELECT d.raw, d.in_force, CASE WHEN {adjusted} THEN d.in_force ELSE d.raw END AS deadline,
        NOT f.ended AND f.closed_at IS NOT NULL AS closed,
-       NOT f.ended AND (f.closed_at IS NOT NULL OR CASE WHEN $3 THEN d.in_force ELSE d.raw END < $2) AS due
+       NOT f.ended AND (f.closed_at IS NOT NULL OR CASE WHEN {adjusted} THEN d.in_force ELSE d.raw END < $2) AS due
   FROM (SELECT CASE WHEN r.returned THEN NULL ELSE f.raw_deadline END AS raw,
                CASE WHEN r.returned OR coalesce(f.paused_seq, 0) > coalesce(f.resumed_seq, 0) THEN NULL
                     ELSE f.adjusted_deadline END AS in_force
           FROM (SELECT coalesce(f.rejected_seq, 0) > coalesce(f.dispatch_seq, 0) AS returned) AS r) AS d"""
-ON_TIME = "(v.deadline IS NULL OR f.resolved_at <= v.deadline OR ($3 AND f.appeal_approved))"
+ON_TIME_BY = "(v.deadline IS NULL OR f.resolved_at <= v.deadline OR ({adjusted} AND f.appeal_approved))"
+# Judged as $3 asks (the bulletin's), or as the row's a.adjusted says (the figures, which may count
+# raw and adjusted in one pass over the facts).
+JUDGEMENT = JUDGEMENT_BY.format(adjusted="$3::boolean")
+BY_ROW = "a.adjusted"
 # The cohort (the cases filed in the period), judged.
 JUDGED = f"""
 judged AS (
@@ -98,26 +102,27 @@ WITH {{facts}}, keyed AS {{keyed}} (
     SELECT f.*, {{keys}} FROM facts f {{case_join}}
 ), tallies AS (
     SELECT CASE WHEN GROUPING(f.cohort_key) = 0 THEN 1 WHEN GROUPING(f.created_key) = 0 THEN 2 ELSE 3 END AS what,
-           coalesce(f.cohort_key, f.created_key, f.overdue_key) AS key,
+           a.adjusted, coalesce(f.cohort_key, f.created_key, f.overdue_key) AS key,
            count(*) FILTER (WHERE n.cohort) AS filed,
            count(*) FILTER (WHERE n.cohort AND v.due) AS due,
            count(*) FILTER (WHERE n.cohort AND v.closed) AS closed,
-           count(*) FILTER (WHERE n.cohort AND v.closed AND {ON_TIME}) AS closed_on_time,
+           count(*) FILTER (WHERE n.cohort AND v.closed AND {ON_TIME_BY.format(adjusted=BY_ROW)}) AS closed_on_time,
            count(*) FILTER (WHERE n.cohort AND v.due AND f.reworked) AS reworked,
            count(*) FILTER (WHERE n.created) AS reported,
            count(*) FILTER (WHERE n.overdue) AS overdue_open
       FROM keyed f
-     CROSS JOIN LATERAL ({JUDGEMENT}) AS v
+     CROSS JOIN {{judgements}} AS a(adjusted)
+     CROSS JOIN LATERAL ({JUDGEMENT_BY.format(adjusted=BY_ROW)}) AS v
      CROSS JOIN LATERAL (SELECT {FILED_IN_PERIOD} AS cohort, f.created_at >= $1 AND f.created_at < $2 AS created,
                                 {OVERDUE_OPEN} AS overdue) AS n
-     GROUP BY GROUPING SETS ((f.cohort_key), (f.created_key), (f.overdue_key))
+     GROUP BY GROUPING SETS ((a.adjusted, f.cohort_key), (a.adjusted, f.created_key), (a.adjusted, f.overdue_key))
 ), counted AS (
-    SELECT key, sum(filed) FILTER (WHERE what = 1) AS filed, sum(due) FILTER (WHERE what = 1) AS due,
+    SELECT adjusted, key, sum(filed) FILTER (WHERE what = 1) AS filed, sum(due) FILTER (WHERE what = 1) AS due,
            sum(closed) FILTER (WHERE what = 1) AS closed, sum(closed_on_time) FILTER (WHERE what = 1) AS closed_on_time,
            sum(reworked) FILTER (WHERE what = 1) AS reworked, sum(reported) FILTER (WHERE what = 2) AS reported,
            sum(overdue_open) FILTER (WHERE what = 3) AS overdue_open
       FROM tallies
-     GROUP BY key
+     GROUP BY adjusted, key
     HAVING coalesce(sum(filed) FILTER (WHERE what = 1), 0) + coalesce(sum(reported) FILTER (WHERE what = 2), 0)
            + coalesce(sum(overdue_open) FILTER (WHERE what = 3), 0) > 0  -- a key that counts nothing is no group
 ), closures AS (
@@ -136,21 +141,27 @@ WITH {{facts}}, keyed AS {{keyed}} (
              WHERE e.at >= $1 AND e.at < $2 AND e.type IN ('case.dispatched', 'case.rejected')
              GROUP BY 1, 2) AS e {{event_join}}
      GROUP BY 1
+), flows AS (  -- what does not depend on the deadline judged by, under each judgement
+    SELECT a.adjusted, key, m.dispatched, m.rejected, c.median_hours_to_close
+      FROM moves m FULL JOIN closures c USING (key) CROSS JOIN {{judgements}} AS a(adjusted)
 )
 SELECT nullif(key, '') AS key, coalesce(reported, 0)::bigint AS reported, coalesce(dispatched, 0) AS dispatched,
        coalesce(filed, 0)::bigint AS filed, coalesce(closed, 0)::bigint AS closed,
        coalesce(closed_on_time, 0)::bigint AS closed_on_time, coalesce(rejected, 0)::bigint AS rejected,
        coalesce(reworked, 0)::bigint AS reworked, coalesce(due, 0)::bigint AS due,
-       coalesce(overdue_open, 0)::bigint AS overdue_open, median_hours_to_close
-  FROM moves FULL JOIN counted USING (key) FULL JOIN closures USING (key)
- ORDER BY 1 NULLS LAST
+       coalesce(overdue_open, 0)::bigint AS overdue_open, median_hours_to_close, adjusted
+  FROM flows FULL JOIN counted USING (adjusted, key)
+ ORDER BY adjusted, 1 NULLS LAST
 """
+ONE_JUDGEMENT = "(VALUES ($3::boolean))"  # raw or adjusted, as asked
+BOTH_JUDGEMENTS = "(VALUES (false), (true))"  # both, from one reading of the facts
 
 
-def _statement(group_by: str) -> str:
+def _statement(group_by: str, judgements: str) -> str:
     if group_by == "department":  # every key is on the facts or the events: no case is read for it
         return STATS.format(
             facts=FACTS,
+            judgements=judgements,
             keys="""coalesce(f.department, '') AS cohort_key,
                     coalesce(f.created_department, '') AS created_key,
                     coalesce(f.closure_department, '') AS closure_key,
@@ -164,6 +175,7 @@ def _statement(group_by: str) -> str:
     key = f"coalesce({CASE_KEYS[group_by]}, '')"
     return STATS.format(
         facts=FACTS,
+        judgements=judgements,
         keys=f"{key} AS cohort_key, {key} AS created_key, {key} AS closure_key, {key} AS overdue_key",
         keyed="MATERIALIZED",  # each case read once for its key
         case_join="JOIN cases c ON c.id = f.case_id",
@@ -173,11 +185,13 @@ def _statement(group_by: str) -> str:
     )
 
 
-STATEMENTS = {group_by: _statement(group_by) for group_by in ("department", *CASE_KEYS)}
+GROUPINGS = ("department", *CASE_KEYS)
+STATEMENTS = {group_by: _statement(group_by, ONE_JUDGEMENT) for group_by in GROUPINGS}
+BOTH_STATEMENTS = {group_by: _statement(group_by, BOTH_JUDGEMENTS) for group_by in GROUPINGS}
 
 
 # Which statements counted a kept period's figures: another release's are not used.
-VERSION = hashlib.sha256("".join(STATEMENTS[g] for g in sorted(STATEMENTS)).encode()).hexdigest()[:16]
+VERSION = hashlib.sha256("".join(BOTH_STATEMENTS[g] for g in sorted(BOTH_STATEMENTS)).encode()).hexdigest()[:16]
 KEPT = """
 SELECT figures FROM figures_kept
  WHERE version = $1 AND start_at = $2 AND end_at = $3 AND group_by = $4 AND adjusted = $5
@@ -201,25 +215,41 @@ async def figures(
     now: dt.datetime | None = None,
 ) -> list[FiguresRow]:
     """The period's figures per group. With ``now`` given and the period ended before it, they are
-    computed once and kept (figures_kept): a past period's figures never change."""
-    settled = now is not None and end <= now - SETTLED_AFTER
-    key = (VERSION, start, end, group_by, adjusted)
-    if settled:
-        kept = await conn.fetchval(KEPT, *key)
-        if kept is not None:
+    computed once and kept (figures_kept): a past period's figures never change. Raw and adjusted
+    are then counted together, from one reading of the facts (the page asks for both), under a lock
+    of the period: a caller asking while another counts waits for those figures instead of counting
+    them again, on this worker or another."""
+    if now is None or end > now - SETTLED_AFTER:
+        return [row for row, _ in await _figures(conn, STATEMENTS[group_by], start, end, adjusted)]
+    kept = await conn.fetchval(KEPT, VERSION, start, end, group_by, adjusted)
+    if kept is not None:
+        return [FiguresRow(*row) for row in kept]
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _period_lock(start, end, group_by))
+        kept = await conn.fetchval(KEPT, VERSION, start, end, group_by, adjusted)
+        if kept is not None:  # counted by the caller we waited for
             return [FiguresRow(*row) for row in kept]
-    rows = await _figures(conn, start=start, end=end, group_by=group_by, adjusted=adjusted)
-    if settled:
-        await conn.execute(KEEP, *key, [list(row) for row in rows])
-    return rows
+        rows = await _figures(conn, BOTH_STATEMENTS[group_by], start, end)
+        both = {flag: [row for row, its in rows if its == flag] for flag in (False, True)}
+        for flag, figures_of in both.items():
+            await conn.execute(KEEP, VERSION, start, end, group_by, flag, [list(row) for row in figures_of])
+    return both[adjusted]
+
+
+def _period_lock(start: dt.datetime, end: dt.datetime, group_by: str) -> int:
+    digest = hashlib.blake2b(f"figures {start.isoformat()} {end.isoformat()} {group_by}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 async def _figures(
-    conn: Conn, *, start: dt.datetime, end: dt.datetime, group_by: GroupBy, adjusted: bool
-) -> list[FiguresRow]:
-    async with conn.transaction(readonly=True):
+    conn: Conn, statement: str, start: dt.datetime, end: dt.datetime, *adjusted: bool
+) -> list[tuple[FiguresRow, bool]]:
+    """Each group's figures, with whether they are the adjusted ones (``adjusted``: the one
+    judgement the statement takes; none for the statement that counts both)."""
+    async with conn.transaction(readonly=not conn.is_in_transaction()):
         # The plan is costly enough for PostgreSQL to JIT-compile it, which takes longer than running it;
         # its groupings are hashed in memory rather than sorted on disk.
         await conn.execute("SET LOCAL jit = off")
         await conn.execute("SET LOCAL work_mem = '64MB'")
-        return many(FiguresRow, await conn.fetch(STATEMENTS[group_by], start, end, adjusted))
+        records = await conn.fetch(statement, start, end, *adjusted)
+    return [(FiguresRow(*record[:-1]), record["adjusted"]) for record in records]

@@ -292,6 +292,8 @@ async def test_a_settled_periods_figures_are_kept_and_an_open_one_is_not(clocked
     clock.now = MONDAY_9 + dt.timedelta(days=2)
     after_end = await figures(ended)
     assert after_end == before_end
-    assert await db.fetchval("SELECT count(*) FROM figures_kept") == 1, "ended: kept once"
+    kept = await db.fetch("SELECT adjusted FROM figures_kept ORDER BY adjusted")
+    assert [row["adjusted"] for row in kept] == [False, True], "ended: raw and adjusted kept once, together"
     await db.execute("UPDATE figures_kept SET figures = '[]'")  # read from where it is kept, not again
     assert await figures(ended) == []
+    assert await figures({**ended, "adjusted": "true"}) == []
