@@ -22,6 +22,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -91,6 +92,21 @@ REPLICATION_LAG = Gauge(
     multiprocess_mode="livemax",
 )
 RATE_LIMITED = Counter("grid_rate_limited", "Requests refused by a per-caller limit, by limit.", ["limit"])
+
+
+_REQUEST_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # the label children, looked up once
+
+
+def observe_request(route: str, method: str, status: int, seconds: float) -> None:
+    """A request answered (middlewares.request_context)."""
+    series = _REQUEST_SERIES.get((route, method, status))
+    if series is None:
+        series = _REQUEST_SERIES[(route, method, status)] = (
+            REQUESTS.labels(route, method, str(status)),
+            LATENCY.labels(route),
+        )
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def observe_batch(size: int, waited_s: float) -> None:

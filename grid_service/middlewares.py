@@ -48,9 +48,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         took = time.perf_counter() - started
         log.info("%s %s %d %.1fms", request.method, request.path, status, took * 1000, extra={"request_id": request_id})
         if keys.SAMPLER in request.app:  # metrics are on
-            route = _route_template(request)
-            metrics.REQUESTS.labels(route, request.method, str(status)).inc()
-            metrics.LATENCY.labels(route).observe(took)
+            metrics.observe_request(_route_template(request), request.method, status, took)
 
 
 def _route_template(request: web.Request) -> str:
