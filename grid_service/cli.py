@@ -340,15 +340,19 @@ def serve(settings: Settings) -> None:
     worker_settings = settings.model_copy(update={"database_url": url})
     asyncio.run(_prepare_database(worker_settings))
     shared = SharedCounts(settings.workers)  # the limits' counts, shared by the workers
-    if settings.metrics:
-        metrics.prepare_workers()  # before the workers start: they inherit where to write
+    # Before the workers start: they inherit where to write their metrics.
+    metric_files = metrics.prepare_workers() if settings.metrics else None
 
     def worker_ended(slot: int, pid: int | None) -> None:
         shared.forget_worker(slot)  # the feeds and long-polls it held ended with it
         if settings.metrics and pid is not None:
             metrics.worker_died(pid)
 
-    Supervisor(settings.workers, _run_worker, (worker_settings, shared), on_end=worker_ended).run()
+    try:
+        Supervisor(settings.workers, _run_worker, (worker_settings, shared), on_end=worker_ended).run()
+    finally:
+        if metric_files is not None:
+            metrics.workers_ended(metric_files)
 
 
 def _check_port(host: str, port: int) -> None:
