@@ -24,6 +24,7 @@ from grid_service.db.replicas import ReadReplica, host_order
 from grid_service.flows.case_batch import CaseBatcher
 from grid_service.flows.casework import decide_guarded
 from grid_service.flows.group_commit import GroupCommitter
+from grid_service.flows.stored_lookups import StoredLookups
 from grid_service.live.deadline_watch import DeadlineWatch
 from grid_service.live.feed import FeedHub
 from grid_service.live.notifier import Notifier, listen
@@ -123,6 +124,7 @@ async def intake_writer(app: web.Application) -> AsyncIterator[None]:
         on_commit=app[keys.NOTIFIER].published,
     )
     app[keys.CASEWORK] = casework
+    app[keys.STORED_LOOKUPS] = StoredLookups(app[keys.POOL], timeout=settings.db_timeout_s)
     yield
     await committer.drain()
     await casework.drain()

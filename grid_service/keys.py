@@ -16,6 +16,7 @@ from grid_service.db.replicas import ReadReplica
 from grid_service.errors import TooManyRequests
 from grid_service.flows.case_batch import CaseBatcher
 from grid_service.flows.group_commit import GroupCommitter
+from grid_service.flows.stored_lookups import StoredLookups
 from grid_service.heavy_reads import HeavyReads
 from grid_service.limits import Limits
 from grid_service.live.deadline_watch import DeadlineWatch
@@ -50,6 +51,7 @@ TOKENS = web.AppKey("tokens", TokenCache)
 SESSIONS = web.AppKey("sessions", SessionCache)
 INTAKE = web.AppKey("intake", GroupCommitter)
 CASEWORK = web.AppKey("casework", CaseBatcher)
+STORED_LOOKUPS = web.AppKey("stored_lookups", StoredLookups)  # was it stored before? (intake past its rate)
 CLOCK: web.AppKey[Callable[[], dt.datetime]] = web.AppKey("clock")  # now(), aware; tests substitute their own
 ROUTE_TABLE: web.AppKey[RouteTable] = web.AppKey("route_table")
 LIMITS = web.AppKey("limits", Limits)  # per-caller limits, counted with the host's other workers

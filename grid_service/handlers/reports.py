@@ -10,11 +10,9 @@ from pydantic import ValidationError
 
 from grid_service import keys, metrics
 from grid_service.auth import Principal
-from grid_service.db import reports as db_reports
 from grid_service.errors import ApiError, ValidationFailed
 from grid_service.flows import intake
 from grid_service.handlers.common import (
-    connection,
     json_response,
     principal,
     read_json,
@@ -50,7 +48,8 @@ async def accept(
 
 async def _refuse_unless_retry(request: web.Request, raw: Any) -> None:
     """Past the caller's rate, a request holding no report already stored is refused before any
-    validation: one index read on the client_ids as sent, which is all an abusive caller costs."""
+    validation: a look at the client_ids as sent (shared with the other refused requests of the
+    moment, flows/stored_lookups.py), which is all an abusive caller costs."""
     over_limit = request.get(keys.OVER_LIMIT)
     if over_limit is None:
         return
@@ -60,9 +59,7 @@ async def _refuse_unless_retry(request: web.Request, raw: Any) -> None:
         for item in (items if isinstance(items, list) else [])[:MAX_BATCH]
         if isinstance(item, dict) and isinstance(item.get("client_id"), str)
     ]
-    async with connection(request) as conn:
-        stored = await db_reports.stored_reports(conn, token_id=principal(request).token_id, client_ids=client_ids)
-    if not stored:
+    if not await request.app[keys.STORED_LOOKUPS].stored(principal(request).token_id, client_ids):
         raise over_limit
 
 

@@ -240,3 +240,31 @@ async def test_a_zero_rate_means_no_limit(db_url, tokens, limit) -> None:
     async with limited(db_url, **{limit: 0, "token_burst": 1, "address_burst": 1}) as client:
         for _ in range(5):
             assert (await client.get("/api/v1/categories", headers=bearer(tokens["viewer"]))).status == 200
+
+
+async def test_refused_intakes_share_their_lookups_and_each_gets_its_own_answer(db_url, db, tokens) -> None:
+    """Many intakes past the limit at once: the retries among them are answered with their own
+    reports, every other one refused, whichever lookup they shared."""
+    async with limited(db_url, token_rate_per_s=SLOW, token_burst=4) as client:
+        inspector = bearer(tokens["inspector"])
+        stored = [report(point=IN_CELL_1, category="outdoor_barbecue"), report(point=IN_CELL_2)]
+        first = []
+        for body in stored:
+            response = await client.post("/api/v1/reports", json=body, headers=inspector)
+            assert response.status == 201
+            first.append(await response.json())
+        # Another inspector's client_id is no retry of this one's.
+        borrowed = report()
+        assert (await client.post("/api/v1/reports", json=borrowed, headers=bearer(tokens["inspector2"]))).status == 201
+        await client.post("/api/v1/reports", json=report(), headers=inspector)
+        await client.post("/api/v1/reports", json=report(), headers=inspector)  # the burst is spent
+        before = await db.fetchval("SELECT count(*) FROM reports")
+        bodies = [stored[i % 2] if i % 3 == 0 else borrowed if i % 3 == 1 else report() for i in range(30)]
+        answers = await asyncio.gather(*(client.post("/api/v1/reports", json=b, headers=inspector) for b in bodies))
+        for i, answer in enumerate(answers):
+            if i % 3 == 0:
+                assert answer.status == 200, i
+                assert await answer.json() == first[i % 2]
+            else:
+                assert answer.status == 429, i
+        assert await db.fetchval("SELECT count(*) FROM reports") == before
