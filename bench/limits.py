@@ -114,10 +114,15 @@ def pooled(results: list[LoadResult]) -> LoadResult:
     )
 
 
+def interleave(quiet: list[LoadResult], abused: list[LoadResult]) -> list[LoadResult]:
+    return [r for pair in zip(quiet, abused, strict=True) for r in pair]
+
+
 def measure(url: str, victim_token: str, abuser_token: str, args: argparse.Namespace, label: str) -> float:
     """Quiet and abused windows in turn (quiet, abused, quiet, …): a stall of the machine (a slow
     fsync, a checkpoint) then falls on either alike, rather than deciding one p99 alone."""
-    asyncio.run(victim(url, victim_token, args, seed=30))  # warm up
+    for seed in (30, 31):  # warm up (a fresh database's first plans and statistics)
+        asyncio.run(victim(url, victim_token, args, seed=seed))
     context = multiprocessing.get_context("spawn")
     quiet: list[LoadResult] = []
     abused: list[LoadResult] = []
@@ -139,6 +144,10 @@ def measure(url: str, victim_token: str, abuser_token: str, args: argparse.Names
         abuser.join()
         achieved.append(statuses.pop(-1, 0))
         answers.update(statuses)
+    windows = "  ".join(
+        f"{'q' if i % 2 == 0 else 'a'} {r.pct(99):.0f}" for i, r in enumerate(interleave(quiet, abused))
+    )
+    print(f"{label}: each window's p99 (ms, q quiet, a abused): {windows}")
     print(line(f"{label}: unloaded", pooled(quiet)))
     print(line(f"{label}: {args.abuse_rate:g}/s abuse", pooled(abused)))
     print(f"{'':<34} the abuser sent {min(achieved):,}–{max(achieved):,}/s; answers {dict(sorted(answers.items()))}")
