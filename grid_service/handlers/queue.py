@@ -7,7 +7,7 @@ import asyncio
 import base64
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 from aiohttp import web
 
@@ -58,14 +58,12 @@ async def department_queue(request: web.Request) -> web.Response:
 
 
 Row = TypeVar("Row")
+# Reads the rows wanted in (after, upto] of the log, and where its page of the log ended.
+Reader: TypeAlias = Callable[[Conn, int, int], Awaitable[tuple[list[Row], int]]]
 
 
 async def follow_log(
-    request: web.Request,
-    audiences: tuple[str, ...],
-    cursor: int,
-    wait: float,
-    read: Callable[[Conn, int, int], Awaitable[tuple[list[Row], int]]],
+    request: web.Request, audiences: tuple[str, ...], cursor: int, wait: float, read: Reader[Row]
 ) -> tuple[list[Row], int]:
     """A long-poll over the event log for some audiences (a department's queue, task lists): what
     ``read`` finds after ``cursor`` up to the safe horizon, and the position to continue from
@@ -83,11 +81,7 @@ async def follow_log(
 
 
 async def _follow(
-    request: web.Request,
-    audiences: tuple[str, ...],
-    cursor: int,
-    wait: float,
-    read: Callable[[Conn, int, int], Awaitable[tuple[list[Row], int]]],
+    request: web.Request, audiences: tuple[str, ...], cursor: int, wait: float, read: Reader[Row]
 ) -> tuple[list[Row], int]:
     settings = request.app[keys.SETTINGS]
     settle = dt.timedelta(seconds=settings.event_gap_settle_s)
