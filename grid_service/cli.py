@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import secrets
 import socket
 import sys
@@ -334,7 +335,13 @@ def serve(settings: Settings) -> None:
     """Run the service. With --workers N, N processes share one listening port."""
     _check_port(settings.host, settings.port)
     if settings.workers == 1:
-        _run_worker(settings, None, 0)
+        # One worker counts in its own memory, unless told to use the files (then they are emptied first).
+        metric_files = metrics.prepare_workers() if settings.metrics and os.environ.get(metrics.MULTIPROC_ENV) else None
+        try:
+            _run_worker(settings, None, 0)
+        finally:
+            if metric_files is not None:
+                metrics.workers_ended(metric_files)
         return
     url = database_url(settings, create=True)  # the embedded server, if any, belongs to this parent process
     worker_settings = settings.model_copy(update={"database_url": url})
@@ -351,6 +358,7 @@ def serve(settings: Settings) -> None:
     try:
         Supervisor(settings.workers, _run_worker, (worker_settings, shared), on_end=worker_ended).run()
     finally:
+        shared.close()
         if metric_files is not None:
             metrics.workers_ended(metric_files)
 

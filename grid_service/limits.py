@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import hashlib
 import math
 import multiprocessing
+import os
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,18 +46,51 @@ def _key_hash(kind: str, key: str) -> int:
     return (int.from_bytes(digest, "big") >> 1) or 1
 
 
+class FileLock:
+    """A lock between processes that the kernel releases when its holder dies (flock): a worker
+    killed with kill -9 inside a count must not leave the others waiting for ever, as a semaphore
+    would. Each process opens the file for itself (a pickled lock carries only the path)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "_fd": None}
+
+    def __enter__(self) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        assert self._fd is not None
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
 class SharedCounts:
     """The shared memory and its lock. Picklable while a worker process is being started, so the
-    parent passes it to each worker; a lone worker makes its own."""
+    parent passes it to each worker; a lone worker makes its own (and locks within itself only)."""
 
     def __init__(self, workers: int = 1) -> None:
         context = multiprocessing.get_context("spawn")
         self.workers = workers
-        self.lock: Any = context.Lock()
+        self.lock: Any = threading.Lock()
+        if workers > 1:
+            memory = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108 (mkstemp: a private file)
+            descriptor, path = tempfile.mkstemp(prefix="grid-service-limits-", dir=memory)
+            os.close(descriptor)
+            self.lock = FileLock(path)
         self.rate_keys: Any = context.RawArray(ctypes.c_int64, RATE_SLOTS)
         self.rate_full_at: Any = context.RawArray(ctypes.c_double, RATE_SLOTS)  # time.monotonic(): system-wide
         self.held_keys: Any = context.RawArray(ctypes.c_int64, HELD_SLOTS)
         self.held: Any = context.RawArray(ctypes.c_int32, HELD_SLOTS * workers)  # row per worker
+
+    def close(self) -> None:
+        """In the parent, once every worker has stopped."""
+        if isinstance(self.lock, FileLock):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.lock.path)
 
     def forget_worker(self, row: int) -> None:
         """In the parent, when a worker died: what it held is released."""

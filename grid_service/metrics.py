@@ -148,12 +148,19 @@ def worker_died(pid: int) -> None:
 
 
 class _Figures(Collector):
-    """The scrape's database figures, as gauge families."""
+    """The scrape's database figures, as gauge families (None: the database did not answer)."""
 
-    def __init__(self, figures: OpenFigures) -> None:
+    def __init__(self, figures: OpenFigures | None) -> None:
         self._figures = figures
 
     def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "grid_database_up",
+            "1 when the database answered this scrape's count.",
+            value=int(self._figures is not None),
+        )
+        if self._figures is None:
+            return
         open_cases = GaugeMetricFamily(
             "grid_cases_open", "Cases not finished, by status and light.", labels=["status", "light"]
         )
@@ -166,7 +173,7 @@ class _Figures(Collector):
         )
 
 
-def render(figures: OpenFigures) -> bytes:
+def render(figures: OpenFigures | None) -> bytes:
     """The text exposition: every worker's metrics (or this process's), then the database figures."""
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()

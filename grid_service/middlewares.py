@@ -98,15 +98,22 @@ def _error_response(request: web.Request, exc: ApiError, status: int | None = No
 
 # Intake over its rate still answers a retry of a report it already stored, from the store
 # (handlers/reports.py).
-INTAKE_ROUTES = frozenset({"reports.create", "reports.batch"})
+INTAKE_ROUTES = frozenset({"reports.create", "reports.batch", "open311.create_request"})
 METRICS_ROUTE = "metrics"
 
 
 @web.middleware
 async def limit_addresses(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Requests per address, before anything else is spent on them (a token lookup included)."""
-    if request.match_info.route.name not in UNLIMITED_ROUTES:
-        request.app[keys.LIMITS].admit_address(client_address(request))
+    """Requests per address, before anything else is spent on them (a token lookup included); an
+    intake past it is still read, for the retries among its reports."""
+    name = request.match_info.route.name
+    if name not in UNLIMITED_ROUTES:
+        try:
+            request.app[keys.LIMITS].admit_address(client_address(request))
+        except TooManyRequests as exc:
+            if name not in INTAKE_ROUTES:
+                raise
+            request[keys.OVER_LIMIT] = exc
     return await handler(request)
 
 

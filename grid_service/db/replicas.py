@@ -208,7 +208,7 @@ class ReadReplica:
         if chosen is self.standby:
             try:
                 acquired = await self.standby.acquire(timeout=timeout)
-            except UNREACHABLE as exc:
+            except CONNECT_FAILED as exc:  # refused, or silent (a host that drops packets), or its pool full
                 self.lost(f"{type(exc).__name__}: {exc}"[:200])
                 if pool is not None:
                     raise

@@ -178,8 +178,8 @@ async def create_request(request: web.Request) -> web.Response:
         raise Forbidden("invalid api_key: send an inspector or channel token")
     try:
         request.app[keys.LIMITS].admit_token(caller.token_id)
-    except TooManyRequests as exc:
-        request[keys.OVER_LIMIT] = exc  # a retry of a request already created is still answered
+    except TooManyRequests as exc:  # a retry of a request already created is still answered
+        request[keys.OVER_LIMIT] = request.get(keys.OVER_LIMIT) or exc
     fields, attributes = mapping.read_form(form)
     snapshot = request.app[keys.CONFIG].current
     category = snapshot.categories.get(fields.service_code)

@@ -73,7 +73,8 @@ async def stats(request: web.Request) -> web.StreamResponse:
         raise ValidationFailed("the period starts too early", details=[field_error(["from"], "must be after 1970")])
     heavy = request.app[keys.HEAVY_READS]
     # (the people's figures are never kept: computed at every asking, on the read standby if any)
-    reading = read_connection(request) if query.group_by in POSITIONS else figures_connection(request, end)
+    now = request.app[keys.CLOCK]()
+    reading = read_connection(request) if query.group_by in POSITIONS else figures_connection(request, end, now)
     async with heavy.slot(principal(request).token_id), heavy.turn(), reading as conn:
         if query.group_by in POSITIONS:
             position = cast(db_positions.Position, query.group_by)
@@ -85,7 +86,7 @@ async def stats(request: web.Request) -> web.StreamResponse:
                 end=end,
                 group_by=cast(db_stats.GroupBy, query.group_by),
                 adjusted=query.adjusted,
-                now=request.app[keys.CLOCK](),
+                now=now,
             )
     headings = _headings(query.group_by, snapshot.labels)
     if query.group_by not in POSITIONS:  # the composite scores, each under its own code
@@ -121,12 +122,14 @@ async def stats(request: web.Request) -> web.StreamResponse:
 POSITIONS = ("inspector", "receiver", "dispatcher")
 
 
-def figures_connection(request: web.Request, end: dt.datetime) -> AbstractAsyncContextManager[PoolConnectionProxy]:
+def figures_connection(
+    request: web.Request, end: dt.datetime, now: dt.datetime
+) -> AbstractAsyncContextManager[PoolConnectionProxy]:
     """Where a period's figures are read: a period that has settled is computed once and kept
     (db/stats.py figures_kept), which writes, so it is read on the primary, where after its first
     reading it is one lookup; a period still open is computed at every asking, on the read standby
-    when there is one."""
-    if end <= request.app[keys.CLOCK]() - db_stats.SETTLED_AFTER:
+    when there is one. ``now`` is the instant db_stats.figures is given: the same one decides both."""
+    if end <= now - db_stats.SETTLED_AFTER:
         return connection(request)
     return read_connection(request)
 

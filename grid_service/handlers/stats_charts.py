@@ -111,12 +111,12 @@ async def trend_svg(request: web.Request) -> web.StreamResponse:
 
 async def rates_svg(request: web.Request) -> web.StreamResponse:
     query = validate_query(RatesChartQuery, request)
-    since, until = _period(request, query.start, query.end, request.app[keys.CLOCK]())
+    now = request.app[keys.CLOCK]()
+    since, until = _period(request, query.start, query.end, now)
     snapshot = request.app[keys.CONFIG].current
     group_by = cast(db_stats.GroupBy, query.group_by)
     heavy = request.app[keys.HEAVY_READS]
-    async with heavy.slot(principal(request).token_id), heavy.turn(), figures_connection(request, until) as conn:
-        now = request.app[keys.CLOCK]()
+    async with heavy.slot(principal(request).token_id), heavy.turn(), figures_connection(request, until, now) as conn:
         raw = await db_stats.figures(conn, start=since, end=until, group_by=group_by, adjusted=False, now=now)
         adjusted = await db_stats.figures(conn, start=since, end=until, group_by=group_by, adjusted=True, now=now)
 

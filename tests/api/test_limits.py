@@ -268,3 +268,32 @@ async def test_refused_intakes_share_their_lookups_and_each_gets_its_own_answer(
             else:
                 assert answer.status == 429, i
         assert await db.fetchval("SELECT count(*) FROM reports") == before
+
+
+async def test_an_address_past_its_limit_still_gets_its_stored_reports(db_url, db, tokens) -> None:
+    """A whole office behind one address: past the address's rate, a phone's retry is answered."""
+    async with limited(db_url, address_rate_per_s=SLOW, address_burst=2) as client:
+        body = report()
+        first = await client.post("/api/v1/reports", json=body, headers=bearer(tokens["inspector"]))
+        assert first.status == 201
+        form = {
+            "api_key": tokens["inspector2"],
+            "service_code": "outdoor_barbecue",
+            "lat": "45.6025",
+            "long": "126.605",
+        }
+        created = await client.post("/open311/v2/requests.json", data=form)
+        assert created.status == 200
+        stored = await db.fetchval("SELECT count(*) FROM reports")
+        retry = await client.post("/api/v1/reports", json=body, headers=bearer(tokens["inspector"]))
+        assert retry.status == 200
+        assert await retry.json() == await first.json()
+        again = await client.post("/open311/v2/requests.json", data=form)
+        assert again.status == 200
+        assert (await again.json())[0]["service_request_id"] == (await created.json())[0]["service_request_id"]
+        await assert_limited(
+            await client.post("/api/v1/reports", json=report(), headers=bearer(tokens["inspector"])), "address"
+        )
+        assert (await client.post("/open311/v2/requests.json", data={**form, "description": "new"})).status == 429
+        await assert_limited(await client.get("/api/v1/categories", headers=bearer(tokens["viewer"])), "address")
+        assert await db.fetchval("SELECT count(*) FROM reports") == stored

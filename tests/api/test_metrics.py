@@ -17,6 +17,7 @@ from grid_service.app import create_app
 from tests.api.helpers import IN_CELL_1, IN_CELL_2, report
 from tests.conftest import bearer, make_token, settings_for
 from tests.served import start_serving
+from tests.tcp_proxy import DatabaseProxy
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -191,3 +192,24 @@ async def test_two_workers_are_summed(db_url: str, db: asyncpg.Connection) -> No
     finally:
         server.terminate()
         await server.wait()
+
+
+async def test_the_workers_figures_are_answered_while_the_database_is_away(db_url, tokens) -> None:
+    """An outage is what metrics must tell: the scrape answers without the database's figures."""
+    proxy = DatabaseProxy(db_url)
+    await proxy.start()
+    settings = settings_for(proxy.url, db_timeout_s=1.0, metrics_allow="127.0.0.0/8")
+    client = TestClient(TestServer(create_app(settings)))
+    await client.start_server()
+    try:
+        up = samples(await (await client.get("/metrics")).text())
+        assert value(up, "grid_database_up") == 1
+        await proxy.stop()
+        response = await client.get("/metrics")
+        assert response.status == 200
+        down = samples(await response.text())
+        assert value(down, "grid_database_up") == 0
+        assert not [name for name, _ in down if name == "grid_cases_open"]
+        assert value(down, "grid_http_requests_total", route="/metrics", method="GET", status="200") >= 1
+    finally:
+        await client.close()
