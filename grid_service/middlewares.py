@@ -48,7 +48,11 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         took = time.perf_counter() - started
         log.info("%s %s %d %.1fms", request.method, request.path, status, took * 1000, extra={"request_id": request_id})
         if keys.SAMPLER in request.app:  # metrics are on
-            metrics.observe_request(_route_template(request), request.method, status, took)
+            method = request.method if request.method in KNOWN_METHODS else "other"  # a label of few values
+            metrics.observe_request(_route_template(request), method, status, took)
+
+
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def _route_template(request: web.Request) -> str:

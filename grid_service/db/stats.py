@@ -225,7 +225,7 @@ async def figures(
     if kept is not None:
         return [FiguresRow(*row) for row in kept]
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _period_lock(start, end, group_by))
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", period_lock(start, end, group_by))
         kept = await conn.fetchval(KEPT, VERSION, start, end, group_by, adjusted)
         if kept is not None:  # counted by the caller we waited for
             return [FiguresRow(*row) for row in kept]
@@ -236,7 +236,7 @@ async def figures(
     return both[adjusted]
 
 
-def _period_lock(start: dt.datetime, end: dt.datetime, group_by: str) -> int:
+def period_lock(start: dt.datetime, end: dt.datetime, group_by: str) -> int:
     digest = hashlib.blake2b(f"figures {start.isoformat()} {end.isoformat()} {group_by}".encode(), digest_size=8)
     return int.from_bytes(digest.digest(), "big", signed=True)
 

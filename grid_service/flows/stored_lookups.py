@@ -1,7 +1,7 @@
 """Whether reports were stored before, asked for many callers in one query.
 
-Past its rate limit, a caller's intake is answered only where it retries a report already stored
-(handlers/reports.py), so every refused intake asks the database. A client sending hundreds of
+Past its rate limit, a caller's native intake is answered only where it retries a report already
+stored (handlers/reports.py), so every refused intake asks the database. A client sending hundreds of
 reports a second past its limit would make that hundreds of round trips a second, more than its
 accepted reports cost (those share the group commit's transactions). So the lookups that arrive
 while one is running wait for it and then go together in the next: one query whatever the rate.
@@ -29,6 +29,7 @@ class StoredLookups:
         self._timeout = timeout
         self._pending: list[tuple[int, Sequence[str], asyncio.Future[set[str]]]] = []
         self._running: asyncio.Task[None] | None = None
+        self.queries = 0  # lookups made of the database (the tests see them shared)
 
     async def stored(self, token_id: int, client_ids: Sequence[str]) -> set[str]:
         """Those of ``client_ids`` that ``token_id`` has a stored report for."""
@@ -58,6 +59,7 @@ class StoredLookups:
     async def _look_up(self, batch: list[tuple[int, Sequence[str], asyncio.Future[set[str]]]]) -> set[tuple[int, str]]:
         tokens = [token_id for token_id, client_ids, _ in batch for _ in client_ids]
         clients = [client_id for _, client_ids, _ in batch for client_id in client_ids]
+        self.queries += 1
         async with self._pool.acquire(timeout=self._timeout) as conn:
             rows = await conn.fetch(STORED, tokens, clients)
         return {(row["token_id"], row["client_id"]) for row in rows}

@@ -260,7 +260,10 @@ async def test_refused_intakes_share_their_lookups_and_each_gets_its_own_answer(
         await client.post("/api/v1/reports", json=report(), headers=inspector)  # the burst is spent
         before = await db.fetchval("SELECT count(*) FROM reports")
         bodies = [stored[i % 2] if i % 3 == 0 else borrowed if i % 3 == 1 else report() for i in range(30)]
+        lookups = client.server.app[keys.STORED_LOOKUPS]
+        queries_before = lookups.queries
         answers = await asyncio.gather(*(client.post("/api/v1/reports", json=b, headers=inspector) for b in bodies))
+        assert lookups.queries - queries_before < len(bodies) // 2  # shared, not one a request
         for i, answer in enumerate(answers):
             if i % 3 == 0:
                 assert answer.status == 200, i

@@ -2,6 +2,7 @@
 random logs of re-dispatches, returns, rulings, rework, suspensions, extensions, appeals and
 cancellations, raw and adjusted, for every grouping and for the receivers and dispatchers."""
 
+import asyncio
 import contextlib
 import datetime as dt
 
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 
 from grid_service.db import positions as db_positions
 from grid_service.db import stats as db_stats
+from grid_service.db.pool import connect
+from grid_service.db.rows import FiguresRow
 from tests.api.helpers import IN_CELL_1, IN_CELL_2, IN_STREET_2, report
 from tests.conftest import bearer
 
@@ -239,3 +242,32 @@ async def test_the_figures_are_the_cases_worked_out_one_by_one(client, tokens, d
                     if f.filed or f.reported or f.overdue_open
                 }
                 assert got == oracle(by_case, START, end, adjusted), (end, adjusted)
+
+
+async def test_a_caller_waits_for_the_count_of_the_period_under_way(db, db_url):
+    """While one caller counts an ended period (it holds the period's lock), another asking for it
+    waits and then reads what the first kept, instead of counting it again."""
+    start, end = START - dt.timedelta(days=30), START
+    holder = await connect(db_url)
+    counting = holder.transaction()
+    await counting.start()
+    try:
+        await holder.execute("SELECT pg_advisory_xact_lock($1)", db_stats.period_lock(start, end, "department"))
+        settled = end + dt.timedelta(days=1)
+        asking = asyncio.create_task(
+            db_stats.figures(db, start=start, end=end, group_by="department", adjusted=True, now=settled)
+        )
+        waiting = 0
+        for _ in range(1000):  # bounded: 10 s, until the second caller waits on the lock
+            waiting = await holder.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            if waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert waiting == 1
+        kept = FiguresRow("urban_management", 3, 3, 3, 2, 1, 0, 0, 3, 0, 4.5)
+        for flag in (False, True):
+            await holder.execute(db_stats.KEEP, db_stats.VERSION, start, end, "department", flag, [list(kept)])
+        await counting.commit()
+        assert await asking == [kept]  # what the first caller kept, not a count of its own (none here)
+    finally:
+        await holder.close()
