@@ -32,8 +32,10 @@ QUERIES = {
     "feed": (feed.FEED_EVENTS, (*rows.MapCase._fields, "seq", "event_type", "event_at")),
     "service requests by number": (open311.BY_NUMBER, rows.ServiceRequestRow),
     "service requests in a period": (open311.IN_PERIOD, rows.ServiceRequestRow),
-    "figures": (stats.STATEMENTS["department"], rows.FiguresRow),
-    "figures by case key": (stats.STATEMENTS["street"], rows.FiguresRow),
+    # (and whether they are the adjusted ones, last: db/stats._figures splits it off)
+    "figures": (stats.STATEMENTS["department"], (*rows.FiguresRow._fields, "adjusted")),
+    "figures by case key": (stats.STATEMENTS["street"], (*rows.FiguresRow._fields, "adjusted")),
+    "figures both ways": (stats.BOTH_STATEMENTS["department"], (*rows.FiguresRow._fields, "adjusted")),
     "reports of a case": (reports.SELECT_CASE_REPORTS, rows.ReportView),
 }
 
