@@ -46,6 +46,11 @@ def _system_user() -> str | None:
     return "pgserver"
 
 
+def binaries_required() -> bool:
+    """Under .ci/run (GRID_SERVICE_REQUIRE_OPS_TOOLS=1) a missing server fails its tests rather than skipping them."""
+    return os.environ.get("GRID_SERVICE_REQUIRE_OPS_TOOLS") == "1"
+
+
 def have_binaries() -> bool:
     """Whether a server can be started here (the fault tests skip only when it cannot)."""
     try:

@@ -14,13 +14,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
-import pytest
+import yaml
 
-from tests.ops.tools import postgres_program
+from tests.ops.tools import missing, postgres_program
 from tests.pg_cluster import PgCluster
 from tests.served import free_port
-
-yaml = pytest.importorskip("yaml", reason="PyYAML is not installed: docker-compose.yml is not read")
 
 ROOT = Path(__file__).parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -43,7 +41,7 @@ def _compose_command() -> list[str] | None:
 def test_docker_compose_accepts_the_file():
     command = _compose_command()
     if command is None:
-        pytest.skip("Docker Compose is not present (neither `docker compose` nor `docker-compose`)")
+        missing("Docker Compose is not present (neither `docker compose` nor `docker-compose`)")
     done = subprocess.run(
         [*command, "-f", str(COMPOSE), "config", "--quiet"], capture_output=True, text=True, timeout=60
     )

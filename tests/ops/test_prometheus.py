@@ -10,13 +10,11 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import bearer
 from tests.ops.tools import program
-
-yaml = pytest.importorskip("yaml", reason="PyYAML is not installed: the Prometheus files are not read")
 
 DOCS = Path(__file__).parents[2] / "docs"
 PROMETHEUS = DOCS / "prometheus"
