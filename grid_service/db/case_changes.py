@@ -18,8 +18,11 @@ from grid_service.db.pool import Conn
 from grid_service.db.rows import Disputes
 
 
-@dataclass(frozen=True, slots=True)
-class CaseChange:
+class CaseChange(NamedTuple):
+    """The new values of a case's mutable columns. A tuple, not a dataclass: every action builds
+    one and derives it again with ``_replace`` (a resume twice), which a frozen dataclass makes
+    several times as costly (the deadline watch resumes thousands at once)."""
+
     status: str
     pending_reason: str | None
     department: str | None

@@ -33,7 +33,7 @@ SELECT_EVENTS = "SELECT seq, type, at, actor, note, data FROM events WHERE case_
 
 
 # A case's dispute columns, in the order of rows.Disputes.
-DISPUTES = ", ".join(f"c.{name}" for name in Disputes.__dataclass_fields__)
+DISPUTES = ", ".join(f"c.{name}" for name in Disputes._fields)
 # What an action's rules read, with the row version (xmin: every update of the row changes it).
 CASE_FOR_ACTION = f"""
 SELECT c.id, c.status, c.pending_reason, c.department, c.category, c.urgent, c.dispatched_at, c.deadline_at,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
@@ -80,9 +79,9 @@ class QueuedCase(NamedTuple):
         return cls(CaseView(*record[:-1]), record[-1])
 
 
-@dataclass(frozen=True, slots=True)
-class Disputes:
-    """A case's disputes around its deadline (SPEC §11), as a change carries them over or sets them."""
+class Disputes(NamedTuple):
+    """A case's disputes around its deadline (SPEC §11), as a change carries them over or sets them
+    (a tuple, as CaseChange is)."""
 
     returns: int = 0  # times a department returned it
     ruled_department: str | None = None  # bound by a ruling: may not return it again
@@ -98,7 +97,7 @@ class Disputes:
     accept_due_at: dt.datetime | None = None  # the current dispatch's sign-for limit
 
     def columns(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__dataclass_fields__)
+        return tuple(self)
 
 
 class LockedCase(NamedTuple):

@@ -71,6 +71,7 @@ class WorkingCalendar:
     _results: dict[tuple[object, ...], dt.datetime] = field(default_factory=dict, repr=False, compare=False)
     _worked: WorkedIndex | None = field(default=None, repr=False, compare=False)
     _index_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _periods_us: tuple[tuple[int, int], ...] = field(default=(), init=False, repr=False, compare=False)
 
     def remember(self, key: tuple[object, ...], compute: Callable[[], dt.datetime]) -> dt.datetime:
         """``compute()``, or what it gave before for ``key`` (at most 4,096 kept)."""
@@ -89,6 +90,7 @@ class WorkingCalendar:
         for period in self.periods:
             if period.ends <= period.starts:
                 raise ValueError("a working period must end after it starts")
+        self._periods_us = tuple((_of_day(p.starts), _of_day(p.ends)) for p in self.periods)
 
     def is_working_day(self, day: dt.date) -> bool:
         cached = self._day_cache.get(day)
@@ -126,7 +128,11 @@ class WorkingCalendar:
         Kept and extended as days are asked for, so that the working time between two instants, or
         the day a limit runs out, is a subtraction or a bisection instead of a walk over every day in
         between (a suspension may span months). Extended under the lock; an index once returned is
-        only appended to, so a reader holding it is never disturbed."""
+        only appended to, so a reader holding it is never disturbed (nor one reading it unlocked
+        when it already covers the days asked for: the common case, a few times per deadline)."""
+        index = self._worked
+        if index is not None and index.origin <= first and (last - index.origin).days < len(index.before) - 1:
+            return index
         with self._index_lock:
             index = self._worked
             if index is None or first < index.origin or (last - index.origin).days > MAX_INDEXED_DAYS:
@@ -137,9 +143,14 @@ class WorkingCalendar:
                     origin = min(first, index.origin - dt.timedelta(days=30))
                 if (last - origin).days > MAX_INDEXED_DAYS:
                     origin = first
-                index = self._worked = WorkedIndex(origin, [0], self)
+                index = self._worked = WorkedIndex(origin, self)
             index.extend_to((last - index.origin).days + 1)
             return index
+
+    def periods_of_day(self, day: dt.date) -> tuple[tuple[int, int], ...]:
+        """The working periods of ``day`` as microseconds from its midnight on the wall clock (none
+        on a non-working day)."""
+        return self._periods_us if self.is_working_day(day) else ()
 
     def periods_on(self, day: dt.date) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
         """The working periods of ``day`` as aware datetimes (none on a non-working day)."""
@@ -164,29 +175,40 @@ class WorkingCalendar:
 MAX_INDEXED_DAYS = 50_000  # about 137 years: an index asked to span more starts afresh
 
 
-@dataclass
 class WorkedIndex:
     """``before[k]``: the working time, in microseconds, from the start of ``origin`` to the start of
-    the ``k``-th day after it (so ``before[k + 1] - before[k]`` is that day's working time)."""
+    the ``k``-th day after it (so ``before[k + 1] - before[k]`` is that day's working time).
 
-    origin: dt.date
-    before: list[int]
-    calendar: WorkingCalendar
+    Instants are counted in microseconds of the wall clock from ``origin``'s midnight, as the
+    calendar's periods are (aware datetimes of one zone subtract and add on the wall clock), so
+    that the working time up to an instant or the instant a total is reached is integer arithmetic
+    on each day's periods."""
+
+    def __init__(self, origin: dt.date, calendar: WorkingCalendar) -> None:
+        self.origin = origin
+        self.calendar = calendar
+        self.midnight = dt.datetime.combine(origin, dt.time(), tzinfo=calendar.timezone)
+        self.before = [0]
+        self.days: list[tuple[tuple[int, int], ...]] = []  # each indexed day's periods
 
     def extend_to(self, k: int) -> None:
         while len(self.before) <= k:
-            day = self.origin + dt.timedelta(days=len(self.before) - 1)
-            worked = sum((end - start for start, end in self.calendar.periods_on(day)), dt.timedelta())
-            self.before.append(self.before[-1] + worked // ONE_MICROSECOND)
+            periods = self.calendar.periods_of_day(self.origin + dt.timedelta(days=len(self.days)))
+            self.days.append(periods)
+            self.before.append(self.before[-1] + sum(end - start for start, end in periods))
 
     def worked_by(self, at: dt.datetime) -> int:
-        """Working time from the start of ``origin`` to ``at`` (local, on a day the index covers)."""
-        day = at.date()
-        total = self.before[(day - self.origin).days]
-        for start, end in self.calendar.periods_on(day):
-            if at <= start:
+        """Working time from the start of ``origin`` to ``at`` (in the calendar's zone, on a day the
+        index covers)."""
+        if at.tzinfo is not self.midnight.tzinfo:
+            at = at.astimezone(self.calendar.timezone)
+        wall = (at - self.midnight) // ONE_MICROSECOND
+        k, into = divmod(wall, DAY_US)
+        total = self.before[k]
+        for start, end in self.days[k]:
+            if into <= start:
                 break
-            total += (min(end, at) - start) // ONE_MICROSECOND
+            total += (end if end < into else into) - start
         return total
 
     def instant_reaching(self, total: int, *, from_day: dt.date) -> dt.datetime | None:
@@ -196,14 +218,18 @@ class WorkedIndex:
         k = bisect_left(self.before, total, lo=(from_day - self.origin).days + 1)
         if k == len(self.before):
             return None
-        day = self.origin + dt.timedelta(days=k - 1)
         passed = self.before[k - 1]
-        for start, end in self.calendar.periods_on(day):
-            length = (end - start) // ONE_MICROSECOND
-            if passed + length >= total:
-                return start + dt.timedelta(microseconds=total - passed)
-            passed += length
+        for start, end in self.days[k - 1]:
+            if passed + end - start >= total:
+                return self.midnight + dt.timedelta(microseconds=(k - 1) * DAY_US + start + total - passed)
+            passed += end - start
         raise AssertionError("the day's periods hold less working time than the index says")
 
 
+def _of_day(moment: dt.time) -> int:
+    """Microseconds from midnight to ``moment``."""
+    return ((moment.hour * 60 + moment.minute) * 60 + moment.second) * 1_000_000 + moment.microsecond
+
+
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
+DAY_US = 86_400_000_000

@@ -304,8 +304,7 @@ def _change(
         data["media"] = media
     if action is Action.DISPATCH:
         department = disputes.department_of(body.department, snapshot)
-        change = dataclasses.replace(
-            disputes.dispatched_to(row, keep, department, snapshot, now),
+        change = disputes.dispatched_to(row, keep, department, snapshot, now)._replace(
             routing_rule_id=None,
             routing_rule={"manual": True, "by": caller.actor, "department": department},
         )
@@ -320,34 +319,33 @@ def _change(
         change = disputes.dispute_change(action, row, keep, data, body, caller, snapshot, now, on_time=on_time)
         if action is Action.RULE:
             routing = {"manual": True, "by": caller.actor, "department": change.department, "ruling": True}
-            change = dataclasses.replace(change, routing_rule_id=None, routing_rule=routing)
+            change = change._replace(routing_rule_id=None, routing_rule=routing)
         return change, data
     if action is Action.RESOLVE:  # an extension or suspension still asked for is moot now
         data["on_time"] = row.deadline_at is not None and now <= row.deadline_at
-        return dataclasses.replace(keep, disputes=dataclasses.replace(keep.disputes, open_request=None)), data
+        return keep._replace(disputes=keep.disputes._replace(open_request=None)), data
     if action is Action.REJECT:
         data.update({"reason": body.reason.value, "department": row.department})
         return disputes.returned(row, keep, data, to=to, now=now), data
     if action is Action.VERIFY:
         data["passed"] = body.passed
         if not body.passed:  # rework keeps the original deadline
-            return dataclasses.replace(keep, rework_count=row.rework_count + 1), data
+            return keep._replace(rework_count=row.rework_count + 1), data
         # closed: a 督办 still awaiting its answer ends with it
-        ended = dataclasses.replace(keep.disputes, supervision_due_at=None)
-        return dataclasses.replace(keep, resolution="handled", disputes=ended), data
+        ended = keep.disputes._replace(supervision_due_at=None)
+        return keep._replace(resolution="handled", disputes=ended), data
     if action is Action.VOID:
         data["reason"] = body.reason.value
         return keep, data
     if action is Action.CANCEL:  # nothing it was waiting for is awaited any more
-        ended = dataclasses.replace(
-            keep.disputes,
+        ended = keep.disputes._replace(
             open_request=None,
             supervision_due_at=None,
             suspended_at=None,
             suspended_until=None,
             suspended_from=None,
         )
-        return dataclasses.replace(keep, disputes=ended), data
+        return keep._replace(disputes=ended), data
     return keep, data  # accept, resolve: the status alone changes
 
 

@@ -10,7 +10,6 @@ every request and decision.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -83,16 +82,14 @@ def returned(
     if row.ruled_department is not None and row.ruled_department == row.department:
         raise Conflict("a ruling bound this department to the case", code="ruling_binding")
     data["arbitration"] = to is CaseStatus.ARBITRATION
-    return dataclasses.replace(
-        keep,
+    return keep._replace(
         pending_reason=PendingReason.REJECTED.value if to is CaseStatus.PENDING_DISPATCH else None,
         department=None,
         dispatched_at=None,
         deadline_at=None,
         warn_at=None,
         # its requests and 督办 end with the department's hold on it
-        disputes=dataclasses.replace(
-            keep.disputes,
+        disputes=keep.disputes._replace(
             returns=row.returns + 1,
             open_request=_appeal_only(row.open_request),
             supervision_due_at=None,
@@ -108,14 +105,12 @@ def dispatched_to(
     """A new dispatch: a fresh deadline from the case's limit, a fresh sign-for limit."""
     category = category_of(row)
     due = deadline(now, original_limit(row, snapshot), category.clock, snapshot.calendar).replace(microsecond=0)
-    return dataclasses.replace(
-        keep,
+    return keep._replace(
         department=department,
         dispatched_at=now,
         deadline_at=due,
         warn_at=warning_at(now, due, category.clock, snapshot.calendar),
-        disputes=dataclasses.replace(
-            keep.disputes,
+        disputes=keep.disputes._replace(
             accept_due_at=sign_for_by(now, row.category, snapshot),
             original_deadline_at=None,
             supervision_due_at=None,
@@ -151,7 +146,7 @@ def dispute_change(
                 "deadline_at": change.deadline_at.isoformat() if change.deadline_at else None,
             }
         )
-        return dataclasses.replace(change, disputes=dataclasses.replace(change.disputes, ruled_department=department))
+        return change._replace(disputes=change.disputes._replace(ruled_department=department))
     if action is Action.REQUEST_EXTENSION:
         _no_open_request(row)
         if row.deadline_at is not None and now >= row.deadline_at:
@@ -164,7 +159,7 @@ def dispute_change(
         asked = {"kind": "extension", "by": caller.actor, "at": now.isoformat(), "reason": body.reason}
         asked["hours"] = body.hours
         data.update({"reason": body.reason, "hours": body.hours})
-        return dataclasses.replace(keep, disputes=dataclasses.replace(disputes, open_request=asked))
+        return keep._replace(disputes=disputes._replace(open_request=asked))
     if action is Action.DECIDE_EXTENSION:
         _open_request(row, "extension")
         limit = original_limit(row, snapshot)
@@ -173,18 +168,16 @@ def dispute_change(
             raise Forbidden("a second extension, or one of more than one limit, is the shift lead's to decide")
         data.update({"approve": body.approve, "hours": hours, "requested_by": request.get("by")})
         if not body.approve:
-            return dataclasses.replace(keep, disputes=dataclasses.replace(disputes, open_request=None))
+            return keep._replace(disputes=disputes._replace(open_request=None))
         if row.deadline_at is None or row.dispatched_at is None:
             raise Conflict("the case has no deadline to extend", code="invalid_transition")
         clock = Clock(row.clock)
         due = extended(row.deadline_at, hours, clock, snapshot.calendar).replace(microsecond=0)
         data.update({"previous_deadline_at": row.deadline_at.isoformat(), "deadline_at": due.isoformat()})
-        return dataclasses.replace(
-            keep,
+        return keep._replace(
             deadline_at=due,
             warn_at=warning_at(row.dispatched_at, due, clock, snapshot.calendar),
-            disputes=dataclasses.replace(
-                disputes,
+            disputes=disputes._replace(
                 open_request=None,
                 extensions=row.extensions + 1,
                 original_deadline_at=row.original_deadline_at or row.deadline_at,
@@ -203,16 +196,14 @@ def dispute_change(
         asked = {"kind": "suspension", "by": caller.actor, "at": now.isoformat(), "reason": body.reason}
         asked["until"] = until.isoformat()
         data.update({"reason": body.reason, "until": until.isoformat()})
-        return dataclasses.replace(keep, disputes=dataclasses.replace(disputes, open_request=asked))
+        return keep._replace(disputes=disputes._replace(open_request=asked))
     if action is Action.DECIDE_SUSPENSION:
         _open_request(row, "suspension")
         data.update({"approve": body.approve, "until": request.get("until"), "requested_by": request.get("by")})
         if not body.approve:
-            return dataclasses.replace(keep, disputes=dataclasses.replace(disputes, open_request=None))
-        return dataclasses.replace(
-            keep,
-            disputes=dataclasses.replace(
-                disputes,
+            return keep._replace(disputes=disputes._replace(open_request=None))
+        return keep._replace(
+            disputes=disputes._replace(
                 open_request=None,
                 suspensions=row.suspensions + 1,
                 suspended_at=now,
@@ -227,12 +218,12 @@ def dispute_change(
         due = _counted(lambda: deadline(now, body.reply_hours, Clock.WORKING, snapshot.calendar), "reply_hours")
         due = due.replace(microsecond=0)
         data.update({"level": body.level, "reply_hours": body.reply_hours, "reply_due_at": due.isoformat()})
-        return dataclasses.replace(keep, disputes=dataclasses.replace(disputes, supervision_due_at=due))
+        return keep._replace(disputes=disputes._replace(supervision_due_at=due))
     if action is Action.REPLY_SUPERVISION:
         if row.supervision_due_at is None:
             raise Conflict("no 督办 of this case waits for an answer", code="no_supervision")
         data.update({"reply_due_at": row.supervision_due_at.isoformat(), "on_time": now <= row.supervision_due_at})
-        return dataclasses.replace(keep, disputes=dataclasses.replace(disputes, supervision_due_at=None))
+        return keep._replace(disputes=disputes._replace(supervision_due_at=None))
     if action is Action.APPEAL:
         _no_open_request(row)
         if row.appeals >= 1:
@@ -241,7 +232,7 @@ def dispute_change(
             message = "only a case closed late may be appealed"
             raise ValidationFailed(message, code="closed_on_time", details=[field_error([], message, "closed_on_time")])
         asked = {"kind": "appeal", "by": caller.actor, "at": now.isoformat(), "stage": "dispatcher"}
-        return dataclasses.replace(keep, disputes=dataclasses.replace(disputes, open_request=asked, appeals=1))
+        return keep._replace(disputes=disputes._replace(open_request=asked, appeals=1))
     if action is Action.REVIEW_APPEAL:
         _open_request(row, "appeal")
         stage = request.get("stage", "dispatcher")
@@ -250,7 +241,7 @@ def dispute_change(
         final = stage == "shift_lead" or not body.approve
         data.update({"stage": stage, "approve": body.approve, "final": final, "approved": body.approve and final})
         following = None if final else {**request, "stage": "shift_lead"}
-        return dataclasses.replace(keep, disputes=dataclasses.replace(disputes, open_request=following))
+        return keep._replace(disputes=disputes._replace(open_request=following))
     raise ValueError(f"not a dispute: {action}")
 
 
@@ -284,13 +275,12 @@ def resume(
             "deadline_at": due.isoformat(),
         }
     )
-    return dataclasses.replace(
-        keep,
+    return keep._replace(
         deadline_at=due,
         warn_at=warning_at(row.dispatched_at, due, clock, calendar),
         keeps_watch_marks=True,
-        disputes=dataclasses.replace(
-            keep.disputes, suspended_at=None, suspended_until=None, suspended_from=None, accept_due_at=accept_by
+        disputes=keep.disputes._replace(
+            suspended_at=None, suspended_until=None, suspended_from=None, accept_due_at=accept_by
         ),
     )
 

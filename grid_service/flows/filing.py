@@ -3,7 +3,6 @@ then routed exactly as intake routes (flows/routing.route)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,7 @@ class Filing:
             routing_rule_id=routed.rule_id,
             routing_rule=routed.rule,
             at=now,
-            disputes=dataclasses.replace(row.disputes, accept_due_at=routed.accept_due_at),
+            disputes=row.disputes._replace(accept_due_at=routed.accept_due_at),
             category=self.category.code,
             urgent=self.urgent,
             condition=self.condition.code if self.condition else None,

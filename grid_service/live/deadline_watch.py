@@ -25,14 +25,18 @@ from grid_service.db import deadline_watch as db_watch
 from grid_service.db import tasks as db_tasks
 from grid_service.db.case_changes import Guarded
 from grid_service.db.pool import Conn
+from grid_service.db.rows import LockedCase
 from grid_service.domain.steps import STEPS
 from grid_service.flows import casework
 from grid_service.live.loops import LoopState
 
 BATCH = 1000  # cases marked per statement (and per transaction)
-# Resumes are decided in Python while the batch before is written: smaller batches fill that
-# pipeline sooner and drain it sooner (bench/disputes_watch.py).
+# Resumes are decided in Python while the next batch is read and the ones before are written:
+# smaller batches fill that pipeline sooner and drain it sooner (bench/disputes_watch.py).
 RESUME_BATCH = 500
+# Batches of resumes written at once, each in its own transaction: with one, the worker waited for
+# each batch's write before writing the next (bench/disputes_watch.py).
+RESUME_WRITERS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,32 +140,38 @@ class DeadlineWatch:
         )
 
     async def _resume_due(self, snapshot: ConfigSnapshot, now: dt.datetime) -> int:
-        """Resume every suspended case whose until has come, a batch at a time; while one batch is
-        written, the next is read and decided, so the database writes while the worker computes the
-        moved deadlines. How many were resumed."""
+        """Resume every suspended case whose until has come, a batch at a time, in a pipeline: the
+        next batch is read while this one is decided, and up to ``RESUME_WRITERS`` decided batches are
+        written at once, each on its own connection (the batches hold different cases), so the
+        database reads and writes while the worker computes the moved deadlines. How many were
+        resumed."""
         total = 0
-        writing: asyncio.Task[int] | None = None
-        last = None
+        writing: list[asyncio.Task[int]] = []
+        reading = asyncio.create_task(self._read_resumes(now, after=None))
         try:
             while True:
+                rows = await reading
+                more = len(rows) == RESUME_BATCH
+                if more:  # the next batch starts after this one's last case
+                    reading = asyncio.create_task(self._read_resumes(now, after=rows[-1]))
                 async with self._pool.acquire(timeout=self._timeout) as conn:
-                    rows = await db_watch.due_to_resume(conn, now=now, limit=RESUME_BATCH, after=last)
                     resumes = await casework.decide_resumes(conn, rows, snapshot=snapshot, now=now)
-                if writing is not None:
-                    total += await writing
-                    writing = None
+                if len(writing) == RESUME_WRITERS:
+                    total += await writing.pop(0)
                 if resumes:
-                    writing = asyncio.create_task(self._write_resumes(resumes))
-                if len(rows) < RESUME_BATCH:
+                    writing.append(asyncio.create_task(self._write_resumes(resumes)))
+                if not more:
                     break
-                last = rows[-1]
-            if writing is not None:
-                total += await writing
-                writing = None
+            while writing:
+                total += await writing.pop(0)
         finally:
-            if writing is not None:  # the pass failed while a batch was written: let that one end
-                await asyncio.gather(writing, return_exceptions=True)
+            # the pass failed: let the reads and writes under way end
+            await asyncio.gather(reading, *writing, return_exceptions=True)
         return total
+
+    async def _read_resumes(self, now: dt.datetime, *, after: LockedCase | None) -> list[LockedCase]:
+        async with self._pool.acquire(timeout=self._timeout) as conn:
+            return await db_watch.due_to_resume(conn, now=now, limit=RESUME_BATCH, after=after)
 
     async def _write_resumes(self, resumes: list[Guarded]) -> int:
         async with self._pool.acquire(timeout=self._timeout) as conn:

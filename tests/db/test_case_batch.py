@@ -106,7 +106,7 @@ async def test_a_change_the_database_refuses_fails_alone_and_the_batch_is_writte
         if row.id != refused:
             return guarded
         # A status no case may have (the table's CHECK refuses it): the shared statement fails.
-        return dataclasses.replace(guarded, change=dataclasses.replace(guarded.change, status="lost"))
+        return dataclasses.replace(guarded, change=guarded.change._replace(status="lost"))
 
     batcher = batcher_for(client, decide)
     results = await asyncio.gather(
