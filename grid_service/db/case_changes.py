@@ -1,9 +1,10 @@
 """Changes to cases and the events that record them, written together: one change, or many at once.
 
-Every statement here takes its changes as columns of arrays (one element per change) and its events
-as columns too, each event naming the change it belongs to. The same text therefore writes one
-change inside an action's transaction and a whole batch of them from the casework batcher
-(flows/case_batch.py), and there is one statement of what a change writes.
+Every statement here takes its changes as one array of records (the composite type case_change,
+db/sql/functions/case_change.sql) and its events as another (case_event), each event naming the
+change it belongs to. The same text therefore writes one change inside an action's transaction and
+a whole batch of them from the casework batcher (flows/case_batch.py) or the deadline watch's
+resumes, and there is one statement of what a change writes.
 """
 
 from __future__ import annotations
@@ -67,34 +68,35 @@ class Guarded:
     version: int | None = None
 
 
-# The dispute columns' types, in the order of rows.Disputes (tests/db/test_rows.py checks both).
-DISPUTE_TYPES = {
-    "returns": "int",
-    "ruled_department": "text",
-    "original_deadline_at": "timestamptz",
-    "extensions": "int",
-    "suspensions": "int",
-    "suspended_at": "timestamptz",
-    "suspended_until": "timestamptz",
-    "suspended_from": "text",
-    "open_request": "jsonb",
-    "appeals": "int",
-    "supervision_due_at": "timestamptz",
-    "accept_due_at": "timestamptz",
-}
-_FIRST_EVENT = 20 + len(DISPUTE_TYPES)  # the events' parameters follow the changes'
-# $1..$19 and then the disputes: the changes, a column each; n is a change's position (1-based).
-CHANGES = f"""
+# The fields of the composite types case_change and case_event, in their order (tests/db/test_rows.py
+# compares them with the database's): a change is sent as a tuple of these, by position.
+CHANGE_FIELDS = (
+    "id",
+    "status",
+    "pending_reason",
+    "department",
+    "dispatched_at",
+    "deadline_at",
+    "warn_at",
+    "rework_count",
+    "routing_rule_id",
+    "routing_rule",
+    "at",
+    "expected_status",
+    "public_reply",
+    "category",
+    "urgent",
+    "condition",
+    "resolution",
+    "version",
+    "keeps_marks",
+    *Disputes._fields,
+)
+EVENT_FIELDS = ("of", *NewEvent._fields)
+# n: a change's position (1-based), which its events name.
+CHANGES = """
 changes AS (
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
-                       $7::timestamptz[], $8::int[], $9::bigint[], $10::jsonb[], $11::timestamptz[], $12::text[],
-                       $13::text[], $14::text[], $15::boolean[], $16::text[], $17::text[], $18::xid[],
-                       $19::boolean[],
-                       {", ".join(f"${n}::{kind}[]" for n, kind in enumerate(DISPUTE_TYPES.values(), start=20))})
-       WITH ORDINALITY AS i (id, status, pending_reason, department, dispatched_at, deadline_at, warn_at,
-                            rework_count, routing_rule_id, routing_rule, at, expected_status, public_reply,
-                            category, urgent, condition, resolution, version, keeps_marks,
-                            {", ".join(DISPUTE_TYPES)}, n)
+  SELECT u.*, u.ordinality AS n FROM unnest($1::case_change[]) WITH ORDINALITY AS u
 )"""
 # Every mutable column is written explicitly: the flow computed each new value from the row it read
 # (locked, or guarded by its version). A case named twice is changed once, by one of them; the
@@ -108,7 +110,7 @@ changed AS (
          updated_at = i.at, public_reply = coalesce(i.public_reply, c.public_reply),
          category = coalesce(i.category, c.category), urgent = coalesce(i.urgent, c.urgent),
          condition = coalesce(i.condition, c.condition), resolution = coalesce(i.resolution, c.resolution),
-         {", ".join(f"{name} = i.{name}" for name in DISPUTE_TYPES)},
+         {", ".join(f"{name} = i.{name}" for name in Disputes._fields)},
          -- a new status starts its step afresh, a new deadline (or sign-for or reply limit) is
          -- watched afresh (the right-hand sides read the old row)
          step_since = CASE WHEN c.status IS DISTINCT FROM i.status THEN i.at ELSE c.step_since END,
@@ -134,19 +136,16 @@ changed AS (
 # case as written (db/case_read.py): returning every column of a batch costs it much of its time.
 CHANGED = _UPDATE + "  RETURNING c.id, c.updated_at, i.n\n)"
 CHANGED_WHOLE = _UPDATE + "  RETURNING c.*, i.n\n)"
-# Then the events, a column each, ``of`` naming the change they record. Only a change that was
-# written logs its events, at the change's instant, with ascending sequence numbers in the order
-# given (one INSERT ... ORDER BY, as intake writes them).
-_E = _FIRST_EVENT
-LOGGED = f"""
+# Then the events, ``of`` naming the change they record. Only a change that was written logs its
+# events, at the change's instant, with ascending sequence numbers in the order given (one
+# INSERT ... ORDER BY, as intake writes them).
+LOGGED = """
 logged AS (
   INSERT INTO events (case_id, type, at, actor, note, data, department, deadline_at)
   SELECT c.id, e.type, c.updated_at, e.actor, e.note, e.data, e.department, e.deadline_at
-    FROM unnest(${_E}::int[], ${_E + 1}::text[], ${_E + 2}::text[], ${_E + 3}::text[], ${_E + 4}::jsonb[],
-                ${_E + 5}::text[], ${_E + 6}::timestamptz[])
-             WITH ORDINALITY AS e (of, type, actor, note, data, department, deadline_at, k)
+    FROM unnest($2::case_event[]) WITH ORDINALITY AS e
     JOIN changed c ON c.n = e.of
-   ORDER BY e.k
+   ORDER BY e.ordinality
   RETURNING case_id, seq, type, at, actor, note, data
 )"""
 CHANGE_AND_LOG = f"WITH {CHANGES}, {CHANGED}, {LOGGED} SELECT min(seq) AS seq FROM logged"
@@ -154,8 +153,9 @@ CHANGE_ONLY = f"WITH {CHANGES}, {CHANGED} SELECT count(*) FROM changed"
 CHANGE_AND_LOG_MANY = f"WITH {CHANGES}, {CHANGED}, {LOGGED} SELECT count(DISTINCT case_id) FROM logged"
 
 
-def parameters(guarded: Sequence[Guarded]) -> tuple[list[Any], ...]:
-    """The parameters of the statements above: the changes' columns, then the events'."""
+def parameters(guarded: Sequence[Guarded]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The parameters of the statements above: the changes (CHANGE_FIELDS), then their events
+    (EVENT_FIELDS)."""
     changes = [
         (
             g.case_id,
@@ -177,16 +177,12 @@ def parameters(guarded: Sequence[Guarded]) -> tuple[list[Any], ...]:
             g.change.resolution,
             g.version,
             g.change.keeps_watch_marks,
-            *g.change.disputes.columns(),
+            *g.change.disputes,
         )
         for g in guarded
     ]
     events = [(n, *event) for n, g in enumerate(guarded, start=1) for event in g.events]
-    return (*_columns(changes, _FIRST_EVENT - 1), *_columns(events, 7))
-
-
-def _columns(rows: list[tuple[Any, ...]], width: int) -> tuple[list[Any], ...]:
-    return tuple(list(column) for column in zip(*rows, strict=True)) if rows else tuple([] for _ in range(width))
+    return changes, events
 
 
 async def change_and_log(conn: Conn, guarded: Guarded) -> int | None:
@@ -199,7 +195,8 @@ async def change_and_log(conn: Conn, guarded: Guarded) -> int | None:
 async def apply_change(conn: Conn, guarded: Guarded) -> bool:
     """Write a change that records no event of its own; False (nothing written) when the case was
     no longer as expected."""
-    written: int = await conn.fetchval(CHANGE_ONLY, *parameters([guarded])[: _FIRST_EVENT - 1])
+    changes, _ = parameters([guarded])
+    written: int = await conn.fetchval(CHANGE_ONLY, changes)
     return written == 1
 
 

@@ -96,9 +96,6 @@ class Disputes(NamedTuple):
     supervision_due_at: dt.datetime | None = None  # the current 督办's reply limit
     accept_due_at: dt.datetime | None = None  # the current dispatch's sign-for limit
 
-    def columns(self) -> tuple[Any, ...]:
-        return tuple(self)
-
 
 class LockedCase(NamedTuple):
     """A case locked for an action: what the action's rules read, with its category's limits."""

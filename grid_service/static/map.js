@@ -703,13 +703,21 @@
     try {
       response = await read(`/api/v1/stats?from=${today}&group_by=department`);
     } catch (error) {
-      return; // offline: the feed says so; the figures are read again at the next event or minute
+      figuresSoon(FIGURES_GAP_MS); // offline: the feed says so; the figures are asked for again
+      return;
     }
     if (response.status === 403) {
       hideFigures(); // a role the figures are not for: the rest of the wall goes on
       return;
     }
-    if (!response.ok) return; // busy (429), down (503) or just before the service's midnight: read again later
+    if (!response.ok) {
+      // Busy (429: this screen's map read holds its heavy reads), down (503) or just before the
+      // service's midnight: asked again after the gap (or the service's Retry-After), not at the
+      // next minute, so that figures refused once are not a minute stale.
+      const after = 1000 * Number(response.headers.get("Retry-After") || 0);
+      figuresSoon(Math.max(FIGURES_GAP_MS, Number.isFinite(after) ? after : 0));
+      return;
+    }
     const answer = await response.json();
     if (today !== DAY.format(new Date())) return; // midnight passed meanwhile: these are yesterday's
     const sum = (field) => answer.groups.reduce((total, g) => total + (g[field] || 0), 0);

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -170,6 +171,34 @@ async def test_the_days_figures_equal_the_statistics_after_reports_and_a_close(s
     shown = await until_equal(screen, lambda: days_figures(client, tokens["dispatcher"]))
     assert shown["day-closed"] == "1" and shown["day-closure-rate"] == "100.0%"
     assert screen.log.errors == [] and screen.log.outside == []
+
+
+async def test_figures_refused_once_are_read_again_after_the_gap_not_at_the_next_minute(screen, service, tokens):
+    """The day's figures answered 429 (the screen's own map read holding its token's heavy reads, as
+    on a busy service): the page asks again after the 5 s gap instead of leaving them a minute stale."""
+    await away_from_midnight()
+    client = service.client
+    await reported(client, tokens["inspector"], point=IN_CELL_1)
+    refused: list[str] = []
+
+    async def refuse_the_first(route) -> None:
+        if refused:
+            await route.continue_()
+            return
+        refused.append(route.request.url)
+        body = '{"error": {"code": "too_many_requests", "message": "busy", "details": []}}'
+        await route.fulfill(status=429, headers={"Retry-After": "1"}, content_type="application/json", body=body)
+
+    await screen.route(re.compile(r"/api/v1/stats\?"), refuse_the_first)
+    await open_map(screen, client, tokens["viewer"])
+    for _ in range(100):
+        if refused:
+            break
+        await asyncio.sleep(0.05)
+    assert refused, "the page asked for the day's figures"
+    assert await screen.evaluate("document.getElementById('day-reported').textContent") == "—"
+    await jump(screen, service, 6_000)  # past the gap; the next minute is far
+    await eventually(screen, "document.getElementById('day-reported').textContent === '1'", seconds=5)
 
 
 async def test_a_case_at_eighty_percent_of_its_limit_is_in_the_warning_list(screen, service, tokens):

@@ -1,3 +1,4 @@
+import datetime as dt
 import shutil
 import uuid
 from pathlib import Path
@@ -9,6 +10,7 @@ from grid_service.configuration.files import ConfigError, read_config_dir
 from grid_service.db import config_store
 from grid_service.db.migrate import NoMigrations, migrate, migration_files
 from grid_service.db.pool import connect
+from grid_service.db.rows import Disputes
 from tests.conftest import FIXTURE_CONFIG, with_database
 
 
@@ -185,17 +187,42 @@ async def test_the_event_log_takes_exactly_the_event_types_the_domain_knows(db):
         )
 
 
+async def fields_of_type(db, name: str) -> list[str]:
+    columns = await db.fetch(
+        "SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.typrelid = a.attrelid"
+        " WHERE t.typname = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        name,
+    )
+    return [c["attname"] for c in columns]
+
+
 async def test_the_intake_record_is_the_same_in_python_and_in_sql(db):
     """IntakeItem (db/reports.py) and the composite type intake_item must list the same fields in the
     same order: asyncpg sends the tuple positionally."""
     from grid_service.db.reports import IntakeItem
 
-    columns = await db.fetch(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS kind FROM pg_attribute a"
-        " JOIN pg_type t ON t.typrelid = a.attrelid WHERE t.typname = 'intake_item' AND a.attnum > 0"
-        " AND NOT a.attisdropped ORDER BY a.attnum"
+    assert await fields_of_type(db, "intake_item") == list(IntakeItem._fields)
+
+
+async def test_a_case_change_and_its_events_are_the_same_in_python_and_in_sql(db):
+    """db/case_changes.py sends each change and event as a tuple of CHANGE_FIELDS and EVENT_FIELDS,
+    by position, as the composite types case_change and case_event (the disputes as rows.Disputes
+    lists them, the events as NewEvent does)."""
+    from grid_service.db import case_changes
+
+    assert await fields_of_type(db, "case_change") == list(case_changes.CHANGE_FIELDS)
+    assert await fields_of_type(db, "case_event") == list(case_changes.EVENT_FIELDS)
+    guarded = case_changes.Guarded(
+        uuid.uuid4(),
+        case_changes.CaseChange(
+            "dispatched", None, None, None, None, None, 0, None, None, dt.datetime.now(dt.UTC), Disputes()
+        ),
+        "reported",
+        [case_changes.NewEvent("case.x", "admin:a", None, {}, None)],
     )
-    assert [c["attname"] for c in columns] == list(IntakeItem._fields)
+    changes, events = case_changes.parameters([guarded])
+    assert [len(c) for c in changes] == [len(case_changes.CHANGE_FIELDS)]
+    assert [len(e) for e in events] == [len(case_changes.EVENT_FIELDS)]
 
 
 async def test_an_older_release_leaves_a_newer_release_s_functions_alone(db, tmp_path):
