@@ -39,7 +39,11 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     event_gap_settle_s: float = Field(default=1.0, gt=0)  # see domain/horizon.py
     intake_chunk: int = Field(default=50, ge=1, le=500)  # most reports written by one shared transaction
-    intake_in_flight: int = Field(default=2, ge=1, le=32)  # shared intake transactions per worker at once
+    # Shared intake transactions (and casework batches) per worker at once. One: on 2 cores with 2
+    # workers, a second one in flight made smaller transactions, each paying its own commit, and
+    # intake 5-50 % slower (bench/intake.py, bench/casework.py); raise it where the database has
+    # cores to spare beyond the workers'.
+    intake_in_flight: int = Field(default=1, ge=1, le=32)
     feed_heartbeat_s: float = Field(default=15.0, gt=0)  # a comment line on idle live feeds
     feed_buffer_events: int = Field(default=2000, ge=10)  # events queued for one slow feed before it is cut off
     feed_send_timeout_s: float = Field(default=30.0, gt=0)  # a feed whose client acknowledges nothing this long ends
