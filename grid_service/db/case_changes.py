@@ -68,7 +68,7 @@ class Guarded:
     version: int | None = None
 
 
-# The fields of the composite types case_change and case_event, in their order (tests/db/test_rows.py
+# The fields of the composite types case_change and case_event, in their order (tests/db/test_migrate_and_config.py
 # compares them with the database's): a change is sent as a tuple of these, by position.
 CHANGE_FIELDS = (
     "id",
