@@ -215,8 +215,9 @@ class WorkedIndex:
         """The earliest instant on or after ``from_day`` by which ``total`` working time has passed
         since ``origin``; None when the index ends first (``total`` must exceed what has passed by the
         start of ``from_day``)."""
-        k = bisect_left(self.before, total, lo=(from_day - self.origin).days + 1)
-        if k == len(self.before):
+        indexed = len(self.before)  # read once: another thread may extend the index meanwhile
+        k = bisect_left(self.before, total, lo=(from_day - self.origin).days + 1, hi=indexed)
+        if k == indexed:
             return None
         passed = self.before[k - 1]
         for start, end in self.days[k - 1]:

@@ -71,7 +71,7 @@ class CaseBatcher:
         decide: Decide,
         timeout: float,
         max_items: int = 32,
-        max_in_flight: int = 2,
+        max_in_flight: int = 1,
         on_commit: Callable[[], None] = lambda: None,
     ) -> None:
         self._pool = pool

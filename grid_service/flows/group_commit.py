@@ -48,7 +48,7 @@ class GroupCommitter:
         *,
         timeout: float,
         max_items: int = 50,
-        max_in_flight: int = 2,
+        max_in_flight: int = 1,
         on_commit: Callable[[], None] = lambda: None,
         on_batch: Callable[[int, float], None] | None = None,
     ) -> None:

@@ -711,11 +711,13 @@
       return;
     }
     if (!response.ok) {
-      // Busy (429: this screen's map read holds its heavy reads), down (503) or just before the
-      // service's midnight: asked again after the gap (or the service's Retry-After), not at the
-      // next minute, so that figures refused once are not a minute stale.
-      const after = 1000 * Number(response.headers.get("Retry-After") || 0);
-      figuresSoon(Math.max(FIGURES_GAP_MS, Number.isFinite(after) ? after : 0));
+      // Busy (429: this screen's map read holds its token's heavy reads) or down (503): asked again
+      // after the gap (or the service's Retry-After, at most the minute), not only at the next
+      // minute. Any other refusal waits for the next event or minute.
+      if (response.status === 429 || response.status === 503) {
+        const after = 1000 * Number(response.headers.get("Retry-After") || 0);
+        figuresSoon(Math.min(FIGURES_EVERY_MS, Math.max(FIGURES_GAP_MS, Number.isFinite(after) ? after : 0)));
+      }
       return;
     }
     const answer = await response.json();
