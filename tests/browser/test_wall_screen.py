@@ -179,23 +179,19 @@ async def test_figures_refused_once_are_read_again_after_the_gap_not_at_the_next
     await away_from_midnight()
     client = service.client
     await reported(client, tokens["inspector"], point=IN_CELL_1)
-    refused: list[str] = []
+    refused = asyncio.Event()
 
     async def refuse_the_first(route) -> None:
-        if refused:
+        if refused.is_set():
             await route.continue_()
             return
-        refused.append(route.request.url)
+        refused.set()
         body = '{"error": {"code": "too_many_requests", "message": "busy", "details": []}}'
         await route.fulfill(status=429, headers={"Retry-After": "1"}, content_type="application/json", body=body)
 
     await screen.route(re.compile(r"/api/v1/stats\?"), refuse_the_first)
     await open_map(screen, client, tokens["viewer"])
-    for _ in range(100):
-        if refused:
-            break
-        await asyncio.sleep(0.05)
-    assert refused, "the page asked for the day's figures"
+    await asyncio.wait_for(refused.wait(), timeout=5)  # the page asked for the day's figures, refused
     assert await screen.evaluate("document.getElementById('day-reported').textContent") == "—"
     await jump(screen, service, 6_000)  # past the gap; the next minute is far
     await eventually(screen, "document.getElementById('day-reported').textContent === '1'", seconds=5)

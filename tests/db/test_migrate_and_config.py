@@ -212,17 +212,35 @@ async def test_a_case_change_and_its_events_are_the_same_in_python_and_in_sql(db
 
     assert await fields_of_type(db, "case_change") == list(case_changes.CHANGE_FIELDS)
     assert await fields_of_type(db, "case_event") == list(case_changes.EVENT_FIELDS)
-    guarded = case_changes.Guarded(
-        uuid.uuid4(),
-        case_changes.CaseChange(
-            "dispatched", None, None, None, None, None, 0, None, None, dt.datetime.now(dt.UTC), Disputes()
-        ),
-        "reported",
-        [case_changes.NewEvent("case.x", "admin:a", None, {}, None)],
+    # Each text field given its own name as its value: a field sent in another field's place shows.
+    now = dt.datetime.now(dt.UTC)
+    change = case_changes.CaseChange(
+        status="status",
+        pending_reason="pending_reason",
+        department="department",
+        dispatched_at=now,
+        deadline_at=now,
+        warn_at=now,
+        rework_count=0,
+        routing_rule_id=None,
+        routing_rule=None,
+        at=now,
+        disputes=Disputes(ruled_department="ruled_department", suspended_from="suspended_from"),
+        public_reply="public_reply",
+        category="category",
+        condition="condition",
+        resolution="resolution",
     )
-    changes, events = case_changes.parameters([guarded])
-    assert [len(c) for c in changes] == [len(case_changes.CHANGE_FIELDS)]
-    assert [len(e) for e in events] == [len(case_changes.EVENT_FIELDS)]
+    event = case_changes.NewEvent("type", "actor", "note", {}, "department")
+    changes, events = case_changes.parameters([case_changes.Guarded(uuid.uuid4(), change, "expected_status", [event])])
+    [sent] = changes
+    texts = {
+        name: value for name, value in zip(case_changes.CHANGE_FIELDS, sent, strict=True) if isinstance(value, str)
+    }
+    assert texts == {name: name for name in texts} and len(texts) == 10
+    [logged] = events
+    named = dict(zip(case_changes.EVENT_FIELDS, logged, strict=True))
+    assert named["of"] == 1 and all(named[name] == name for name in ("type", "actor", "note", "department"))
 
 
 async def test_an_older_release_leaves_a_newer_release_s_functions_alone(db, tmp_path):
